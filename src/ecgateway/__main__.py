@@ -1,0 +1,3 @@
+from ecgateway.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""Who is signed in: passwords, sessions, CSRF, roles."""

@@ -1,0 +1,113 @@
+"""The ecgateway command line: demo, serve, db, jde, users (other parts add their own groups)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from ecgateway.config import USER_TYPES, get_settings
+
+app = typer.Typer(help="ecgateway: the on-behalf-of gateway for JD Edwards.", no_args_is_help=True)
+db_app = typer.Typer(help="The portal database.", no_args_is_help=True)
+jde_app = typer.Typer(help="The JDE database (demo and benchmark data).", no_args_is_help=True)
+users_app = typer.Typer(help="Portal users.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(jde_app, name="jde")
+app.add_typer(users_app, name="users")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
+) -> None:
+    """Serve the gateway with uvicorn."""
+    import uvicorn
+
+    uvicorn.run("ecgateway.app:create_app", factory=True, host=host, port=port, workers=workers, proxy_headers=True)
+
+
+@app.command()
+def demo(
+    accounts: Annotated[int, typer.Option(help="Customer accounts to generate when the demo JDE database is new")] = 300,
+    seed: Annotated[int, typer.Option(help="Seed for the generator")] = 42,
+    port: Annotated[int, typer.Option(help="Port to serve on")] = 8000,
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="Prepare the databases and stop")] = False,
+) -> None:
+    """Create the demo JDE and portal databases when missing, print the logins, then serve."""
+    from ecgateway.demo import prepare_demo
+
+    settings = get_settings()
+    logins = prepare_demo(settings, accounts=accounts, seed=seed, echo=typer.echo)
+    typer.echo("")
+    typer.echo(f"ecgateway demo at http://127.0.0.1:{port}/")
+    typer.echo(f"{'login':<16} {'user type':<26} password")
+    for login in logins:
+        typer.echo(f"{login.login:<16} {login.user_type:<26} {login.password}")
+    if not no_serve:
+        serve(host="127.0.0.1", port=port, workers=1)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the portal migrations."""
+    from ecgateway.portal.migrate import upgrade
+
+    settings = get_settings()
+    upgrade(settings.portal_database_url)
+    typer.echo("portal database is up to date")
+
+
+@jde_app.command("seed")
+def jde_seed(
+    accounts: Annotated[int, typer.Option(help="Customer accounts to generate")] = 300,
+    seed: Annotated[int, typer.Option(help="Seed: the same seed gives the same data")] = 42,
+) -> None:
+    """Fill the configured JDE database with generated, realistic data."""
+    from ecgateway.db import make_engine
+    from ecgateway.jde.generator import seed_database
+    from ecgateway.jde.tables import jde_tables
+
+    settings = get_settings()
+    engine = make_engine(settings.jde_database_url)
+    summary = seed_database(engine, jde_tables(settings.jde_schema), accounts=accounts, seed=seed, show_progress=True)
+    typer.echo(summary.describe())
+
+
+@users_app.command("add")
+def users_add(
+    login: str,
+    user_type: Annotated[str, typer.Option("--type", help=f"One of {', '.join(USER_TYPES)}")],
+    name: Annotated[Optional[str], typer.Option(help="Display name")] = None,
+    email: Annotated[str, typer.Option(help="E-mail address")] = "",
+    account: Annotated[Optional[int], typer.Option(help="JDE account number (Customer users)")] = None,
+    password: Annotated[Optional[str], typer.Option(help="Password; asked for when not given", envvar="ECGW_NEW_PASSWORD")] = None,
+) -> None:
+    """Add a portal user."""
+    from ecgateway.db import make_engine
+    from ecgateway.portal.users import UserError, create_user
+    from sqlalchemy.orm import Session
+
+    if password is None:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    settings = get_settings()
+    engine = make_engine(settings.portal_database_url)
+    with Session(engine) as session:
+        try:
+            user = create_user(session, login=login, name=name or login, user_type=user_type,
+                               email=email, password=password, account_an8=account)
+        except UserError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
+        session.commit()
+        typer.echo(f"added {user.login} ({user.user_type})")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

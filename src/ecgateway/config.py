@@ -1,0 +1,96 @@
+"""Settings: one pydantic-settings class read from ECGW_* variables and an optional .env."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# The checkout's root: sql/, restrictions/, templates/ and static/ live beside src/.
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+# Implied decimals of JDE amount columns, by data item. Installations differ: this one
+# table (overridable with ECGW_DECIMALS='{"UPRC": 4, ...}') is the only place they live.
+DEFAULT_DECIMALS: dict[str, int] = {
+    "UPRC": 4,  # unit price
+    "AEXP": 2,  # extended amount
+    "LNID": 3,  # line number
+    "FVTR": 4,  # adjustment factor
+    "MNQ": 0,  # quantity break
+    "UORG": 0,  # quantity ordered
+    "ACL": 0,  # credit limit
+}
+
+UserType = Literal[
+    "Internal_AR", "Internal_SalesRep", "Internal_CustomerService", "Admin", "Customer"
+]
+INTERNAL_TYPES: tuple[str, ...] = ("Internal_AR", "Internal_SalesRep", "Internal_CustomerService")
+USER_TYPES: tuple[str, ...] = (*INTERNAL_TYPES, "Admin", "Customer")
+
+
+class Settings(BaseSettings):
+    """Everything the gateway reads from its environment."""
+
+    model_config = SettingsConfigDict(env_prefix="ECGW_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(Path("var"), description="Folder for SQLite files, the secret key, artefacts")
+    jde_url: str | None = Field(None, description="SQLAlchemy URL of the JDE database; default a SQLite file in data_dir")
+    jde_schema: str | None = Field(None, description="Schema of the JDE business data, e.g. PRODDTA; none on SQLite")
+    portal_url: str | None = Field(None, description="SQLAlchemy URL of the portal database; default a SQLite file in data_dir")
+    erp_mode: Literal["local", "ais"] = "local"
+    secret_key: SecretStr | None = Field(None, description="Signs sessions and CSRF tokens; generated into data_dir when unset")
+    restriction_default: Literal["allow", "deny"] = Field(
+        "allow", description="What a rep with no row in EC_Impersonate_Restrictions may see"
+    )
+    cookie_secure: bool = Field(False, description="Secure + __Host- cookies; set true behind HTTPS")
+    session_idle_minutes: int = 30
+    session_absolute_minutes: int = 480
+    company: str = Field("00000", description="JDE company the portal sells from (F03012 AICO)")
+    decimals: dict[str, int] = Field(default_factory=lambda: dict(DEFAULT_DECIMALS))
+    resources_dir: Path = Field(PROJECT_ROOT, description="Folder holding sql/, restrictions/, templates/, static/")
+
+    ais_url: str | None = None
+    ais_username: str | None = None
+    ais_password: SecretStr | None = None
+    ais_environment: str = "JPS920"
+    ais_role: str = "*ALL"
+    ais_device_name: str = "ecgateway"
+    ais_timeout_seconds: float = 10.0
+    ais_price_orchestration: str = "EC_PriceCart"
+    ais_order_orchestration: str = "EC_SubmitOrder"
+    ais_status_orchestration: str = "EC_OrderStatus"
+
+    @cached_property
+    def jde_database_url(self) -> str:
+        return self.jde_url or f"sqlite:///{self.data_dir / 'jde.sqlite'}"
+
+    @cached_property
+    def portal_database_url(self) -> str:
+        return self.portal_url or f"sqlite:///{self.data_dir / 'portal.sqlite'}"
+
+    @cached_property
+    def secret(self) -> str:
+        """The secret key: from the environment, else from data_dir/secret_key, made on first use."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value()
+        path = self.data_dir / "secret_key"
+        if path.exists():
+            return path.read_text().strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(key)
+        return key
+
+    def resource(self, *parts: str) -> Path:
+        return self.resources_dir.joinpath(*parts)
+
+
+def get_settings() -> Settings:
+    return Settings()

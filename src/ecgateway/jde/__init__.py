@@ -1,0 +1,1 @@
+"""JDE side: tables as the gateway sees them, conventions, the demo/benchmark generator."""

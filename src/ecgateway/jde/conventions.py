@@ -1,0 +1,71 @@
+"""JDE data conventions: Julian dates, implied decimals, padded strings, business units."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Mapping
+
+from ecgateway.config import DEFAULT_DECIMALS
+
+BLANK = " "  # JDE stores a blank value as one space, never NULL
+MCU_WIDTH = 12
+
+
+def julian_to_date(value: int | None) -> dt.date | None:
+    """CYYDDD to a date; 0 or None means no date."""
+    if not value:
+        return None
+    value = int(value)
+    year = 1900 + value // 1000
+    day = value % 1000
+    if not 1 <= day <= 366:
+        raise ValueError(f"{value} is not a JDE Julian date (day of year {day})")
+    return dt.date(year, 1, 1) + dt.timedelta(days=day - 1)
+
+
+def date_to_julian(value: dt.date | None) -> int:
+    """A date to CYYDDD; None gives 0 (no date)."""
+    if value is None:
+        return 0
+    return (value.year - 1900) * 1000 + value.timetuple().tm_yday
+
+
+def today_julian() -> int:
+    return date_to_julian(dt.datetime.now(dt.UTC).date())
+
+
+def from_implied(raw: int | None, item: str, decimals: Mapping[str, int] = DEFAULT_DECIMALS) -> Decimal:
+    """A stored integer with implied decimals (data item such as UPRC) to a Decimal."""
+    places = decimals[item]
+    return Decimal(int(raw or 0)).scaleb(-places)
+
+
+def to_implied(value: Decimal | int | str, item: str, decimals: Mapping[str, int] = DEFAULT_DECIMALS) -> int:
+    """A Decimal to the stored integer; refuses values with more places than the item has."""
+    places = decimals[item]
+    scaled = Decimal(value).scaleb(places)
+    if scaled != scaled.to_integral_value():
+        raise ValueError(f"{value} has more than {places} decimals, the most {item} holds")
+    return int(scaled)
+
+
+def pad(value: str | None, width: int) -> str:
+    """A value as JDE stores it: left-justified, space-padded; empty becomes one blank."""
+    text = (value or "").rstrip()
+    if len(text) > width:
+        raise ValueError(f"{text!r} is longer than {width} characters")
+    return text.ljust(width) if text else BLANK.ljust(width)
+
+
+def trim(value: str | None) -> str:
+    """A value as read from JDE, without its padding; a blank becomes ''."""
+    return (value or "").strip()
+
+
+def mcu(value: str | int | None) -> str:
+    """A business unit right-justified in 12 characters, as JDE keys it."""
+    text = str(value if value is not None else "").strip()
+    if len(text) > MCU_WIDTH:
+        raise ValueError(f"business unit {text!r} is longer than {MCU_WIDTH} characters")
+    return text.rjust(MCU_WIDTH)

@@ -1,0 +1,1 @@
+"""Web layer: FastAPI routers, Jinja2 pages, the JSON API."""
