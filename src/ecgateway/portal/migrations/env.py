@@ -3,7 +3,9 @@
 from alembic import context
 
 from ecgateway.db import make_engine
-from ecgateway.portal.models import Base
+from ecgateway.portal.all_models import models
+
+Base = models.Base
 
 config = context.config
 target_metadata = Base.metadata
