@@ -19,8 +19,9 @@ def julian_to_date(value: int | None) -> dt.date | None:
     value = int(value)
     year = 1900 + value // 1000
     day = value % 1000
-    if not 1 <= day <= 366:
-        raise ValueError(f"{value} is not a JDE Julian date (day of year {day})")
+    days_in_year = (dt.date(year + 1, 1, 1) - dt.date(year, 1, 1)).days
+    if not 1 <= day <= days_in_year:
+        raise ValueError(f"{value} is not a JDE Julian date: {year} has no day {day}")
     return dt.date(year, 1, 1) + dt.timedelta(days=day - 1)
 
 

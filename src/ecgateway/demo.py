@@ -1,0 +1,117 @@
+"""The demo: generated JDE data and a portal with one user of each kind, on SQLite files."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from ecgateway.auth.passwords import hash_password
+from ecgateway.config import Settings
+from ecgateway.db import make_engine
+from ecgateway.jde.generator import seed_database
+from ecgateway.jde.tables import JdeTables, jde_tables
+from ecgateway.portal.migrate import upgrade
+from ecgateway.portal.models import ImpersonateRestriction, User
+from ecgateway.portal.users import create_user, get_by_login
+
+# (login, name, user type, restriction filter or None for "no row": sees every account)
+DEMO_STAFF: tuple[tuple[str, str, str, str | None], ...] = (
+    ("admin", "Ada Admin", "Admin", None),
+    ("sales", "Sam Sales", "Internal_SalesRep", "ABAC02 IN ('R01','R02','R03')"),
+    ("ar", "Avery Receivables", "Internal_AR", "ABAC01 = 'NTH'"),
+    ("service", "Casey Service", "Internal_CustomerService", None),
+)
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    login: str
+    user_type: str
+    password: str
+
+
+def prepare_demo(settings: Settings, *, accounts: int, seed: int, echo: Callable[[str], None] = print) -> list[DemoLogin]:
+    """Create what is missing (JDE data, portal schema, demo users) and return their logins.
+
+    Demo passwords come from ECGW_DEMO_PASSWORD when set, else are new random ones on
+    every run (nothing stores them in clear, so a re-run sets and prints fresh ones).
+    """
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    jde_engine = make_engine(settings.jde_database_url)
+    tables = jde_tables(settings.jde_schema)
+    try:
+        if _jde_is_empty(jde_engine, tables):
+            echo(f"generating {accounts:,} JDE accounts (seed {seed}) in {settings.jde_database_url}")
+            echo(seed_database(jde_engine, tables, accounts=accounts, seed=seed, show_progress=True).describe())
+        upgrade(settings.portal_database_url)
+        portal_engine = make_engine(settings.portal_database_url)
+        try:
+            with Session(portal_engine) as session, session.begin():
+                return _demo_users(session, jde_engine, tables)
+        finally:
+            portal_engine.dispose()
+    finally:
+        jde_engine.dispose()
+
+
+def demo_accounts(jde_engine: sa.Engine, tables: JdeTables, *, where: sa.ColumnElement[bool], limit: int) -> list[int]:
+    """Top-level customer accounts (F0150 parents that are no one's child) matching where."""
+    f0101, f0150 = tables.F0101, tables.F0150
+    child = sa.select(f0150.c.maan8).where(f0150.c.maostp == " ")
+    parent = sa.select(f0150.c.mapa8).where(f0150.c.maostp == " ")
+    stmt = (
+        sa.select(f0101.c.aban8)
+        .where(f0101.c.abat1 == "C", f0101.c.aban8.in_(parent), f0101.c.aban8.not_in(child), where)
+        .order_by(f0101.c.aban8)
+        .limit(limit)
+    )
+    with jde_engine.connect() as conn:
+        return list(conn.scalars(stmt))
+
+
+def _jde_is_empty(engine: sa.Engine, tables: JdeTables) -> bool:
+    if not sa.inspect(engine).has_table("f0101", schema=tables.metadata.schema):
+        return True
+    with engine.connect() as conn:
+        return not conn.scalar(sa.select(sa.func.count()).select_from(tables.F0101))
+
+
+def _password() -> str:
+    return os.environ.get("ECGW_DEMO_PASSWORD") or secrets.token_urlsafe(12)
+
+
+def _demo_users(session: Session, jde_engine: sa.Engine, tables: JdeTables) -> list[DemoLogin]:
+    f0101 = tables.F0101
+    customers = [
+        ("buyer1", "Blake Buyer", demo_accounts(jde_engine, tables, where=f0101.c.abac02.in_(("R01", "R02", "R03")), limit=1)),
+        ("buyer2", "Robin Purchaser", demo_accounts(jde_engine, tables, where=f0101.c.abac01 == "NTH", limit=1)),
+    ]
+    logins: list[DemoLogin] = []
+    for login, name, user_type, filter_text in DEMO_STAFF:
+        password = _password()
+        user = _ensure_user(session, login=login, name=name, user_type=user_type, password=password)
+        if filter_text and user.restriction is None:
+            session.add(ImpersonateRestriction(rep_id=user.id, filter_text=filter_text, changed_by="demo"))
+        logins.append(DemoLogin(login, user_type, password))
+    for login, name, found in customers:
+        if not found:
+            continue
+        password = _password()
+        _ensure_user(session, login=login, name=name, user_type="Customer", password=password, account_an8=found[0])
+        logins.append(DemoLogin(login, f"Customer of account {found[0]}", password))
+    return logins
+
+
+def _ensure_user(session: Session, *, login: str, name: str, user_type: str, password: str,
+                 account_an8: int | None = None) -> User:
+    user = get_by_login(session, login)
+    if user is None:
+        return create_user(session, login=login, name=name, user_type=user_type, password=password,
+                           email=f"{login}@demo.ecgateway.invalid", account_an8=account_an8)
+    user.password_hash = hash_password(password)
+    return user

@@ -1,0 +1,47 @@
+"""The README's demo command: a real process serving /healthz on loopback."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_demo_creates_databases_prints_logins_and_serves(tmp_path):
+    port = _free_port()
+    env = {**os.environ, "ECGW_DATA_DIR": str(tmp_path / "var"), "ECGW_DEMO_PASSWORD": "demo-pass-from-env"}
+    env.pop("ECGW_JDE_URL", None)
+    env.pop("ECGW_PORTAL_URL", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ecgateway", "demo", "--accounts", "30", "--port", str(port)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        status = None
+        while time.monotonic() < deadline:
+            try:
+                status = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+                break
+            except httpx.TransportError:
+                time.sleep(0.3)
+        assert status is not None and status.status_code == 200, "demo did not start serving"
+        assert status.json() == {"status": "ok", "jde": "ok", "portal": "ok"}
+        home = httpx.get(f"http://127.0.0.1:{port}/", timeout=5)
+        assert home.status_code == 200 and "ecgateway" in home.text
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=20)
+    assert (tmp_path / "var" / "jde.sqlite").exists()
+    assert (tmp_path / "var" / "portal.sqlite").exists()
+    for login in ("admin", "sales", "ar", "service", "buyer1"):
+        assert login in out
+    assert "demo-pass-from-env" in out
