@@ -1,0 +1,42 @@
+"""Audit tables: the append-only entries and the one-row head of their hash chain."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import DateTime, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ecgateway.portal.models import Base
+
+GENESIS_HASH = "0" * 64  # the prev_hash of the first entry
+
+
+class AuditEntry(Base):
+    """One action: who (actor) did what (action) to which object, for whom (subject), how it ended."""
+
+    __tablename__ = "audit_entries"
+
+    # Position in the chain, given out under the head's lock: 1, 2, 3... with no gaps.
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False, index=True)
+    actor_user_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    actor_login: Mapped[str] = mapped_column(String(64), nullable=False, default="")
+    subject_an8: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    action: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    object: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+    outcome: Mapped[str] = mapped_column(String(16), nullable=False)
+    # Canonical JSON text (sorted keys): stored as text so that the hashed bytes come back unchanged.
+    detail: Mapped[str] = mapped_column(Text, nullable=False, default="{}")
+    prev_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    hash: Mapped[str] = mapped_column(String(64), nullable=False)
+
+
+class AuditChainHead(Base):
+    """The last entry's number and hash; its row lock serialises writers of the chain."""
+
+    __tablename__ = "audit_chain_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(Integer, nullable=False)
+    last_hash: Mapped[str] = mapped_column(String(64), nullable=False)

@@ -1,0 +1,45 @@
+"""Auth tables: server-side sessions (keyed by a hash of the session id) and failed sign-ins."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ecgateway.portal.models import Base
+
+
+class AuthSession(Base):
+    """A signed-in browser or API client. The id itself is never stored: only its SHA-256."""
+
+    __tablename__ = "auth_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64), nullable=False)  # synchronizer token, new at each rotation
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)  # sign-in: absolute timeout
+    last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)  # idle timeout
+    rotated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    # On-behalf-of: the account served and the borrowed billing / chosen shipping addresses.
+    obo_an8: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    obo_billing_an8: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    obo_shipping_an8: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    obo_started_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    notice: Mapped[str | None] = mapped_column(Text, nullable=True)  # shown once on the next page
+
+
+class LoginFailure(Base):
+    """One failed sign-in, kept for the throttle window."""
+
+    __tablename__ = "auth_login_failures"
+    __table_args__ = (
+        Index("ix_auth_login_failures_login_at", "login", "at"),
+        Index("ix_auth_login_failures_ip_at", "ip", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    login: Mapped[str] = mapped_column(String(64), nullable=False)  # lower-cased as typed
+    ip: Mapped[str] = mapped_column(String(64), nullable=False)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
