@@ -16,6 +16,10 @@ app.add_typer(db_app, name="db")
 app.add_typer(jde_app, name="jde")
 app.add_typer(users_app, name="users")
 
+from ecgateway.audit.cli import audit_app  # noqa: E402  registered here, defined with the audit log
+
+app.add_typer(audit_app, name="audit")
+
 
 @app.command()
 def serve(
