@@ -1,3 +1,5 @@
 """Imports every module that declares portal tables, so Base.metadata knows them all."""
 
 from ecgateway.portal import models  # noqa: F401  users, EC_Impersonate_Restrictions
+from ecgateway.auth import models as auth_models  # noqa: F401  sessions, failed sign-ins
+from ecgateway.audit import models as audit_models  # noqa: F401  audit entries and their hash chain head
