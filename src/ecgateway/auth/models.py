@@ -22,10 +22,11 @@ class AuthSession(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)  # sign-in: absolute timeout
     last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)  # idle timeout
     rotated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
-    # On-behalf-of: the account served and the borrowed billing / chosen shipping addresses.
+    # On-behalf-of: the account served (reps only); billing / shipping: the borrowed sold-to and
+    # chosen ship-to, for a rep on behalf or a customer for their own account.
     obo_an8: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    obo_billing_an8: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    obo_shipping_an8: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    billing_an8: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    shipping_an8: Mapped[int | None] = mapped_column(Integer, nullable=True)
     obo_started_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     notice: Mapped[str | None] = mapped_column(Text, nullable=True)  # shown once on the next page
 

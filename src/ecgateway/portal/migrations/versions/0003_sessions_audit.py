@@ -53,8 +53,8 @@ def upgrade() -> None:
         sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("rotated_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("obo_an8", sa.Integer, nullable=True),
-        sa.Column("obo_billing_an8", sa.Integer, nullable=True),
-        sa.Column("obo_shipping_an8", sa.Integer, nullable=True),
+        sa.Column("billing_an8", sa.Integer, nullable=True),
+        sa.Column("shipping_an8", sa.Integer, nullable=True),
         sa.Column("obo_started_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("notice", sa.Text, nullable=True),
     )

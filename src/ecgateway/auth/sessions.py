@@ -1,0 +1,109 @@
+"""Server-side sessions: the browser holds a random id, the database holds its hash.
+
+Timeouts: idle (since the last request) and absolute (since sign-in). Rotating the id for
+on-behalf-of keeps the sign-in time, so acting for a customer never extends a session.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from ecgateway.auth.models import AuthSession
+from ecgateway.config import Settings
+from ecgateway.portal.models import User
+
+# last_seen_at is written at most this often, so a busy rep does not write on every request.
+TOUCH_EVERY = dt.timedelta(seconds=30)
+
+
+def cookie_name(settings: Settings) -> str:
+    """`__Host-` needs Secure, so the prefix is only used when cookies are marked Secure."""
+    return "__Host-ecgw_session" if settings.cookie_secure else "ecgw_session"
+
+
+def cookie_attributes(settings: Settings) -> dict:
+    """For Starlette's set_cookie: a session cookie (no max-age: closing the browser ends it)."""
+    return {"key": cookie_name(settings), "path": "/", "httponly": True, "samesite": "lax", "secure": settings.cookie_secure}
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def as_utc(value: dt.datetime) -> dt.datetime:
+    """SQLite gives naive datetimes back: they are UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+@dataclass(frozen=True)
+class Loaded:
+    session: AuthSession | None
+    ended: str | None = None  # why a session the browser presented is no longer valid
+
+
+def start_session(db: Session, *, user: User, now: dt.datetime | None = None) -> tuple[AuthSession, str]:
+    """A new session for user; returns it and the id to put in the cookie (shown nowhere else)."""
+    now = now or utcnow()
+    token = secrets.token_urlsafe(32)
+    row = AuthSession(
+        token_hash=hash_token(token), user_id=user.id, csrf_token=secrets.token_urlsafe(32),
+        created_at=now, last_seen_at=now, rotated_at=now,
+    )
+    db.add(row)
+    db.flush()
+    return row, token
+
+
+def load_session(db: Session, token: str | None, *, settings: Settings, now: dt.datetime | None = None) -> Loaded:
+    """The live session for a cookie value, or why there is none (expired rows are removed)."""
+    if not token or len(token) > 200:
+        return Loaded(None)
+    row = db.scalar(select(AuthSession).where(AuthSession.token_hash == hash_token(token)))
+    if row is None:
+        return Loaded(None, "unknown")
+    now = now or utcnow()
+    if now - as_utc(row.created_at) >= dt.timedelta(minutes=settings.session_absolute_minutes):
+        db.delete(row)
+        return Loaded(None, f"Your session reached its {settings.session_absolute_minutes}-minute limit. Please sign in again.")
+    if now - as_utc(row.last_seen_at) >= dt.timedelta(minutes=settings.session_idle_minutes):
+        db.delete(row)
+        return Loaded(None, f"Your session ended after {settings.session_idle_minutes} minutes without activity. Please sign in again.")
+    if now - as_utc(row.last_seen_at) >= TOUCH_EVERY:
+        row.last_seen_at = now
+    return Loaded(row)
+
+
+def rotate(db: Session, row: AuthSession, *, now: dt.datetime | None = None) -> str:
+    """Give the session a new id and CSRF token; the old id stops working. Keeps created_at."""
+    token = secrets.token_urlsafe(32)
+    row.token_hash = hash_token(token)
+    row.csrf_token = secrets.token_urlsafe(32)
+    row.rotated_at = now or utcnow()
+    db.flush()
+    return token
+
+
+def end_session(db: Session, row: AuthSession) -> None:
+    db.delete(row)
+    db.flush()
+
+
+def end_user_sessions(db: Session, *, user_id: int) -> int:
+    """Sign a user out everywhere (deactivation, type change); returns how many sessions ended."""
+    result = db.execute(delete(AuthSession).where(AuthSession.user_id == user_id))
+    return result.rowcount or 0
+
+
+def csrf_matches(row: AuthSession, presented: str | None) -> bool:
+    return bool(presented) and hmac.compare_digest(row.csrf_token.encode(), presented.encode("utf-8", "replace"))

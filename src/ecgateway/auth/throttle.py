@@ -1,0 +1,45 @@
+"""Throttle repeated failed sign-ins, per login and per client address."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from ecgateway.auth.models import LoginFailure
+from ecgateway.auth.sessions import as_utc, utcnow
+
+WINDOW = dt.timedelta(minutes=15)
+MAX_PER_LOGIN = 5
+MAX_PER_IP = 30
+
+
+def wait_seconds(db: Session, *, login: str, ip: str, now: dt.datetime | None = None) -> int:
+    """0 when a sign-in may be tried now; else how many seconds until the oldest failure ages out."""
+    now = now or utcnow()
+    since = now - WINDOW
+    login = _key(login)
+    for column, value, limit in ((LoginFailure.login, login, MAX_PER_LOGIN), (LoginFailure.ip, ip, MAX_PER_IP)):
+        count, oldest = db.execute(
+            select(func.count(), func.min(LoginFailure.at)).where(column == value, LoginFailure.at > since)
+        ).one()
+        if count >= limit:
+            return max(1, int((as_utc(oldest) + WINDOW - now).total_seconds()) + 1)
+    return 0
+
+
+def note_failure(db: Session, *, login: str, ip: str, now: dt.datetime | None = None) -> None:
+    now = now or utcnow()
+    db.add(LoginFailure(login=_key(login), ip=ip[:64], at=now))
+    # Old rows are useless past the window; drop them as we go.
+    db.execute(delete(LoginFailure).where(LoginFailure.at < now - 2 * WINDOW))
+    db.flush()
+
+
+def clear_failures(db: Session, *, login: str) -> None:
+    db.execute(delete(LoginFailure).where(LoginFailure.login == _key(login)))
+
+
+def _key(login: str) -> str:
+    return login.strip().lower()[:64]
