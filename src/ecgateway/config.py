@@ -64,6 +64,10 @@ class Settings(BaseSettings):
     ais_price_orchestration: str = "EC_PriceCart"
     ais_order_orchestration: str = "EC_SubmitOrder"
     ais_status_orchestration: str = "EC_OrderStatus"
+    ais_order_drops_duplicates: bool = Field(
+        True, description="The order orchestration returns the first order for a repeated ExternalReference, "
+        "so a keyed submit may be retried after a timeout (see erp/ais.py); false: never retried"
+    )
 
     @cached_property
     def jde_database_url(self) -> str:
