@@ -1,0 +1,310 @@
+"""Checkout and orders: place an order under an Idempotency-Key, list and read orders.
+
+`place_order` owns its transactions, because an idempotency key has to be visible to other
+requests while the first one is still pricing:
+
+1. claim the key (user, key, hash of the request) in a short transaction of its own; a key
+   already done returns the first order, a key held by a running request is refused
+   (409), a key that came with a different request is refused (422);
+2. check the ship-to and the customer PO, reprice the cart in one ERP call;
+3. commit the order, its lines, its outbox row, the audit entry and the key's "done" in
+   one transaction, and empty the cart. The relay (commerce/outbox.py) sends it.
+
+If step 2 or 3 fails the key is released, so the client may retry with the same key.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import json
+import re
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, selectinload
+
+from ecgateway.audit.service import record
+from ecgateway.commerce.addresses import branch_of, shipping_addresses
+from ecgateway.commerce.carts import CartItem, account_of, cart_items, find_cart, price_items, sold_to_of
+from ecgateway.commerce.errors import (
+    CommerceError, IdempotencyKeyInFlight, IdempotencyKeyReused, Invalid, NotFound,
+)
+from ecgateway.commerce.models import (
+    KEY_DONE, KEY_IN_FLIGHT, ORDER_WAITING, CartLine, IdempotencyKey, Order, OrderLine, OutboxMessage,
+)
+from ecgateway.commerce.outbox import submission_to_json
+from ecgateway.erp.base import Erp, OrderLine as ErpOrderLine, OrderSubmission
+from ecgateway.jde.tables import JdeTables
+from ecgateway.obo.context import ActingContext
+from ecgateway.portal.models import utcnow
+
+KEY_LEASE = dt.timedelta(seconds=120)  # a request holding a key longer than this is taken to have died
+MAX_KEY_LENGTH = 255
+PO_WIDTH = 25  # F47011 SYVR01 / F4201 SHVR01
+_CARD_SHAPED = re.compile(r"(?<!\d)\d(?:[ -]?\d){12,18}(?!\d)")
+
+
+@dataclass(frozen=True)
+class PlacedOrder:
+    order: Order
+    replayed: bool  # True: the key was seen before and this is the first request's order
+
+
+def place_order(
+    session: Session, jde_conn: sa.Connection, erp: Erp, *, tables: JdeTables, company: str,
+    ctx: ActingContext, idempotency_key: str | None, ship_to: int, customer_po: str,
+    after_commit: Callable[[], None] | None = None,
+) -> PlacedOrder:
+    """Turn the acting context's cart into an order, once per idempotency key; commits."""
+    account = account_of(ctx)
+    key = _check_key(idempotency_key)
+    fingerprint = request_fingerprint(ctx=ctx, ship_to=ship_to, customer_po=customer_po)
+    claim = _claim_key(session, ctx=ctx, account=account, key=key, fingerprint=fingerprint)
+    if isinstance(claim, Order):
+        return PlacedOrder(claim, replayed=True)
+    key_id, token = claim
+    try:
+        order = _checkout(session, jde_conn, erp, tables=tables, company=company, ctx=ctx, account=account,
+                          ship_to=ship_to, customer_po=customer_po, key_id=key_id, token=token)
+    except CommerceError as exc:
+        session.rollback()
+        _release_key(session, key_id=key_id, token=token)
+        record(session, actor=ctx.actor, subject_an8=account, action="order.place", object="checkout",
+               outcome="refused", detail={"on_behalf": ctx.on_behalf, "reason": exc.message[:300]})
+        session.commit()
+        raise
+    except BaseException:
+        session.rollback()
+        _release_key(session, key_id=key_id, token=token)
+        session.commit()
+        raise
+    if after_commit is not None:
+        after_commit()
+    return PlacedOrder(order, replayed=False)
+
+
+def request_fingerprint(*, ctx: ActingContext, ship_to: int, customer_po: str) -> str:
+    """SHA-256 of what makes two order requests the same: account, sold-to, ship-to, PO."""
+    canonical = json.dumps(
+        {"account": ctx.subject_an8, "sold_to": ctx.billing_an8 or ctx.subject_an8,
+         "ship_to": ship_to, "customer_po": (customer_po or "").strip()},
+        sort_keys=True, separators=(",", ":"),
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def list_orders(session: Session, *, ctx: ActingContext, limit: int = 50, before_id: int | None = None) -> list[Order]:
+    """The account's orders, newest first: the customer and the reps serving it see the same list."""
+    account = account_of(ctx)
+    stmt = sa.select(Order).where(Order.account_an8 == account)
+    if before_id is not None:
+        stmt = stmt.where(Order.id < before_id)
+    return list(session.scalars(stmt.order_by(Order.id.desc()).limit(max(1, min(limit, 200)))))
+
+
+def get_order(session: Session, *, ctx: ActingContext, order_id: int) -> Order:
+    """One order of the account, with its lines; another account's order is not found."""
+    account = account_of(ctx)
+    order = session.scalars(
+        sa.select(Order).where(Order.id == order_id, Order.account_an8 == account).options(selectinload(Order.lines))
+    ).one_or_none()
+    if order is None:
+        raise NotFound(f"order {order_id} is not one of account {account}'s orders; open the order history to find it")
+    return order
+
+
+def new_erp_key() -> str:
+    """A fresh key the ERP drops duplicates by: 'EC-' + 20 base32 characters (100 random bits)."""
+    return "EC-" + base64.b32encode(secrets.token_bytes(13)).decode()[:20]
+
+
+def looks_like_card_number(text: str) -> bool:
+    """True when text holds a 13-19 digit run (spaces or dashes allowed) that passes the Luhn check."""
+    for match in _CARD_SHAPED.finditer(text or ""):
+        if luhn_valid(re.sub(r"\D", "", match.group(0))):
+            return True
+    return False
+
+
+def luhn_valid(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch)
+        if i % 2:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
+
+
+# --- helpers ----------------------------------------------------------------------------
+
+def _check_key(key: str | None) -> str:
+    text = (key or "").strip()
+    if not text:
+        raise Invalid("the Idempotency-Key header is missing: send a new random key (e.g. a UUID) with each order, "
+                      "and the same key when retrying that order", field="Idempotency-Key")
+    if len(text) > MAX_KEY_LENGTH or not (text.isascii() and text.isprintable()):
+        raise Invalid(f"the Idempotency-Key must be 1 to {MAX_KEY_LENGTH} printable ASCII characters, e.g. a UUID",
+                      field="Idempotency-Key")
+    return text
+
+
+def _claim_key(session: Session, *, ctx: ActingContext, account: int, key: str, fingerprint: str) -> Order | tuple[int, str]:
+    """The first order of a finished key, or (key row id, claim token) once this request holds the key."""
+    user_id = ctx.actor.user_id
+    for _attempt in range(5):
+        now = utcnow()
+        row = session.scalars(
+            sa.select(IdempotencyKey).where(IdempotencyKey.user_id == user_id, IdempotencyKey.key == key)
+        ).one_or_none()
+        if row is None:
+            token = secrets.token_hex(16)
+            row = IdempotencyKey(user_id=user_id, key=key, request_hash=fingerprint, state=KEY_IN_FLIGHT,
+                                 claim_token=token, claimed_until=now + KEY_LEASE, created_at=now)
+            session.add(row)
+            try:
+                session.commit()
+            except sa.exc.IntegrityError:
+                session.rollback()  # another request inserted the same key first: look again
+                continue
+            return row.id, token
+        if row.request_hash != fingerprint:
+            _refuse(session, ctx=ctx, account=account, reason="idempotency key reused with a different request")
+            raise IdempotencyKeyReused(
+                "this Idempotency-Key was already used for a different order request (another ship-to, PO or account); "
+                "use a new key for a new order")
+        if row.state == KEY_DONE:
+            order = session.scalars(
+                sa.select(Order).where(Order.id == row.order_id).options(selectinload(Order.lines))
+            ).one()
+            record(session, actor=ctx.actor, subject_an8=account, action="order.replay", object=f"order {order.id}",
+                   outcome="ok", detail={"on_behalf": ctx.on_behalf})
+            session.commit()
+            return order
+        if _aware(row.claimed_until) > now:
+            _refuse(session, ctx=ctx, account=account, reason="idempotency key in flight")
+            raise IdempotencyKeyInFlight(
+                "an order request with this Idempotency-Key is still being processed; wait a moment and retry "
+                "with the same key to get its result")
+        token = secrets.token_hex(16)  # the request holding the key died: take it over
+        taken = session.execute(
+            sa.update(IdempotencyKey)
+            .where(IdempotencyKey.id == row.id, IdempotencyKey.state == KEY_IN_FLIGHT,
+                   IdempotencyKey.claim_token == row.claim_token)
+            .values(claim_token=token, claimed_until=now + KEY_LEASE)
+        ).rowcount
+        session.commit()
+        if taken == 1:
+            return row.id, token
+    raise IdempotencyKeyInFlight("an order request with this Idempotency-Key is still being processed; "
+                                 "retry with the same key in a moment")
+
+
+def _checkout(
+    session: Session, jde_conn: sa.Connection, erp: Erp, *, tables: JdeTables, company: str, ctx: ActingContext,
+    account: int, ship_to: int, customer_po: str, key_id: int, token: str,
+) -> Order:
+    sold_to = sold_to_of(ctx)
+    po = _check_po(customer_po)
+    ships = shipping_addresses(jde_conn, tables=tables, billing_an8=sold_to, company=company)
+    if ship_to not in {a.an8 for a in ships}:
+        allowed = ", ".join(str(a.an8) for a in ships) or "none"
+        raise Invalid(f"shipping address {ship_to} is not one of billing address {sold_to}'s shipping addresses "
+                      f"({allowed}); choose one from the list", field="ship_to")
+    items = cart_items(session, ctx=ctx)
+    if not items:
+        raise Invalid("the cart is empty: add items from the catalog before checking out", field="cart")
+    priced = price_items(jde_conn, erp, tables=tables, company=company, ctx=ctx, items=items, ship_to=ship_to).lines
+    missing = [line.item for line in priced.lines if not line.available]
+    if missing:
+        raise Invalid(f"JD Edwards has no price for {', '.join(missing)} for billing address {sold_to}; "
+                      "remove these lines or ask the pricing team", field="cart")
+    now = utcnow()
+    rep = ctx.actor if ctx.on_behalf else None
+    order = Order(
+        erp_key=new_erp_key(), account_an8=account, sold_to=sold_to, ship_to=ship_to, company=company,
+        branch=branch_of(jde_conn, tables=tables, an8=sold_to), currency=priced.currency, customer_po=po,
+        total=priced.total, placed_by_user_id=ctx.actor.user_id, placed_by_login=ctx.actor.login,
+        on_behalf=ctx.on_behalf, rep_name=rep.name if rep else None, rep_email=rep.email if rep else None,
+        status=ORDER_WAITING, created_at=now, updated_at=now,
+        lines=[
+            OrderLine(line_no=n, item=line.item, description=line.description[:60], quantity=line.quantity,
+                      uom=line.uom, unit_price=line.unit_price, extended=line.extended, price_source=line.source[:120])
+            for n, line in enumerate(priced.lines, start=1)
+        ],
+    )
+    session.add(order)
+    session.flush()
+    placed_by = f"{ctx.actor.name} <{ctx.actor.email}>" if ctx.actor.email else ctx.actor.name
+    submission = OrderSubmission(
+        idempotency_key=order.erp_key, sold_to=sold_to, ship_to=ship_to, parent=account, company=company,
+        branch=order.branch, currency=order.currency, customer_po=po, placed_by=placed_by,
+        lines=tuple(ErpOrderLine(item=ln.item, quantity=ln.quantity, uom=ln.uom, unit_price=ln.unit_price)
+                    for ln in order.lines),
+    )
+    session.add(OutboxMessage(order_id=order.id, payload=submission_to_json(submission), created_at=now,
+                              next_attempt_at=now))
+    record(session, actor=ctx.actor, subject_an8=account, action="order.place", object=f"order {order.id}",
+           outcome="ok", detail={"on_behalf": ctx.on_behalf, "sold_to": sold_to, "ship_to": ship_to,
+                                 "lines": len(order.lines), "total": str(order.total), "currency": order.currency,
+                                 "erp_key": order.erp_key})
+    done = session.execute(
+        sa.update(IdempotencyKey)
+        .where(IdempotencyKey.id == key_id, IdempotencyKey.claim_token == token, IdempotencyKey.state == KEY_IN_FLIGHT)
+        .values(state=KEY_DONE, order_id=order.id, claim_token=None, claimed_until=None)
+    ).rowcount
+    if done != 1:
+        raise IdempotencyKeyInFlight("this order request took too long and another request with the same "
+                                     "Idempotency-Key took over; retry with the same key to get its result")
+    _clear_ordered_lines(session, ctx=ctx, items=items)
+    session.commit()
+    return order
+
+
+def _clear_ordered_lines(session: Session, *, ctx: ActingContext, items: list[CartItem]) -> None:
+    """Remove the ordered lines; a line added or changed while pricing stays in the cart."""
+    cart = find_cart(session, ctx=ctx)
+    if cart is None:
+        return
+    ordered = {(i.item, i.quantity) for i in items}
+    session.execute(
+        sa.delete(CartLine).where(
+            CartLine.cart_id == cart.id,
+            sa.tuple_(CartLine.item, CartLine.quantity).in_(sorted(ordered)),
+        )
+    )
+
+
+def _check_po(customer_po: str) -> str:
+    po = (customer_po or "").strip()
+    if looks_like_card_number(po):
+        # Not echoed back, not logged, not stored: the portal never takes card data.
+        raise Invalid("the customer PO looks like a card number; the portal never takes card data. "
+                      "Enter the customer's purchase order number", field="customer_po")
+    if not po or len(po) > PO_WIDTH:
+        raise Invalid(f"the customer PO number must be 1 to {PO_WIDTH} characters (JD Edwards keeps {PO_WIDTH})",
+                      field="customer_po")
+    return po
+
+
+def _release_key(session: Session, *, key_id: int, token: str) -> None:
+    session.execute(sa.delete(IdempotencyKey).where(
+        IdempotencyKey.id == key_id, IdempotencyKey.claim_token == token, IdempotencyKey.state == KEY_IN_FLIGHT))
+
+
+def _refuse(session: Session, *, ctx: ActingContext, account: int, reason: str) -> None:
+    record(session, actor=ctx.actor, subject_an8=account, action="order.place", object="checkout",
+           outcome="refused", detail={"on_behalf": ctx.on_behalf, "reason": reason})
+    session.commit()
+
+
+def _aware(value: dt.datetime | None) -> dt.datetime:
+    if value is None:
+        return dt.datetime.min.replace(tzinfo=dt.UTC)
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)  # SQLite returns UTC without a zone
+
+

@@ -1,0 +1,316 @@
+"""The outbox relay: sends committed orders to the ERP, at least once, keyed so JDE keeps one.
+
+Each order's outbox row is committed with the order. A relay (a thread started with the
+server, or `ecgateway outbox run`) repeatedly:
+
+1. claims due rows with a lease: on PostgreSQL it picks them with SELECT ... FOR UPDATE
+   SKIP LOCKED, so relays in several processes never wait on or take the same row, then
+   sets the lease; on SQLite the UPDATE setting the lease checks again that each row is
+   still due, under the database's single write lock, and returns the rows it took;
+2. sends each order with `Erp.submit_order` (the ERP drops a second order with the same
+   key, so a relay that died after sending and before step 3 does no harm);
+3. marks the row done and the order sent only after the ERP accepted it.
+
+A row whose send failed is retried after a capped, jittered backoff. When the ERP is
+unavailable the relay releases the rest of its batch and pauses for that backoff instead of
+calling again at once (the ERP client's circuit breaker also fails fast meanwhile).
+A row the ERP refused is marked dead and its order rejected; it is never retried.
+A relay that dies holding rows leaves them to others once the lease runs out.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import random
+import secrets
+import socket
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import sqlalchemy as sa
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.orm import Session, sessionmaker
+
+from ecgateway.audit.service import record
+from ecgateway.commerce.models import (
+    OUTBOX_DEAD, OUTBOX_DONE, OUTBOX_PENDING, ORDER_REJECTED, ORDER_SENT, ORDER_WAITING, Order, OutboxMessage,
+)
+from ecgateway.erp.base import Erp, ErpRejected, ErpUnavailable, OrderLine, OrderReceipt, OrderSubmission
+from ecgateway.portal.models import utcnow
+
+log = logging.getLogger("ecgateway.outbox")
+
+
+class OutboxSettings(BaseSettings):
+    """How the relay runs; read from ECGW_OUTBOX_* variables."""
+
+    model_config = SettingsConfigDict(env_prefix="ECGW_OUTBOX_", env_file=".env", extra="ignore")
+
+    run_with_server: bool = True  # start a relay thread inside every gateway process
+    poll_seconds: float = 1.0  # how often an idle relay looks for due rows (other processes' orders)
+    lease_seconds: float = 60.0  # longer than one ERP call may take, timeouts and retries included
+    batch_size: int = 20
+    backoff_base_seconds: float = 1.0
+    backoff_cap_seconds: float = 300.0
+
+
+@dataclass
+class RelayHooks:
+    """Points a drill or test can stop at: after the claim is committed, after the ERP accepted."""
+
+    on_claimed: Callable[[list[int]], None] | None = None
+    on_sent: Callable[[int, OrderReceipt], None] | None = None
+
+
+@dataclass
+class PassResult:
+    claimed: int = 0
+    sent: int = 0
+    retried: int = 0
+    rejected: int = 0
+    pause_seconds: float = 0.0  # > 0 when the ERP was unavailable: wait this long before the next pass
+
+
+@dataclass
+class Relay:
+    sessions: sessionmaker[Session]
+    erp: Erp
+    settings: OutboxSettings = field(default_factory=OutboxSettings)
+    name: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}")
+    hooks: RelayHooks = field(default_factory=RelayHooks)
+    rng: random.Random = field(default_factory=random.Random)
+
+    def __post_init__(self) -> None:
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def run_once(self) -> PassResult:
+        """Claim due rows and send them; one pass."""
+        result = PassResult()
+        ids = self._claim()
+        result.claimed = len(ids)
+        if not ids:
+            return result
+        if self.hooks.on_claimed:
+            self.hooks.on_claimed(ids)
+        for n, outbox_id in enumerate(ids):
+            submission, attempts = self._load(outbox_id)
+            if submission is None:
+                continue
+            try:
+                receipt = self.erp.submit_order(submission)
+            except ErpUnavailable as exc:
+                delay = self._retry(outbox_id, attempts, exc)
+                self._release(ids[n + 1:], delay)
+                result.retried += 1
+                result.pause_seconds = delay
+                log.warning("outbox: ERP unavailable, %d order(s) wait; next try in %.1fs: %s",
+                            len(ids) - n, delay, exc)
+                break
+            except ErpRejected as exc:
+                self._reject(outbox_id, exc)
+                result.rejected += 1
+            except Exception as exc:  # noqa: BLE001 - a failure we do not know: keep the order, retry later
+                log.exception("outbox: sending row %d failed unexpectedly; it will be retried", outbox_id)
+                self._retry(outbox_id, attempts, exc)
+                result.retried += 1
+            else:
+                if self.hooks.on_sent:
+                    self.hooks.on_sent(outbox_id, receipt)
+                self._done(outbox_id, receipt)
+                result.sent += 1
+        return result
+
+    def run_until_idle(self, max_passes: int = 1000) -> PassResult:
+        """Passes until nothing is due (or the ERP is unavailable); the totals."""
+        total = PassResult()
+        for _ in range(max_passes):
+            one = self.run_once()
+            for name in ("claimed", "sent", "retried", "rejected"):
+                setattr(total, name, getattr(total, name) + getattr(one, name))
+            total.pause_seconds = one.pause_seconds
+            if one.claimed == 0 or one.pause_seconds:
+                break
+        return total
+
+    def run_forever(self, stop: threading.Event | None = None) -> None:
+        """Loop until stop is set: pass, then wait for the poll interval, a wake-up, or an ERP pause."""
+        stop = stop or self._stop
+        while not stop.is_set():
+            try:
+                result = self.run_once()
+            except Exception:  # noqa: BLE001 - e.g. the portal database restarting: keep the relay alive
+                log.exception("outbox: relay pass failed; retrying in %.1fs", self.settings.poll_seconds)
+                stop.wait(self.settings.poll_seconds)
+                continue
+            if result.pause_seconds:
+                stop.wait(result.pause_seconds)  # new orders do not cut an ERP pause short
+            elif result.claimed < self.settings.batch_size:
+                self._wake.wait(self.settings.poll_seconds)
+                self._wake.clear()
+
+    def wake(self) -> None:
+        """Look for due rows now (called after an order commits in this process)."""
+        self._wake.set()
+
+    def start(self) -> None:
+        """Run the loop in a daemon thread."""
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self.run_forever, name="outbox-relay", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the thread after its current send; rows it still holds return after their lease."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    # --- steps ------------------------------------------------------------------------------
+
+    def _claim(self) -> list[int]:
+        now = utcnow()
+        due = (
+            OutboxMessage.state == OUTBOX_PENDING,
+            OutboxMessage.next_attempt_at <= now,
+            sa.or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
+        )
+        pick = (
+            sa.select(OutboxMessage.id).where(*due)
+            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+            .limit(self.settings.batch_size)
+            .with_for_update(skip_locked=True)  # PostgreSQL; SQLite renders no locking clause
+        )
+        # Two statements, not UPDATE ... IN (SELECT ... LIMIT): PostgreSQL may rescan such a
+        # subquery, and a rescan skips the rows just updated and picks more than the limit.
+        with self.sessions() as session, session.begin():
+            picked = list(session.execute(pick).scalars())
+            if not picked:
+                return []
+            # The due conditions again: on SQLite another relay may have claimed a picked row
+            # between the SELECT and this UPDATE, which runs under the database's write lock.
+            claimed = session.execute(
+                sa.update(OutboxMessage)
+                .where(OutboxMessage.id.in_(picked), *due)
+                .values(claimed_by=self.name, claimed_until=now + dt.timedelta(seconds=self.settings.lease_seconds))
+                .returning(OutboxMessage.id),
+                execution_options={"synchronize_session": False},
+            ).scalars()
+            return sorted(claimed)
+
+    def _load(self, outbox_id: int) -> tuple[OrderSubmission | None, int]:
+        with self.sessions() as session:
+            row = session.get(OutboxMessage, outbox_id)
+            if row is None or row.state != OUTBOX_PENDING or row.claimed_by != self.name:
+                return None, 0
+            return submission_from_json(row.payload), row.attempts
+
+    def _done(self, outbox_id: int, receipt: OrderReceipt) -> None:
+        now = utcnow()
+        with self.sessions() as session, session.begin():
+            marked = session.execute(
+                sa.update(OutboxMessage)
+                .where(OutboxMessage.id == outbox_id, OutboxMessage.state == OUTBOX_PENDING)
+                .values(state=OUTBOX_DONE, done_at=now, claimed_by=None, claimed_until=None, last_error="")
+            ).rowcount
+            if not marked:
+                return  # another relay finished it after our lease ran out; the ERP kept one order
+            row = session.get(OutboxMessage, outbox_id)
+            order = session.get(Order, row.order_id)
+            order.status, order.erp_reference, order.updated_at = ORDER_SENT, receipt.erp_reference, now
+            order.status_detail = receipt.status
+            record(session, actor=None, subject_an8=order.account_an8, action="order.sent",
+                   object=f"order {order.id}", outcome="ok",
+                   detail={"erp_reference": receipt.erp_reference, "erp_status": receipt.status,
+                           "attempts": row.attempts + 1, "relay": self.name})
+
+    def _retry(self, outbox_id: int, attempts: int, exc: BaseException) -> float:
+        delay = backoff_seconds(attempts + 1, base=self.settings.backoff_base_seconds,
+                                cap=self.settings.backoff_cap_seconds, rng=self.rng)
+        now = utcnow()
+        with self.sessions() as session, session.begin():
+            session.execute(
+                sa.update(OutboxMessage)
+                .where(OutboxMessage.id == outbox_id, OutboxMessage.claimed_by == self.name,
+                       OutboxMessage.state == OUTBOX_PENDING)
+                .values(attempts=OutboxMessage.attempts + 1, next_attempt_at=now + dt.timedelta(seconds=delay),
+                        claimed_by=None, claimed_until=None, last_error=f"{type(exc).__name__}: {exc}"[:1000])
+            )
+            order_id = session.scalar(sa.select(OutboxMessage.order_id).where(OutboxMessage.id == outbox_id))
+            session.execute(
+                sa.update(Order).where(Order.id == order_id, Order.status == ORDER_WAITING)
+                .values(status_detail=f"waiting for JD Edwards: {exc}"[:500], updated_at=now)
+            )
+        return delay
+
+    def _release(self, outbox_ids: list[int], delay: float) -> None:
+        """Give back rows not tried in this pass, due again after delay, without counting an attempt."""
+        if not outbox_ids:
+            return
+        now = utcnow()
+        with self.sessions() as session, session.begin():
+            session.execute(
+                sa.update(OutboxMessage)
+                .where(OutboxMessage.id.in_(outbox_ids), OutboxMessage.claimed_by == self.name,
+                       OutboxMessage.state == OUTBOX_PENDING)
+                .values(next_attempt_at=now + dt.timedelta(seconds=delay), claimed_by=None, claimed_until=None)
+            )
+
+    def _reject(self, outbox_id: int, exc: ErpRejected) -> None:
+        now = utcnow()
+        with self.sessions() as session, session.begin():
+            marked = session.execute(
+                sa.update(OutboxMessage)
+                .where(OutboxMessage.id == outbox_id, OutboxMessage.state == OUTBOX_PENDING)
+                .values(state=OUTBOX_DEAD, attempts=OutboxMessage.attempts + 1, claimed_by=None,
+                        claimed_until=None, last_error=f"rejected: {exc}"[:1000])
+            ).rowcount
+            if not marked:
+                return
+            row = session.get(OutboxMessage, outbox_id)
+            order = session.get(Order, row.order_id)
+            order.status, order.status_detail, order.updated_at = ORDER_REJECTED, str(exc)[:500], now
+            record(session, actor=None, subject_an8=order.account_an8, action="order.rejected",
+                   object=f"order {order.id}", outcome="error", detail={"reason": str(exc)[:300], "relay": self.name})
+        log.error("outbox: JD Edwards refused order row %d: %s", outbox_id, exc)
+
+
+def backoff_seconds(attempt: int, *, base: float, cap: float, rng: random.Random) -> float:
+    """Exponential backoff for the nth attempt, capped, with jitter over its upper half."""
+    ceiling = min(cap, base * (2 ** max(0, attempt - 1)))
+    return rng.uniform(ceiling / 2, ceiling)
+
+
+def outbox_counts(session: Session) -> dict[str, int]:
+    """Rows per outbox state."""
+    rows = session.execute(sa.select(OutboxMessage.state, sa.func.count()).group_by(OutboxMessage.state))
+    return {state: count for state, count in rows}
+
+
+def submission_to_json(order: OrderSubmission) -> dict:
+    """An order as the outbox keeps it: plain JSON, amounts as decimal strings."""
+    return {
+        "idempotency_key": order.idempotency_key, "sold_to": order.sold_to, "ship_to": order.ship_to,
+        "parent": order.parent, "company": order.company, "branch": order.branch, "currency": order.currency,
+        "customer_po": order.customer_po, "placed_by": order.placed_by,
+        "lines": [{"item": ln.item, "quantity": ln.quantity, "uom": ln.uom, "unit_price": str(ln.unit_price)}
+                  for ln in order.lines],
+    }
+
+
+def submission_from_json(data: dict) -> OrderSubmission:
+    return OrderSubmission(
+        idempotency_key=data["idempotency_key"], sold_to=int(data["sold_to"]), ship_to=int(data["ship_to"]),
+        parent=int(data["parent"]), company=data["company"], branch=data["branch"], currency=data["currency"],
+        customer_po=data["customer_po"], placed_by=data["placed_by"],
+        lines=tuple(OrderLine(item=ln["item"], quantity=int(ln["quantity"]), uom=ln["uom"],
+                              unit_price=Decimal(ln["unit_price"])) for ln in data["lines"]),
+    )
