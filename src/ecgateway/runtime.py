@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from ecgateway.accounts.query import WorkWithAccounts
 from ecgateway.config import Settings
 from ecgateway.db import make_engine
 from ecgateway.jde.tables import JdeTables, jde_tables
@@ -19,9 +20,11 @@ class Runtime:
     portal_engine: Engine
     jde: JdeTables
     portal_sessions: sessionmaker[Session] = field(init=False)
+    accounts: WorkWithAccounts = field(init=False)  # the base query, loaded and checked once
 
     def __post_init__(self) -> None:
         self.portal_sessions = sessionmaker(self.portal_engine, expire_on_commit=False)
+        self.accounts = WorkWithAccounts.load(self.settings, dialect=self.jde_engine.dialect.name)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Runtime:

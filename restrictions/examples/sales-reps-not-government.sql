@@ -1,0 +1,1 @@
+ABAC02 IN ('R01', 'R02', 'R03') AND ABAC03 <> 'GOV'

@@ -1,0 +1,227 @@
+"""Accounts a rep may serve: scopes, the listing, the count and the "may act" check.
+
+Every read goes through a scope, and every scope is the base Work-with-Accounts query
+plus (at most) one compiled restriction: the list, the check before acting on behalf,
+the check on every later request and the admin preview all use the same statement.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from ecgateway.accounts.query import LIST_COLUMNS, MAX_AN8_DIGITS, SORT_KEYS, Shape, WorkWithAccounts
+from ecgateway.accounts.restrictions import CompiledFilter, RestrictionError, render
+from ecgateway.config import INTERNAL_TYPES
+from ecgateway.portal.models import ImpersonateRestriction, User
+
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
+_DIGITS = re.compile(r"^\d{1,8}$")
+
+
+class CursorError(ValueError):
+    """A page cursor that cannot be used; the message says to start from the first page."""
+
+
+@dataclass(frozen=True)
+class AccountScope:
+    """The accounts a caller may see: all, those a compiled restriction allows, or none."""
+
+    kind: Literal["all", "filter", "none"]
+    reason: str
+    restriction: CompiledFilter | None = None
+
+    @property
+    def filter_text(self) -> str | None:
+        return self.restriction.text if self.restriction else None
+
+
+@dataclass(frozen=True)
+class AccountRow:
+    an8: int
+    name: str
+    city: str
+    state: str
+    postal_code: str
+    country: str
+    phone: str
+    email: str
+
+
+@dataclass(frozen=True)
+class AccountPage:
+    items: list[AccountRow]
+    next_cursor: str | None
+    sort: str
+    q: str | None
+    limit: int
+
+
+# --- scopes -------------------------------------------------------------------------------
+
+def rep_scope(portal: Session, *, rep: User, wwa: WorkWithAccounts) -> AccountScope:
+    """The rep's scope, read fresh from EC_Impersonate_Restrictions (a change applies at once)."""
+    if not rep.active:
+        return AccountScope("none", f"{rep.login} is not active")
+    if rep.user_type not in INTERNAL_TYPES:
+        return AccountScope("none", f"{rep.login} is a {rep.user_type} user; only internal reps act for accounts")
+    text = portal.scalar(sa.select(ImpersonateRestriction.filter_text).where(ImpersonateRestriction.rep_id == rep.id))
+    if text is None:
+        if wwa.restriction_default == "deny":
+            return AccountScope("none", f"{rep.login} has no restriction and ECGW_RESTRICTION_DEFAULT is deny")
+        return AccountScope("all", f"{rep.login} has no restriction: all accounts")
+    try:
+        return AccountScope("filter", f"restriction of {rep.login}", wwa.compile(text))
+    except RestrictionError as exc:  # stored before a policy change: fail closed, say why
+        return AccountScope("none", f"the restriction of {rep.login} is no longer valid: {exc.message}")
+
+
+def filter_scope(filter_text: str, *, wwa: WorkWithAccounts) -> AccountScope:
+    """The scope of any filter text (admin preview); RestrictionError when it is refused."""
+    return AccountScope("filter", "preview of a filter", wwa.compile(filter_text))
+
+
+def all_scope(wwa: WorkWithAccounts) -> AccountScope:
+    """Every account of the base query (admin screens; never a rep's scope)."""
+    return AccountScope("all", "all accounts")
+
+
+# --- reads --------------------------------------------------------------------------------
+
+def list_accounts(
+    jde: sa.Connection,
+    *,
+    wwa: WorkWithAccounts,
+    scope: AccountScope,
+    q: str | None = None,
+    sort: str = "number",
+    cursor: str | None = None,
+    limit: int = DEFAULT_PAGE_SIZE,
+) -> AccountPage:
+    """One page of the scope's accounts, searched and sorted, continuing after cursor."""
+    if sort not in SORT_KEYS:
+        raise ValueError(f"sort {sort!r} is not one of {', '.join(SORT_KEYS)}")
+    limit = max(1, min(int(limit), MAX_PAGE_SIZE))
+    q = (q or "").strip() or None
+    after = _decode_cursor(cursor, sort) if cursor else None
+    if scope.kind == "none":
+        return AccountPage([], None, sort, q, limit)
+    search, params = _search(q)
+    shape = Shape("list", search=search, sort=sort, after=after is not None)
+    params.update(_scope_params(wwa, scope))
+    params["page_limit"] = limit + 1  # one more tells whether another page follows
+    if after is not None:
+        params["k_an8"] = after[1]
+        if sort != "number":
+            params["k_sort"] = after[0]
+    rows = jde.execute(wwa.statement(scope.restriction, shape), params).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = None
+    if more:
+        last = rows[-1]
+        key = None if sort == "number" else last[LIST_COLUMNS.index(SORT_KEYS[sort][0])]
+        next_cursor = _encode_cursor(sort, key, int(last[0]))
+    return AccountPage([_row(r) for r in rows], next_cursor, sort, q, limit)
+
+
+def count_accounts(jde: sa.Connection, *, wwa: WorkWithAccounts, scope: AccountScope, q: str | None = None) -> int:
+    """How many accounts the scope gives (with the search, when q is given)."""
+    if scope.kind == "none":
+        return 0
+    search, params = _search((q or "").strip() or None)
+    params.update(_scope_params(wwa, scope))
+    return int(jde.execute(wwa.statement(scope.restriction, Shape("count", search=search)), params).scalar_one())
+
+
+def get_account(jde: sa.Connection, *, wwa: WorkWithAccounts, scope: AccountScope, an8: int) -> AccountRow | None:
+    """The account when the scope allows it, else None: base + restriction + ABAN8 = :an8."""
+    if scope.kind == "none":
+        return None
+    try:
+        an8 = int(an8)
+    except (TypeError, ValueError):
+        return None
+    if not 0 < an8 < 10**MAX_AN8_DIGITS:
+        return None
+    params = _scope_params(wwa, scope)
+    params["an8"] = an8
+    row = jde.execute(wwa.statement(scope.restriction, Shape("one")), params).first()
+    return _row(row) if row is not None else None
+
+
+def may_act(jde: sa.Connection, *, wwa: WorkWithAccounts, scope: AccountScope, an8: int) -> bool:
+    """May the holder of scope act for account an8? The same compiled query as the list."""
+    return get_account(jde, wwa=wwa, scope=scope, an8=an8) is not None
+
+
+def compiled_sql(wwa: WorkWithAccounts, scope: AccountScope) -> tuple[str, dict[str, object]]:
+    """The first-page list query of a scope and its parameters, as the database gets them."""
+    params = _scope_params(wwa, scope)
+    params["page_limit"] = DEFAULT_PAGE_SIZE + 1
+    return render(wwa.compose(scope.restriction, Shape("list")), wwa.dialect), params
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+def _scope_params(wwa: WorkWithAccounts, scope: AccountScope) -> dict[str, object]:
+    params = wwa.base_params()
+    if scope.restriction is not None:
+        params.update(scope.restriction.params)
+    return params
+
+
+def _search(q: str | None) -> tuple[str | None, dict[str, object]]:
+    """The search shape and its values: a number (exact or prefix), else name or city."""
+    if q is None:
+        return None, {}
+    if _DIGITS.match(q):
+        number = int(q)
+        params: dict[str, object] = {"q_an8": number}
+        for extra in range(1, MAX_AN8_DIGITS - len(q) + 1):
+            scale = 10**extra
+            params[f"q_lo{extra}"] = number * scale
+            params[f"q_hi{extra}"] = number * scale + scale - 1
+        return f"number:{len(q)}", params
+    city = "".join(ch for ch in q.upper() if ch not in "%_")
+    name = "".join(ch for ch in q.upper() if ch.isalnum())  # as JDE compresses names into ABDC
+    params = {"q_city": f"%{city}%"}
+    if not name:
+        return "name-only", params
+    params["q_name"] = f"%{name}%"
+    return "text", params
+
+
+def _row(row: sa.Row) -> AccountRow:
+    """A result row (columns in LIST_COLUMNS order; names vary in case by database), trimmed."""
+    an8, *texts = row
+    return AccountRow(int(an8), *((value or "").strip() for value in texts))
+
+
+def _encode_cursor(sort: str, key: str | None, an8: int) -> str:
+    raw = json.dumps([1, sort, key, an8], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str, sort: str) -> tuple[str | None, int]:
+    problem = "the page cursor is not valid"
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        version, cursor_sort, key, an8 = json.loads(raw)
+    except (ValueError, TypeError):
+        raise CursorError(f"{problem}; start again from the first page (leave the cursor out)") from None
+    if version != 1 or not isinstance(an8, int) or isinstance(an8, bool) or not 0 <= an8 < 10**MAX_AN8_DIGITS:
+        raise CursorError(f"{problem}; start again from the first page (leave the cursor out)")
+    if cursor_sort != sort:
+        raise CursorError(f"the page cursor belongs to sort {cursor_sort!r}, not {sort!r}; "
+                          "start again from the first page of this sort")
+    if sort == "number" and key is not None or sort != "number" and (not isinstance(key, str) or len(key) > 64):
+        raise CursorError(f"{problem}; start again from the first page (leave the cursor out)")
+    return key, an8
