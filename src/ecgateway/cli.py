@@ -20,6 +20,10 @@ from ecgateway.audit.cli import audit_app  # noqa: E402  registered here, define
 
 app.add_typer(audit_app, name="audit")
 
+from ecgateway.commerce.cli import outbox_app  # noqa: E402  the order outbox relay
+
+app.add_typer(outbox_app, name="outbox")
+
 
 @app.command()
 def serve(

@@ -1,0 +1,76 @@
+"""`ecgateway outbox`: run the relay that sends committed orders to the ERP, and look at the outbox."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from typing import Annotated
+
+import typer
+
+outbox_app = typer.Typer(help="The order outbox and its relay to the ERP.", no_args_is_help=True)
+
+
+@outbox_app.command("run")
+def outbox_run(
+    once: Annotated[bool, typer.Option("--once", help="Send what is due now, then stop")] = False,
+) -> None:
+    """Run the relay until stopped (SIGINT/SIGTERM): claim due orders, send them, mark them sent.
+
+    Any number of relays may run at once, in gateway processes and on their own; each order
+    goes to the ERP under its key, so JD Edwards keeps one order even when a relay dies.
+    Tuned by ECGW_OUTBOX_POLL_SECONDS, _LEASE_SECONDS, _BATCH_SIZE, _BACKOFF_BASE_SECONDS,
+    _BACKOFF_CAP_SECONDS.
+    """
+    from ecgateway.commerce.outbox import OutboxSettings, Relay
+    from ecgateway.config import get_settings
+    from ecgateway.erp import make_erp
+    from ecgateway.runtime import Runtime
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    runtime = Runtime.from_settings(get_settings())
+    erp = make_erp(runtime)
+    relay = Relay(sessions=runtime.portal_sessions, erp=erp, settings=OutboxSettings())
+    try:
+        if once:
+            result = relay.run_until_idle()
+            typer.echo(f"sent {result.sent}, retried {result.retried}, rejected {result.rejected}")
+            return
+        stop = threading.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
+        typer.echo(f"outbox relay {relay.name} running; stop with Ctrl-C", err=True)
+        relay.run_forever(stop)
+    finally:
+        erp.close()
+        runtime.dispose()
+
+
+@outbox_app.command("status")
+def outbox_status() -> None:
+    """Rows per state (pending, done, dead) and the oldest pending row's age and last error."""
+    import datetime as dt
+
+    import sqlalchemy as sa
+
+    from ecgateway.commerce.models import OUTBOX_PENDING, OutboxMessage
+    from ecgateway.commerce.outbox import outbox_counts
+    from ecgateway.config import get_settings
+    from ecgateway.runtime import Runtime
+
+    runtime = Runtime.from_settings(get_settings())
+    try:
+        with runtime.portal_sessions() as session:
+            counts = outbox_counts(session)
+            oldest = session.scalars(
+                sa.select(OutboxMessage).where(OutboxMessage.state == OUTBOX_PENDING).order_by(OutboxMessage.id).limit(1)
+            ).first()
+        typer.echo(", ".join(f"{state} {counts.get(state, 0)}" for state in ("pending", "done", "dead")))
+        if oldest is not None:
+            created = oldest.created_at if oldest.created_at.tzinfo else oldest.created_at.replace(tzinfo=dt.UTC)
+            age = dt.datetime.now(dt.UTC) - created
+            typer.echo(f"oldest pending: order {oldest.order_id}, {int(age.total_seconds())} s old, "
+                       f"{oldest.attempts} attempt(s); last error: {oldest.last_error or '-'}")
+    finally:
+        runtime.dispose()
