@@ -24,6 +24,9 @@ from ecgateway.commerce.cli import outbox_app  # noqa: E402  the order outbox re
 
 app.add_typer(outbox_app, name="outbox")
 
+from ecgateway.accounts.cli import register as register_accounts  # noqa: E402  restrictions + accounts
+register_accounts(app)
+
 
 @app.command()
 def serve(
