@@ -36,7 +36,7 @@ from ecgateway.erp.base import (
     PriceResult,
 )
 from ecgateway.erp.local_pricing import load_items, price_cart
-from ecgateway.erp.references import EdiReference, external_reference
+from ecgateway.erp.references import EdiReference, external_reference, sales_order_status
 from ecgateway.jde.conventions import to_implied, today_julian
 from ecgateway.jde.tables import JdeTables
 
@@ -46,9 +46,6 @@ EDI_DOC_TYPE = "SO"
 EDI_BATCH = "ECGATEWAY"
 QUEUED = "queued"
 LOCKING_DIALECTS = ("postgresql", "oracle")
-
-# F4211 next status (SDNXTR) ranges, as the order-activity rules of a standard SO type use them.
-NEXT_STATUS_NAMES = ((560, "entered"), (600, "picking"), (999, "shipped"), (1000, "closed"))
 
 
 class LocalErp:
@@ -111,9 +108,7 @@ class LocalErp:
                                    detail="R47011 processed the EDI order; its sales order is not found yet")
             lowest = conn.execute(sa.select(sa.func.min(sd.c.sdnxtr)).where(
                 sd.c.sdkcoo == order.shkcoo, sd.c.sddoco == order.shdoco, sd.c.sddcto == order.shdcto)).scalar()
-        next_status = int(lowest) if lowest and lowest.strip().isdigit() else 0
-        name = next((label for bound, label in NEXT_STATUS_NAMES if next_status < bound), "closed")
-        return OrderStatus(erp_reference=erp_reference, status=name,
+        return OrderStatus(erp_reference=erp_reference, status=sales_order_status(lowest),
                            detail=f"JDE sales order {order.shdcto} {order.shkcoo} {order.shdoco}, next status {lowest}")
 
     def close(self) -> None:

@@ -71,3 +71,14 @@ class SalesOrderReference:
                 " as returned when the order was submitted"
             )
         return cls(doc_type=parts[0], company=parts[1], number=int(parts[2]))
+
+
+# F4211 next status (SDNXTR) ranges of a standard SO order-activity rule, and what a person calls them.
+NEXT_STATUS_NAMES = ((560, "entered"), (600, "picking"), (999, "shipped"), (1000, "closed"))
+
+
+def sales_order_status(next_status: str | int | None) -> str:
+    """A person's word for a JDE next status code such as '540'."""
+    text = str(next_status or "").strip()
+    code = int(text) if text.isdigit() else 0
+    return next((label for bound, label in NEXT_STATUS_NAMES if code < bound), "closed")
