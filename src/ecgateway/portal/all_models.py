@@ -4,3 +4,4 @@ from ecgateway.portal import models  # noqa: F401  users, EC_Impersonate_Restric
 from ecgateway.auth import models as auth_models  # noqa: F401  sessions, failed sign-ins
 from ecgateway.audit import models as audit_models  # noqa: F401  audit entries and their hash chain head
 from ecgateway.commerce import models as commerce_models  # noqa: F401  carts, orders, idempotency keys, outbox
+from ecgateway.admin import models as admin_models  # noqa: F401  restriction history, set-password links
