@@ -27,6 +27,10 @@ app.add_typer(outbox_app, name="outbox")
 from ecgateway.accounts.cli import register as register_accounts  # noqa: E402  restrictions + accounts
 register_accounts(app)
 
+from ecgateway.accounts.cli import restrictions_app  # noqa: E402
+from ecgateway.admin.cli import register as register_admin  # noqa: E402  restrictions import / export
+register_admin(restrictions_app)
+
 
 @app.command()
 def serve(
