@@ -107,7 +107,8 @@ class AisErp:
         missing = [name for name, value in (("ECGW_AIS_URL", settings.ais_url), ("ECGW_AIS_USERNAME", settings.ais_username),
                                             ("ECGW_AIS_PASSWORD", settings.ais_password)) if not value]
         if missing:
-            raise ValueError(f"ECGW_ERP_MODE is ais but {', '.join(missing)} is not set: set it, or use ECGW_ERP_MODE=local")
+            verb = "is" if len(missing) == 1 else "are"
+            raise ValueError(f"ECGW_ERP_MODE is ais but {', '.join(missing)} {verb} not set: set them, or use ECGW_ERP_MODE=local")
         self.settings = settings
         self.url = settings.ais_url.rstrip("/")
         self.max_attempts = max(1, max_attempts)
