@@ -45,6 +45,14 @@ _REFUSED_NAMES: dict[type[exp.Expression], str] = {
     exp.Interval: "INTERVAL", exp.National: "a national string (N'...')", exp.ILike: "ILIKE",
     exp.Tuple: "a list of values outside IN", exp.Anonymous: "an unknown function",
 }
+# The arguments each predicate may carry; any other (a flag a future sqlglot adds) is refused.
+_PREDICATE_ARGS: dict[type[exp.Expression], tuple[str, ...]] = {
+    **{cls: ("this", "expression") for cls in _COMPARISONS},
+    exp.In: ("this", "expressions"), exp.Between: ("this", "low", "high"),
+    exp.Like: ("this", "expression"), exp.Is: ("this", "expression"),
+}
+_PUNCTUATION = {TokenType.EQ, TokenType.NEQ, TokenType.LT, TokenType.LTE, TokenType.GT, TokenType.GTE,
+                TokenType.L_PAREN, TokenType.R_PAREN, TokenType.COMMA}
 _PLACEHOLDER_TOKENS = {TokenType.PLACEHOLDER, TokenType.PARAMETER, TokenType.COLON, TokenType.AMP}
 _SQLGLOT_DIALECTS = {"postgresql": "postgres", "mssql": "tsql"}
 
@@ -258,6 +266,20 @@ class _Checker:
         return self._predicate(node)
 
     def _predicate(self, node: exp.Expression) -> exp.Expression:
+        # Some forms carry their NOT as a flag (x NOT LIKE y -> Like(negate=True)): keep it.
+        if node.args.get("negate"):
+            label = {exp.Like: "NOT LIKE", exp.In: "NOT IN", exp.Is: "IS NOT NULL"}.get(type(node), "NOT")
+            if label not in self.policy.operators or "NOT" not in self.allowed_nodes and label == "NOT":
+                raise self.error_node(node, f"operator {label} is not allowed",
+                                      f"allowed: {', '.join(sorted(self.policy.operators))}")
+            positive = node.copy()
+            positive.set("negate", None)
+            return exp.Not(this=self._predicate(positive))
+        known = _PREDICATE_ARGS.get(type(node))
+        unknown = [key for key, value in node.args.items() if value and key not in (known or ())]
+        if known is not None and unknown:  # a form this checker does not know: refuse, never drop it
+            raise self.error_node(node, f"this form of {type(node).__name__.upper()} is not allowed ({', '.join(unknown)})",
+                                  "write plain comparisons, IN, BETWEEN, LIKE or IS NULL")
         if type(node) in _COMPARISONS:
             ref = self._column(node.this, node)
             return type(node)(this=self._column_sql(ref, pattern=False),
@@ -380,23 +402,45 @@ class _Checker:
         return RestrictionError(problem, line=line, col=col, fragment=fragment.strip() or fragment, hint=hint)
 
     def _span(self, node: exp.Expression) -> tuple[int, int]:
+        """Offsets of the first and last character of node in the text (sqlglot positions
+        identifiers and literals; keywords such as NOT, EXISTS or a function name are found
+        among the tokens before them)."""
         starts, ends = [], []
         for sub in node.walk():
             meta = sub.meta if sub._meta else {}
             if "start" in meta:
                 starts.append(meta["start"])
                 ends.append(meta["end"])
+        floor = self._lower_bound(node)
+        limit = min(starts) if starts else len(self.text)
         keyword = _keyword(node)
-        if keyword:  # a keyword before the first positioned piece: NOT, EXISTS, CHR(, SELECT ...
-            limit = min(starts) if starts else len(self.text)
-            before = [tok for tok in self.tokens if tok.start < limit and tok.text.upper() == keyword]
-            if before:
-                starts.append(before[-1].start)
-                ends.append(before[-1].end)
+        after = [tok for tok in self.tokens if floor <= tok.start < limit]
+        named = [tok for tok in after if keyword and tok.text.upper() == keyword]
+        if named:  # the keyword nearest to the positioned content, or the first one
+            tok = named[-1] if starts else named[0]
+            starts.append(tok.start)
+            ends.append(tok.end)
+        elif not starts:
+            words = [tok for tok in after if tok.token_type not in _PUNCTUATION]
+            if words:
+                starts.append(words[0].start)
+                ends.append(words[0].end)
         if not starts:
-            parent = node.parent
-            return self._span(parent) if parent is not None else (0, len(self.text) - 1)
+            return floor, len(self.text) - 1
         return min(starts), max(ends)
+
+    def _lower_bound(self, node: exp.Expression) -> int:
+        """Where node's text can begin: after the text of the sibling before it."""
+        parent = node.parent
+        if parent is None:
+            return 0
+        siblings = list(parent.iter_expressions())
+        index = next((i for i, s in enumerate(siblings) if s is node), 0)
+        for previous in reversed(siblings[:index]):
+            ends = [m.meta["end"] for m in previous.walk() if m._meta and "end" in m.meta]
+            if ends:
+                return max(ends) + 1
+        return self._lower_bound(parent)
 
 
 def _keyword(node: exp.Expression) -> str | None:
@@ -404,7 +448,7 @@ def _keyword(node: exp.Expression) -> str | None:
         return _function_name(node)
     if isinstance(node, (exp.Select, exp.Subquery)):
         return "SELECT"
-    words = {exp.Exists: "EXISTS", exp.Not: "NOT", exp.Null: "NULL", exp.Case: "CASE", exp.Cast: "CAST",
+    words = {exp.Exists: "EXISTS", exp.Not: "NOT", exp.Paren: "(", exp.Null: "NULL", exp.Case: "CASE", exp.Cast: "CAST",
              exp.Interval: "INTERVAL", exp.Star: "*"}
     if isinstance(node, exp.Boolean):
         return "TRUE" if node.this else "FALSE"
