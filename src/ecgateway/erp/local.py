@@ -13,6 +13,10 @@ lock serialising every writer of F47011 (LOCK TABLE ... IN SHARE ROW EXCLUSIVE M
 PostgreSQL and Oracle; on SQLite an update matching no row, which takes the database's
 write lock). A second submit with the same key, concurrent or later, waits for the first
 and returns its receipt. Other databases are not supported for local orders.
+
+Status: 'queued' while SYEDSP is blank; once R47011 has flagged the EDI order, the sales
+order it made is found by sold-to (SHAN8), customer PO (SHVR01) and an order date on or
+after the EDI date, and named from the lowest F4211 next status of its lines.
 """
 
 from __future__ import annotations
