@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from ecgateway import __version__
+from ecgateway.commerce import wiring as commerce_wiring
 from ecgateway.config import Settings, get_settings
 from ecgateway.runtime import Runtime
 from ecgateway.web import health, pages
 from ecgateway.web.templating import make_templates
+from ecgateway.web.security import request_guard
+from ecgateway.web.setup import install_web
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
@@ -21,14 +24,19 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
-        yield
+        with commerce_wiring.running(_app):  # the outbox relay runs while the server does
+            yield
         runtime.dispose()
 
-    app = FastAPI(title="ecgateway", version=__version__, lifespan=lifespan, docs_url="/api/docs", openapi_url="/api/openapi.json")
+    # request_guard runs before every route: deny by default, Origin check, CSRF (web/security.py).
+    app = FastAPI(title="ecgateway", version=__version__, lifespan=lifespan, docs_url="/api/docs", openapi_url="/api/openapi.json",
+                  dependencies=[Depends(request_guard)])
     app.state.runtime = runtime
     app.state.settings = settings
     app.state.templates = make_templates(settings)
+    commerce_wiring.install(app, runtime)
     app.mount("/static", StaticFiles(directory=str(settings.resource("static"))), name="static")
     app.include_router(health.router)
     app.include_router(pages.router)
+    install_web(app)  # session cookie + security headers, error handlers, sign-in, rep pages, /api/v1
     return app

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -18,6 +20,8 @@ from ecgateway.obo.context import ActingContext, Actor
 from ecgateway.portal.users import create_user
 
 COMPANY = "00000"
+
+sys.path.insert(0, str(Path(__file__).parent))  # commerce_procs: helpers of the process tests
 
 
 @dataclass

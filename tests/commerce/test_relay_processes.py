@@ -2,87 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
-import time
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from commerce_procs import ECGATEWAY, HERE, place_orders, read_until, relay_env, start, stop, wait_until_sent
 
-from ecgateway.commerce import carts, orders
-from ecgateway.commerce.models import Order, OutboxMessage
+from ecgateway.commerce.models import OutboxMessage
 from ecgateway.erp.references import external_reference
-
-HERE = Path(__file__).parent
-ECGATEWAY = Path(sys.executable).with_name("ecgateway")
-
-
-def relay_env(shop, **extra) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update({
-        "ECGW_JDE_URL": shop.settings.jde_database_url, "ECGW_PORTAL_URL": shop.settings.portal_database_url,
-        "ECGW_DATA_DIR": str(shop.settings.data_dir), "ECGW_COMPANY": "00000", "ECGW_ERP_MODE": "local",
-        "ECGW_OUTBOX_POLL_SECONDS": "0.1", "ECGW_OUTBOX_LEASE_SECONDS": "2",
-    })
-    if shop.settings.jde_schema:
-        env["ECGW_JDE_SCHEMA"] = shop.settings.jde_schema
-    env.update(extra)
-    return env
-
-
-def place_orders(shop, n, *, prefix):
-    made = []
-    for i in range(n):
-        with shop.session() as s, shop.jde_engine.connect() as jde:
-            carts.add_item(s, jde, tables=shop.tables, ctx=shop.ctx("rep"), item=shop.items[i % 5], quantity=1 + i)
-            s.commit()
-            made.append(orders.place_order(
-                s, jde, shop.erp, tables=shop.tables, company="00000", ctx=shop.ctx("rep"),
-                idempotency_key=f"{prefix}-{i}", ship_to=shop.ships[0].an8, customer_po=f"{prefix}-{i}").order)
-    return made
-
-
-def wait_until_sent(shop, ids, timeout=60.0, procs=()):
-    deadline = time.monotonic() + timeout
-    while True:
-        with shop.session() as s:
-            left = s.scalar(sa.select(sa.func.count()).select_from(Order)
-                            .where(Order.id.in_(ids), Order.status != "sent"))
-        if not left:
-            return
-        for p in procs:
-            assert p.poll() is None, f"relay exited early with {p.returncode}: {p.stdout.read() if p.stdout else ''}"
-        assert time.monotonic() < deadline, f"{left} order(s) still not sent after {timeout} s"
-        time.sleep(0.1)
-
-
-def start(args, env):
-    return subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-
-
-def read_until(proc, prefix, timeout=60.0) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            raise AssertionError(f"process ended before printing {prefix!r} (exit {proc.wait()})")
-        if line.startswith(prefix):
-            return line
-    raise AssertionError(f"no {prefix!r} line within {timeout} s")
-
-
-def stop(proc):
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
 
 @pytest.mark.parametrize("stop_at", ["claimed", "sent"])
 def test_a_relay_killed_mid_way_then_restarted_gives_exactly_one_erp_order(clean, stop_at):

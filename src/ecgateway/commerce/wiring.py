@@ -1,0 +1,43 @@
+"""Commerce inside the web app: one ERP client per process and the outbox relay thread.
+
+`install(app)` is called by the app factory; `running(app)` wraps the app's lifespan, so
+the relay starts with the server and stops (after its current send) when it shuts down.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from fastapi import FastAPI, Request
+
+from ecgateway.commerce.outbox import OutboxSettings, Relay
+from ecgateway.erp import Erp, make_erp
+from ecgateway.runtime import Runtime
+
+
+def install(app: FastAPI, runtime: Runtime) -> None:
+    """Give the app its ERP client and a relay (started by `running`)."""
+    app.state.erp = make_erp(runtime)
+    app.state.relay = Relay(sessions=runtime.portal_sessions, erp=app.state.erp, settings=OutboxSettings())
+
+
+@contextmanager
+def running(app: FastAPI) -> Iterator[None]:
+    """Run the relay thread while the server runs (unless ECGW_OUTBOX_RUN_WITH_SERVER=false)."""
+    relay: Relay = app.state.relay
+    if relay.settings.run_with_server:
+        relay.start()
+    try:
+        yield
+    finally:
+        relay.stop()
+        app.state.erp.close()
+
+
+def get_erp(request: Request) -> Erp:
+    return request.app.state.erp
+
+
+def get_relay(request: Request) -> Relay:
+    return request.app.state.relay
