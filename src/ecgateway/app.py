@@ -12,9 +12,9 @@ from ecgateway.commerce import wiring as commerce_wiring
 from ecgateway.config import Settings, get_settings
 from ecgateway.runtime import Runtime
 from ecgateway.web import health, pages
-from ecgateway.web.templating import make_templates
 from ecgateway.web.security import request_guard
 from ecgateway.web.setup import install_web
+from ecgateway.web.templating import make_templates
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:

@@ -1,13 +1,27 @@
-"""Dependencies shared by routers: the runtime, a portal session per request."""
+"""Dependencies shared by routers: runtime, database sessions, who is signed in, access levels.
+
+Every route declares an access level through one of the aliases below (CurrentUser,
+RepAuth, AdminAuth, CustomerAuth, ShopperContext, OptionalAuth...) or with
+`dependencies=[Depends(require("level"))]`. A route that declares none is refused by the
+request guard (deny by default). Levels: see ecgateway.auth.roles.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Annotated
 
-from fastapi import Depends, Request
+import sqlalchemy as sa
+from fastapi import Depends, HTTPException, Request
 from sqlalchemy.orm import Session
 
+from ecgateway.auth import sessions
+from ecgateway.auth.models import AuthSession
+from ecgateway.auth.roles import allowed
+from ecgateway.obo import service as obo
+from ecgateway.obo.context import ActingContext
+from ecgateway.portal.models import User
 from ecgateway.runtime import Runtime
 
 
@@ -20,5 +34,142 @@ def get_portal_session(runtime: Annotated[Runtime, Depends(get_runtime)]) -> Ite
         yield session
 
 
+def get_jde(runtime: Annotated[Runtime, Depends(get_runtime)]) -> Iterator[sa.Connection]:
+    """A JDE connection for the request (read-only use)."""
+    with runtime.jde_engine.connect() as conn:
+        yield conn
+
+
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 PortalSessionDep = Annotated[Session, Depends(get_portal_session)]
+JdeDep = Annotated[sa.Connection, Depends(get_jde)]
+
+
+@dataclass
+class Auth:
+    """Who is signed in for this request, and for whom they act."""
+
+    user: User | None
+    session: AuthSession | None
+    context: ActingContext | None  # None when nobody is signed in
+    notice: str | None = None  # a message to show once (e.g. why on-behalf-of ended)
+    _banner: dict | None = field(default=None, repr=False)
+
+    @property
+    def csrf_token(self) -> str | None:
+        return self.session.csrf_token if self.session else None
+
+    @property
+    def on_behalf(self) -> bool:
+        return bool(self.context and self.context.on_behalf)
+
+
+def get_auth(request: Request, db: PortalSessionDep, runtime: RuntimeDep) -> Auth:
+    """Load the session from its cookie, enforce timeouts, re-check on-behalf-of. Runs on every request."""
+    settings = runtime.settings
+    token = request.cookies.get(sessions.cookie_name(settings))
+    loaded = sessions.load_session(db, token, settings=settings)
+    row = loaded.session
+    if row is None:
+        if token:
+            request.state.session_cookie = ""  # an unknown or expired id: tell the browser to drop it
+        db.commit()
+        notice = loaded.ended if loaded.ended not in (None, "unknown") else None
+        return _remember(request, Auth(None, None, None, notice))
+    user = db.get(User, row.user_id)
+    if user is None or not user.active:
+        sessions.end_session(db, row)
+        db.commit()
+        request.state.session_cookie = ""
+        return _remember(request, Auth(None, None, None, "Your user is no longer active. Ask an administrator."))
+    if row.obo_an8 is not None:
+        ended = obo.recheck(db, runtime.jde_engine.connect, runtime=runtime, user=user, auth_session=row)
+        if ended is not None:
+            request.state.session_cookie = ended.token
+    notice = row.notice
+    if notice:
+        row.notice = None  # shown once
+    db.commit()
+    return _remember(request, Auth(user, row, obo.acting_context(user, row), notice))
+
+
+AuthDep = Annotated[Auth, Depends(get_auth)]
+
+
+def require(level: str):
+    """A dependency passing only users of an access level (ecgateway.auth.roles.ACCESS_LEVELS)."""
+
+    def check(auth: AuthDep) -> Auth:
+        if level != "public" and auth.user is None:
+            raise HTTPException(401, "You are not signed in. Sign in, then try again.")
+        if not allowed(level, auth.user, on_behalf=auth.on_behalf):
+            raise HTTPException(403, _denied_message(level))
+        return auth
+
+    check.access_level = level  # read by the request guard: routes without a level are refused
+    check.__name__ = f"require_{level}"
+    return check
+
+
+_require = {level: require(level) for level in ("public", "user", "rep", "admin", "customer", "shopper")}
+
+OptionalAuth = Annotated[Auth, Depends(_require["public"])]
+SignedInAuth = Annotated[Auth, Depends(_require["user"])]
+RepAuth = Annotated[Auth, Depends(_require["rep"])]
+AdminAuth = Annotated[Auth, Depends(_require["admin"])]
+CustomerAuth = Annotated[Auth, Depends(_require["customer"])]
+ShopperAuth = Annotated[Auth, Depends(_require["shopper"])]
+
+
+def _current_user(auth: Annotated[Auth, Depends(_require["user"])]) -> User:
+    return auth.user
+
+
+def _acting_context(auth: Annotated[Auth, Depends(_require["user"])]) -> ActingContext:
+    return auth.context
+
+
+def _shopper_context(auth: Annotated[Auth, Depends(_require["shopper"])]) -> ActingContext:
+    return auth.context
+
+
+CurrentUser = Annotated[User, Depends(_current_user)]
+ActingContextDep = Annotated[ActingContext, Depends(_acting_context)]  # any signed-in user
+ShopperContext = Annotated[ActingContext, Depends(_shopper_context)]  # subject_an8 is set: customer or rep on behalf
+
+
+def access_level_of(route) -> str | None:
+    """The access level a route declared through its dependencies, or None."""
+    cached = getattr(route, "_ecgw_access_level", False)
+    if cached is not False:
+        return cached
+    found = _find_level(route.dependant)
+    route._ecgw_access_level = found
+    return found
+
+
+def _find_level(dependant) -> str | None:
+    for dep in dependant.dependencies:
+        level = getattr(dep.call, "access_level", None)
+        if level:
+            return level
+        level = _find_level(dep)
+        if level:
+            return level
+    return None
+
+
+def _remember(request: Request, auth: Auth) -> Auth:
+    request.state.auth = auth
+    return auth
+
+
+def _denied_message(level: str) -> str:
+    return {
+        "rep": "Only internal representatives (AR, sales, customer service) may use this. Sign in with a representative's login.",
+        "admin": "Only administrators may use this. Ask an administrator if you need a change.",
+        "customer": "This is for customer users only.",
+        "shopper": "Choose an account first: act on behalf of an account from your list (representatives) "
+                   "or sign in with a customer login.",
+        "user": "Your user may not use this.",
+    }.get(level, "You may not use this.")

@@ -1,0 +1,65 @@
+"""Errors people see: JSON with a message under /api/, a page (or the sign-in page) elsewhere."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ecgateway.auth.service import SignInError
+from ecgateway.obo.service import OboRefused
+
+TITLES = {400: "Bad request", 401: "Sign in needed", 403: "Not allowed", 404: "Not found", 405: "Not allowed here",
+          409: "Not possible now", 422: "Please check the form", 429: "Too many attempts"}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(OboRefused, _obo_refused)
+    app.add_exception_handler(SignInError, _sign_in_error)
+
+
+def is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def error_response(request: Request, status: int, message: str, headers: dict | None = None):
+    if is_api(request):
+        return JSONResponse({"status": status, "message": message}, status_code=status, headers=headers)
+    if status == 401 and request.method == "GET":
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+    templates = request.app.state.templates
+    return templates.TemplateResponse(request, "error.html", {"status": status, "title": TITLES.get(status, "Error"),
+                                                              "message": message}, status_code=status, headers=headers)
+
+
+async def _http_error(request: Request, exc: StarletteHTTPException):
+    message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+    if exc.status_code == 404 and message == "Not Found":
+        message = f"There is no page at {request.url.path}. Check the address, or start again from the home page."
+    if exc.status_code == 405 and message == "Method Not Allowed":
+        message = f"{request.method} is not accepted at {request.url.path}. Use the page's own buttons and forms."
+    return error_response(request, exc.status_code, message, getattr(exc, "headers", None))
+
+
+async def _validation_error(request: Request, exc: RequestValidationError):
+    problems = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "form"))
+        problems.append(f"{where or 'request'}: {err.get('msg', 'invalid')}")
+    message = "The request has fields that are missing or not valid: " + "; ".join(problems) + ". Correct them and send it again."
+    return error_response(request, 422, message)
+
+
+async def _obo_refused(request: Request, exc: OboRefused):
+    return error_response(request, exc.status, exc.message)
+
+
+async def _sign_in_error(request: Request, exc: SignInError):
+    headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
+    return error_response(request, exc.status, exc.message, headers)
