@@ -7,12 +7,9 @@ from dataclasses import dataclass
 import pytest
 import sqlalchemy as sa
 
-from databases import BACKENDS, fresh_database
+from databases import BACKENDS, SEED, SEED_ACCOUNTS, fresh_database
 from ecgateway.db import make_engine
 from ecgateway.jde.tables import JdeTables, jde_tables
-
-SEED_ACCOUNTS = 40
-SEED = 7
 
 
 @dataclass

@@ -15,6 +15,10 @@ PG_ADMIN_URL = os.environ.get("ECGW_TEST_PG_URL", "postgresql+psycopg://postgres
 ON_CI = os.environ.get("CI", "").lower() == "true"
 BACKENDS = ("sqlite", "postgresql")
 
+# The seeded JDE database every module gets from the jde_db fixture.
+SEED_ACCOUNTS = 40
+SEED = 7
+
 
 def postgres_reachable() -> bool:
     try:

@@ -2,8 +2,7 @@
 
 import sqlalchemy as sa
 
-from conftest import SEED, SEED_ACCOUNTS
-from databases import fresh_database
+from databases import SEED, SEED_ACCOUNTS, fresh_database
 from ecgateway.db import make_engine
 from ecgateway.jde.generator import seed_database
 from ecgateway.jde.tables import jde_tables
