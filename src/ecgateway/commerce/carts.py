@@ -48,7 +48,7 @@ class PricedCart:
 def cart_items(session: Session, *, ctx: ActingContext) -> list[CartItem]:
     """The lines of the acting context's own cart (empty when there is none yet)."""
     account = account_of(ctx)
-    cart = _find_cart(session, account=account, rep_id=ctx.cart_owner)
+    cart = _find_cart(session, account=account, rep_id=ctx.cart_owner, with_lines=True)
     if cart is None:
         return []
     return [CartItem(line.item, line.quantity) for line in cart.lines]
@@ -62,21 +62,25 @@ def add_item(
     item = _known_item(jde_conn, tables=tables, item=item)
     _check_quantity(quantity)
     cart = _find_cart(session, account=account, rep_id=ctx.cart_owner, create=True)
-    line = next((ln for ln in cart.lines if ln.item == item), None)
-    if line is None:
-        if len(cart.lines) >= MAX_LINES:
+    # Statements, not read-modify-write: two tabs adding at once both count.
+    total = _add_to_line(session, cart_id=cart.id, item=item, quantity=quantity)
+    if total is None:
+        if _line_count(session, cart.id) >= MAX_LINES:
             raise Invalid(f"the cart already holds {MAX_LINES} lines, the most one order takes; "
                           "place this order first, then start another", field="item")
-        line = CartLine(item=item, quantity=quantity)
-        cart.lines.append(line)
-    else:
-        _check_quantity(line.quantity + quantity)
-        line.quantity += quantity
-    _touch(cart)
+        try:
+            with session.begin_nested():
+                session.add(CartLine(cart_id=cart.id, item=item, quantity=quantity))
+            total = quantity
+        except sa.exc.IntegrityError:  # the same item added at the same moment elsewhere
+            total = _add_to_line(session, cart_id=cart.id, item=item, quantity=quantity)
+    if total is None:
+        raise Invalid(f"item {item} would exceed {MAX_QUANTITY} in the cart; change the line's quantity instead",
+                      field="quantity")
+    _touch(session, cart.id)
     record(session, actor=ctx.actor, subject_an8=account, action="cart.add", object=f"item {item}",
-           outcome="ok", detail=_detail(ctx, quantity=quantity, cart_quantity=line.quantity))
-    session.flush()
-    return CartItem(line.item, line.quantity)
+           outcome="ok", detail=_detail(ctx, quantity=quantity, cart_quantity=total))
+    return CartItem(item, total)
 
 
 def set_quantity(session: Session, *, ctx: ActingContext, item: str, quantity: int) -> CartItem | None:
@@ -86,44 +90,43 @@ def set_quantity(session: Session, *, ctx: ActingContext, item: str, quantity: i
         return None
     account = account_of(ctx)
     _check_quantity(quantity)
-    line = _find_line(session, account=account, rep_id=ctx.cart_owner, item=item)
-    before = line.quantity
-    line.quantity = quantity
-    _touch(line.cart)
-    record(session, actor=ctx.actor, subject_an8=account, action="cart.change", object=f"item {line.item}",
-           outcome="ok", detail=_detail(ctx, quantity_before=before, quantity=quantity))
-    session.flush()
-    return CartItem(line.item, line.quantity)
+    cart_id, item = _existing_line(session, account=account, rep_id=ctx.cart_owner, item=item)
+    session.execute(
+        sa.update(CartLine).where(CartLine.cart_id == cart_id, CartLine.item == item).values(quantity=quantity),
+        execution_options={"synchronize_session": False},
+    )
+    _touch(session, cart_id)
+    record(session, actor=ctx.actor, subject_an8=account, action="cart.change", object=f"item {item}",
+           outcome="ok", detail=_detail(ctx, quantity=quantity))
+    return CartItem(item, quantity)
 
 
 def remove_item(session: Session, *, ctx: ActingContext, item: str) -> None:
     """Take an item out of the cart."""
     account = account_of(ctx)
-    line = _find_line(session, account=account, rep_id=ctx.cart_owner, item=item)
-    cart = line.cart
-    cart.lines.remove(line)
-    _touch(cart)
-    record(session, actor=ctx.actor, subject_an8=account, action="cart.remove", object=f"item {line.item}",
-           outcome="ok", detail=_detail(ctx, quantity_before=line.quantity))
-    session.flush()
+    cart_id, item = _existing_line(session, account=account, rep_id=ctx.cart_owner, item=item)
+    session.execute(sa.delete(CartLine).where(CartLine.cart_id == cart_id, CartLine.item == item),
+                    execution_options={"synchronize_session": False})
+    _touch(session, cart_id)
+    record(session, actor=ctx.actor, subject_an8=account, action="cart.remove", object=f"item {item}",
+           outcome="ok", detail=_detail(ctx))
 
 
 def empty_account_carts(session: Session, *, ctx: ActingContext) -> int:
     """Staff only: remove every cart of the account (the customer's and every rep's); returns how many."""
     account = account_of(ctx)
     if ctx.actor.user_type not in STAFF_TYPES:
-        record(session, actor=ctx.actor, subject_an8=account, action="cart.empty", object=f"account {account}",
-               outcome="refused", detail=_detail(ctx, reason="staff only"))
         raise NotAllowed("Empty Cart removes every cart of the account and is for staff only; "
                          "to clear your own cart, remove its lines one by one")
-    carts = session.scalars(sa.select(Cart).where(Cart.account_an8 == account)).all()
-    lines = sum(len(c.lines) for c in carts)
-    for cart in carts:
-        session.delete(cart)
+    cart_ids = list(session.scalars(sa.select(Cart.id).where(Cart.account_an8 == account)))
+    lines = session.scalar(sa.select(sa.func.count()).select_from(CartLine).where(CartLine.cart_id.in_(cart_ids))) if cart_ids else 0
+    if cart_ids:
+        session.execute(sa.delete(CartLine).where(CartLine.cart_id.in_(cart_ids)),
+                        execution_options={"synchronize_session": False})
+        session.execute(sa.delete(Cart).where(Cart.id.in_(cart_ids)), execution_options={"synchronize_session": False})
     record(session, actor=ctx.actor, subject_an8=account, action="cart.empty", object=f"account {account}",
-           outcome="ok", detail=_detail(ctx, carts=len(carts), lines=lines))
-    session.flush()
-    return len(carts)
+           outcome="ok", detail=_detail(ctx, carts=len(cart_ids), lines=lines))
+    return len(cart_ids)
 
 
 def price_cart(
@@ -181,9 +184,12 @@ def account_of(ctx: ActingContext) -> int:
     return ctx.subject_an8
 
 
-def _find_cart(session: Session, *, account: int, rep_id: int | None, create: bool = False) -> Cart | None:
+def _find_cart(session: Session, *, account: int, rep_id: int | None, create: bool = False,
+               with_lines: bool = False) -> Cart | None:
     owner = Cart.rep_id.is_(None) if rep_id is None else Cart.rep_id == rep_id
-    stmt = sa.select(Cart).where(Cart.account_an8 == account, owner).options(selectinload(Cart.lines))
+    stmt = sa.select(Cart).where(Cart.account_an8 == account, owner).execution_options(populate_existing=True)
+    if with_lines:
+        stmt = stmt.options(selectinload(Cart.lines))
     cart = session.scalars(stmt).one_or_none()
     if cart is None and create:
         # Two first adds racing: the unique index lets one insert win; the other reads its row.
@@ -191,19 +197,37 @@ def _find_cart(session: Session, *, account: int, rep_id: int | None, create: bo
             with session.begin_nested():
                 cart = Cart(account_an8=account, rep_id=rep_id)
                 session.add(cart)
-                session.flush()
         except sa.exc.IntegrityError:
             cart = session.scalars(stmt).one()
     return cart
 
 
-def _find_line(session: Session, *, account: int, rep_id: int | None, item: str) -> CartLine:
-    cart = _find_cart(session, account=account, rep_id=rep_id)
+def _add_to_line(session: Session, *, cart_id: int, item: str, quantity: int) -> int | None:
+    """Add to an existing line, within the most a line holds; its new quantity, or None."""
+    return session.execute(
+        sa.update(CartLine)
+        .where(CartLine.cart_id == cart_id, CartLine.item == item, CartLine.quantity + quantity <= MAX_QUANTITY)
+        .values(quantity=CartLine.quantity + quantity)
+        .returning(CartLine.quantity),
+        execution_options={"synchronize_session": False},
+    ).scalar_one_or_none()
+
+
+def _line_count(session: Session, cart_id: int) -> int:
+    return session.scalar(sa.select(sa.func.count()).select_from(CartLine).where(CartLine.cart_id == cart_id))
+
+
+def _existing_line(session: Session, *, account: int, rep_id: int | None, item: str) -> tuple[int, str]:
+    """(cart id, item) of a line in the cart, else NotFound."""
+    owner = Cart.rep_id.is_(None) if rep_id is None else Cart.rep_id == rep_id
     wanted = (item or "").strip()
-    line = next((ln for ln in cart.lines if ln.item == wanted), None) if cart else None
-    if line is None:
-        raise NotFound(f"item {wanted!r} is not in the cart; reload the cart to see what it holds")
-    return line
+    cart_id = session.scalar(
+        sa.select(Cart.id).join(CartLine, CartLine.cart_id == Cart.id)
+        .where(Cart.account_an8 == account, owner, CartLine.item == wanted)
+    )
+    if cart_id is None:
+        raise NotFound(f"item {wanted!r} is not in the cart; reload the cart to see what it holds", field="item")
+    return cart_id, wanted
 
 
 def _known_item(jde_conn: sa.Connection, *, tables: JdeTables, item: str) -> str:
@@ -224,8 +248,9 @@ def _check_quantity(quantity: int) -> None:
                       field="quantity")
 
 
-def _touch(cart: Cart) -> None:
-    cart.updated_at = dt.datetime.now(dt.UTC)
+def _touch(session: Session, cart_id: int) -> None:
+    session.execute(sa.update(Cart).where(Cart.id == cart_id).values(updated_at=dt.datetime.now(dt.UTC)),
+                    execution_options={"synchronize_session": False})
 
 
 def _detail(ctx: ActingContext, **values) -> dict:
