@@ -22,3 +22,13 @@ def admin_env(jde_db, portal_url, tmp_path_factory) -> AdminEnv:
     yield AdminEnv(settings, wwa, jde_db.engine, portal_engine, an8s)
     portal_engine.dispose()
 
+
+
+@pytest.fixture(scope="module")
+def gw(jde_db, portal_url, tmp_path_factory):
+    """The whole app over the seeded data with one user of each type (tests/web/web_env.py)."""
+    from web.web_env import build_gateway
+
+    gateway = build_gateway(jde_db, portal_url, tmp_path_factory.mktemp("admin-gw"))
+    yield gateway
+    gateway.runtime.dispose()

@@ -120,6 +120,12 @@ def get_rep(portal: Session, *, rep_id: int) -> User:
     return user
 
 
+def get_restriction_text(portal: Session, *, rep: User) -> str | None:
+    """The rep's saved filter text, or None when they have no row."""
+    row = get_restriction(portal, rep=rep)
+    return row.filter_text if row is not None else None
+
+
 def check_filter(text: str) -> FilterCheck:
     """Validate filter text as the compiler would; empty text means "no restriction" and is ok."""
     if not text.strip():

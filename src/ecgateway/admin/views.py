@@ -1,0 +1,391 @@
+"""Admin pages: users, "Assign Customers to Representatives", the transaction log; set-password page.
+
+Thin routes over admin.users, admin.restrictions, admin.txlog. Every /admin route is
+AdminAuth (403 for anyone else); every POST carries the session's CSRF token (request guard).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, FastAPI, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
+
+from ecgateway.admin import restrictions as rs
+from ecgateway.admin import txlog
+from ecgateway.admin import users as us
+from ecgateway.admin.users import AdminError
+from ecgateway.config import INTERNAL_TYPES, USER_TYPES
+from ecgateway.web.deps import AdminAuth, JdeDep, OptionalAuth, PortalSessionDep, RuntimeDep
+from ecgateway.web.security import csrf_exempt
+
+router = APIRouter(include_in_schema=False)
+
+LOG_PAGE = 50
+SEARCH_ROWS = 25
+
+
+def install_admin(app: FastAPI) -> None:
+    """Add the admin pages and JSON API, and answer AdminError as a page or JSON with its status."""
+    from ecgateway.admin import api
+
+    app.include_router(router)
+    app.include_router(api.router)
+    app.add_exception_handler(AdminError, _admin_error)
+
+
+# -- landing ---------------------------------------------------------------------------------
+
+@router.get("/admin", response_class=HTMLResponse)
+def admin_home(request: Request, auth: AdminAuth):
+    return _render(request, "admin/home.html", {})
+
+
+# -- users -----------------------------------------------------------------------------------
+
+@router.get("/admin/users", response_class=HTMLResponse)
+def users_page(request: Request, auth: AdminAuth, db: PortalSessionDep,
+               q: Annotated[str | None, Query(max_length=100)] = None,
+               type: Annotated[str | None, Query(max_length=32)] = None,  # noqa: A002 - the form's field name
+               status: Annotated[str | None, Query(pattern="^(active|inactive)?$")] = None,
+               offset: Annotated[int, Query(ge=0)] = 0):
+    return _users_page(request, db, q=q, user_type=type or None, status=status or None, offset=offset)
+
+
+@router.post("/admin/users", response_class=HTMLResponse)
+def users_create(request: Request, auth: AdminAuth, db: PortalSessionDep,
+                 login: Annotated[str, Form(max_length=64)] = "", name: Annotated[str, Form(max_length=120)] = "",
+                 email: Annotated[str, Form(max_length=254)] = "", user_type: Annotated[str, Form(max_length=32)] = "",
+                 account_an8: Annotated[str, Form(max_length=12)] = "",
+                 acknowledge_dual_role: Annotated[bool, Form()] = False):
+    form = {"login": login, "name": name, "email": email, "user_type": user_type, "account_an8": account_an8}
+    try:
+        new = us.create_user(db, ctx=auth.context, login=login, name=name, user_type=user_type, email=email,
+                             account_an8=_optional_int(account_an8, "account_an8"),
+                             acknowledge_dual_role=acknowledge_dual_role)
+    except us.DualRoleWarning as exc:
+        db.rollback()
+        return _users_page(request, db, form=form, warning=exc.message, status_code=409)
+    except AdminError as exc:
+        db.rollback()
+        return _users_page(request, db, form=form, error=exc, status_code=exc.status)
+    db.commit()
+    return _render(request, "admin/user_link.html", {
+        "user": new.user, "link": _absolute(request, new.link.path()), "expires_at": new.link.expires_at,
+        "warnings": new.warnings, "created": True})
+
+
+@router.get("/admin/users/{user_id}", response_class=HTMLResponse)
+def user_page(request: Request, user_id: int, auth: AdminAuth, db: PortalSessionDep):
+    return _user_page(request, db, us.get_user(db, user_id=user_id))
+
+
+@router.post("/admin/users/{user_id}/type", response_class=HTMLResponse)
+def user_type(request: Request, user_id: int, auth: AdminAuth, db: PortalSessionDep,
+              user_type: Annotated[str, Form(max_length=32)], account_an8: Annotated[str, Form(max_length=12)] = "",
+              acknowledge_dual_role: Annotated[bool, Form()] = False):
+    user = us.get_user(db, user_id=user_id)
+    try:
+        ended = us.change_user_type(db, ctx=auth.context, user=user, user_type=user_type,
+                                    account_an8=_optional_int(account_an8, "account_an8"),
+                                    acknowledge_dual_role=acknowledge_dual_role)
+    except us.DualRoleWarning as exc:
+        db.rollback()
+        return _user_page(request, db, user, warning=exc.message, asked_type=user_type, status_code=409)
+    except AdminError as exc:
+        db.rollback()
+        return _user_page(request, db, user, error=exc, status_code=exc.status)
+    db.commit()
+    return _user_page(request, db, user, message=f"{user.login} is now {user.user_type}; {_signed_out(ended)}")
+
+
+@router.post("/admin/users/{user_id}/active", response_class=HTMLResponse)
+def user_active(request: Request, user_id: int, auth: AdminAuth, db: PortalSessionDep,
+                active: Annotated[bool, Form()]):
+    user = us.get_user(db, user_id=user_id)
+    try:
+        ended = us.set_active(db, ctx=auth.context, user=user, active=active)
+    except AdminError as exc:
+        db.rollback()
+        return _user_page(request, db, user, error=exc, status_code=exc.status)
+    db.commit()
+    text = f"{user.login} is active again" if active else f"{user.login} is deactivated; {_signed_out(ended)}"
+    return _user_page(request, db, user, message=text)
+
+
+@router.post("/admin/users/{user_id}/link", response_class=HTMLResponse)
+def user_link(request: Request, user_id: int, auth: AdminAuth, db: PortalSessionDep):
+    user = us.get_user(db, user_id=user_id)
+    link = us.issue_set_password_link(db, ctx=auth.context, user=user)
+    db.commit()
+    return _render(request, "admin/user_link.html", {
+        "user": user, "link": _absolute(request, link.path()), "expires_at": link.expires_at, "warnings": (),
+        "created": False})
+
+
+# -- set-password (public: the link is the credential) -----------------------------------------
+
+@router.get("/set-password/{token}", response_class=HTMLResponse)
+def set_password_page(request: Request, token: str, auth: OptionalAuth, db: PortalSessionDep):
+    try:
+        user = us.user_for_link(db, token=token)
+    except AdminError as exc:
+        return _set_password(request, None, error=exc.message, status_code=exc.status)
+    return _set_password(request, user)
+
+
+@router.post("/set-password/{token}", response_class=HTMLResponse)
+@csrf_exempt  # no session: the single-use link is the credential; the Origin check still applies
+def set_password_submit(request: Request, token: str, auth: OptionalAuth, db: PortalSessionDep,
+                        password: Annotated[str, Form(max_length=1024)] = "",
+                        confirm: Annotated[str, Form(max_length=1024)] = ""):
+    try:
+        user = us.set_password_with_link(db, token=token, password=password, confirm=confirm)
+    except AdminError as exc:
+        db.rollback()
+        try:
+            user = us.user_for_link(db, token=token)
+        except AdminError:
+            user = None
+        return _set_password(request, user, error=exc.message, field=exc.field, status_code=exc.status)
+    db.commit()
+    return _set_password(request, None, done=user.login)
+
+
+# -- Assign Customers to Representatives --------------------------------------------------------
+
+@router.get("/admin/restrictions", response_class=HTMLResponse)
+def assign_page(request: Request, auth: AdminAuth, db: PortalSessionDep, jde: JdeDep, runtime: RuntimeDep,
+                q: Annotated[str | None, Query(max_length=100)] = None):
+    reps = rs.list_reps(db, jde, wwa=runtime.accounts, q=q)
+    return _render(request, "admin/assign.html", {"reps": reps, "q": q or "",
+                                                  "default": runtime.accounts.restriction_default})
+
+
+@router.get("/admin/restrictions/{rep_id}", response_class=HTMLResponse)
+def editor_page(request: Request, rep_id: int, auth: AdminAuth, db: PortalSessionDep, jde: JdeDep,
+                runtime: RuntimeDep):
+    rep = rs.get_rep(db, rep_id=rep_id)
+    current = rs.get_restriction_text(db, rep=rep)
+    return _editor(request, db, jde, runtime, rep, current or "", preview=True)
+
+
+@router.post("/admin/restrictions/{rep_id}/preview", response_class=HTMLResponse)
+def editor_preview(request: Request, rep_id: int, auth: AdminAuth, db: PortalSessionDep, jde: JdeDep,
+                   runtime: RuntimeDep, filter_text: Annotated[str, Form(max_length=20000)] = ""):
+    rep = rs.get_rep(db, rep_id=rep_id)
+    return _editor(request, db, jde, runtime, rep, filter_text, preview=True)
+
+
+@router.post("/admin/restrictions/{rep_id}/search", response_class=HTMLResponse)
+def editor_search(request: Request, rep_id: int, auth: AdminAuth, db: PortalSessionDep, jde: JdeDep,
+                  runtime: RuntimeDep, filter_text: Annotated[str, Form(max_length=20000)] = "",
+                  aq: Annotated[str, Form(max_length=100)] = ""):
+    rep = rs.get_rep(db, rep_id=rep_id)
+    found = rs.search_accounts(jde, wwa=runtime.accounts, q=aq or None, limit=SEARCH_ROWS)
+    return _editor(request, db, jde, runtime, rep, filter_text, preview=False, search=(aq, found))
+
+
+@router.post("/admin/restrictions/{rep_id}/pick", response_class=HTMLResponse)
+def editor_pick(request: Request, rep_id: int, auth: AdminAuth, db: PortalSessionDep, jde: JdeDep,
+                runtime: RuntimeDep, filter_text: Annotated[str, Form(max_length=20000)] = "",
+                an8: Annotated[list[int] | None, Form()] = None, mode: Annotated[str, Form()] = "add",
+                aq: Annotated[str, Form(max_length=100)] = ""):
+    """Point-and-click: the ticked accounts go into the filter text (not saved until Save)."""
+    rep = rs.get_rep(db, rep_id=rep_id)
+    try:
+        text = rs.an8_filter(filter_text, an8 or [], mode=mode)
+    except AdminError as exc:
+        found = rs.search_accounts(jde, wwa=runtime.accounts, q=aq or None, limit=SEARCH_ROWS)
+        return _editor(request, db, jde, runtime, rep, filter_text, preview=False, search=(aq, found),
+                       error=exc.message, status_code=exc.status)
+    return _editor(request, db, jde, runtime, rep, text, preview=True, picked=True,
+                   message=f"{len(an8 or [])} ticked account(s) written into the filter below. Check the preview, "
+                           "then save.")
+
+
+@router.post("/admin/restrictions/{rep_id}", response_class=HTMLResponse)
+def editor_save(request: Request, rep_id: int, auth: AdminAuth, db: PortalSessionDep, jde: JdeDep,
+                runtime: RuntimeDep, source: Annotated[str, Form(max_length=40)],
+                filter_text: Annotated[str, Form(max_length=20000)] = ""):
+    """Save (empty text removes the filter). `source` is required, so an empty post saves nothing."""
+    rep = rs.get_rep(db, rep_id=rep_id)
+    check = rs.check_filter(filter_text)
+    if not check.ok:
+        return _editor(request, db, jde, runtime, rep, filter_text, preview=True, status_code=422,
+                       error=f"Not saved: the filter is refused at line {check.line}, column {check.col}: "
+                             f"{check.message}. Correct it there and save again.")
+    change = rs.save_restriction(db, ctx=auth.context, rep=rep, filter_text=filter_text,
+                                 source="point-and-click" if source == "point-and-click" else "editor")
+    db.commit()
+    if change is None:
+        message = "Nothing to save: the filter is the same as the one saved."
+    elif change.new_filter is None:
+        message = f"Saved: {rep.login} has no restriction now, so the default applies. It applies from their next request."
+    else:
+        message = f"Saved. {rep.login}'s list changes from their next request."
+    return _editor(request, db, jde, runtime, rep, rs.get_restriction_text(db, rep=rep) or "", preview=True,
+                   message=message)
+
+
+@router.post("/admin/restrictions/history/{change_id}/revert", response_class=HTMLResponse)
+def editor_revert(request: Request, change_id: int, auth: AdminAuth, db: PortalSessionDep, jde: JdeDep,
+                  runtime: RuntimeDep):
+    change = rs.revert(db, ctx=auth.context, change_id=change_id)
+    db.commit()
+    rep = rs.get_rep(db, rep_id=change.rep_id)
+    return _editor(request, db, jde, runtime, rep, change.new_filter or "", preview=True,
+                   message=f"Reverted: the filter is back to what it was before change {change_id}.")
+
+
+# -- transaction log -------------------------------------------------------------------------
+
+@router.get("/admin/audit", response_class=HTMLResponse)
+def log_page(request: Request, auth: AdminAuth, db: PortalSessionDep,
+             rep: Annotated[str | None, Query(max_length=64)] = None,
+             account: Annotated[str | None, Query(max_length=12)] = None,
+             action: Annotated[str | None, Query(max_length=64)] = None,
+             outcome: Annotated[str | None, Query(max_length=16)] = None,
+             date_from: Annotated[str | None, Query(max_length=10)] = None,
+             date_to: Annotated[str | None, Query(max_length=10)] = None,
+             order: Annotated[int | None, Query(ge=1)] = None,
+             sort: Annotated[str, Query(max_length=16)] = "date",
+             direction: Annotated[str, Query(max_length=4)] = "desc",
+             offset: Annotated[int, Query(ge=0)] = 0):
+    flt = log_filter(rep=rep, account=account, action=action, outcome=outcome, date_from=date_from,
+                     date_to=date_to, order=order)
+    page = txlog.query_log(db, flt=flt, sort=sort, direction=direction, limit=LOG_PAGE, offset=offset)
+    args = flt.query_args()
+
+    def link(**changes) -> str:
+        merged = {**args, "sort": sort, "direction": direction, **{k: str(v) for k, v in changes.items()}}
+        return "/admin/audit?" + urlencode({k: v for k, v in merged.items() if v not in ("", None)})
+
+    return _render(request, "admin/audit.html", {
+        "page": page, "flt": flt, "sort": sort, "direction": direction, "actions": txlog.actions(db),
+        "link": link, "csv_link": "/admin/audit.csv?" + urlencode({**args, "sort": sort, "direction": direction}),
+        "prev_offset": max(0, offset - LOG_PAGE) if offset else None,
+        "next_offset": offset + LOG_PAGE if offset + LOG_PAGE < page.total else None,
+    })
+
+
+@router.get("/admin/audit.csv")
+def log_csv(auth: AdminAuth, db: PortalSessionDep,
+            rep: Annotated[str | None, Query(max_length=64)] = None,
+            account: Annotated[str | None, Query(max_length=12)] = None,
+            action: Annotated[str | None, Query(max_length=64)] = None,
+            outcome: Annotated[str | None, Query(max_length=16)] = None,
+            date_from: Annotated[str | None, Query(max_length=10)] = None,
+            date_to: Annotated[str | None, Query(max_length=10)] = None,
+            order: Annotated[int | None, Query(ge=1)] = None,
+            sort: Annotated[str, Query(max_length=16)] = "date",
+            direction: Annotated[str, Query(max_length=4)] = "asc"):
+    flt = log_filter(rep=rep, account=account, action=action, outcome=outcome, date_from=date_from,
+                     date_to=date_to, order=order)
+    return csv_response(db, flt, sort, direction)
+
+
+@router.get("/admin/orders/{order_id}/audit")
+def order_entries(order_id: int, auth: AdminAuth):
+    """The link an order page uses: the transaction log filtered to that order's entries."""
+    return RedirectResponse(f"/admin/audit?order={order_id}&sort=date&direction=asc", status_code=303)
+
+
+def log_filter(*, rep, account, action, outcome, date_from, date_to, order) -> txlog.LogFilter:
+    """The log filter from query text; AdminError (400) names a field that is not right."""
+    return txlog.LogFilter(
+        rep=rep or None, account=_optional_int(account or "", "account"), action=action or None,
+        outcome=outcome or None, date_from=txlog.parse_date(date_from, field="date_from"),
+        date_to=txlog.parse_date(date_to, field="date_to"), order_id=order,
+    )
+
+
+def csv_response(db, flt: txlog.LogFilter, sort: str, direction: str) -> StreamingResponse:
+    txlog.query_log(db, flt=flt, sort=sort, direction=direction, limit=1)  # bad sort: an error before streaming
+    return StreamingResponse(txlog.csv_chunks(db, flt=flt, sort=sort, direction=direction),
+                             media_type="text/csv; charset=utf-8",
+                             headers={"Content-Disposition": 'attachment; filename="transaction-log.csv"'})
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+def _render(request: Request, template: str, context: dict, status_code: int = 200, headers: dict | None = None):
+    return request.app.state.templates.TemplateResponse(request, template, context, status_code=status_code,
+                                                        headers=headers)
+
+
+def _users_page(request: Request, db, *, q=None, user_type=None, status=None, offset=0, form=None, warning=None,
+                error: AdminError | None = None, status_code: int = 200):
+    active = {"active": True, "inactive": False}.get(status or "")
+    try:
+        rows, total = us.list_users(db, q=q, user_type=user_type, active=active, limit=100, offset=offset)
+    except AdminError as exc:
+        rows, total, error = [], 0, exc
+    dual = {u.id for u in rows if u.active and us.dual_role_conflicts(
+        db, user_type=u.user_type, email=u.email, name=u.name, exclude_user_id=u.id)}
+    return _render(request, "admin/users.html", {
+        "users": rows, "total": total, "q": q or "", "user_type": user_type or "", "status": status or "",
+        "types": USER_TYPES, "form": form or {}, "warning": warning, "error": error, "dual": dual,
+    }, status_code=status_code)
+
+
+def _user_page(request: Request, db, user, *, message=None, warning=None, asked_type=None,
+               error: AdminError | None = None, status_code: int = 200):
+    conflicts = us.dual_role_conflicts(db, user_type=user.user_type, email=user.email, name=user.name,
+                                       exclude_user_id=user.id) if user.active else []
+    return _render(request, "admin/user.html", {
+        "user": user, "types": USER_TYPES, "internal": INTERNAL_TYPES, "message": message, "warning": warning,
+        "asked_type": asked_type, "error": error,
+        "standing_warning": us.dual_role_message(user.user_type, conflicts) if conflicts else None,
+    }, status_code=status_code)
+
+
+def _set_password(request: Request, user, *, error=None, field=None, done=None, status_code: int = 200):
+    # The token is in this page's URL: never send it on as a Referer.
+    return _render(request, "admin/set_password.html", {
+        "target": user, "error": error, "field": field, "done": done, "min_length": us.PASSWORD_MIN,
+    }, status_code=status_code, headers={"Referrer-Policy": "no-referrer"})
+
+
+def _editor(request: Request, db, jde, runtime, rep, filter_text: str, *, preview: bool, search=None,
+            message=None, error=None, picked: bool = False, status_code: int = 200):
+    wwa = runtime.accounts
+    result = rs.preview(jde, wwa=wwa, filter_text=filter_text) if preview else None
+    now = rs.rep_preview(db, jde, wwa=wwa, rep=rep, limit=0)
+    return _render(request, "admin/editor.html", {
+        "rep": rep, "filter_text": filter_text, "saved_text": rs.get_restriction_text(db, rep=rep),
+        "result": result, "now": now, "search": search, "message": message, "error": error, "picked": picked,
+        "history": rs.history(db, rep_id=rep.id, limit=50), "default": wwa.restriction_default,
+        "columns": [(name, rule.label) for name, rule in wwa.policy.columns.items()][:12],
+    }, status_code=status_code)
+
+
+def _optional_int(text: str, field: str) -> int | None:
+    text = (text or "").strip()
+    if not text:
+        return None
+    if not text.isdigit() or len(text) > 9:
+        raise AdminError(f"{field} {text!r} is not an account number; enter digits only, e.g. 4242", field=field)
+    return int(text)
+
+
+def _absolute(request: Request, path: str) -> str:
+    return str(request.base_url).rstrip("/") + path
+
+
+def _signed_out(ended: int) -> str:
+    return "they had no session open" if not ended else f"their {ended} session(s) ended, they must sign in again"
+
+
+async def _admin_error(request: Request, exc: AdminError):
+    from ecgateway.web.errors import error_response, is_api
+
+    if is_api(request):
+        from fastapi.responses import JSONResponse
+
+        body = {"status": exc.status, "message": exc.message, "field": exc.field}
+        if isinstance(exc, us.DualRoleWarning):
+            body["conflicts"] = [u.login for u in exc.conflicts]
+        return JSONResponse(body, status_code=exc.status)
+    return error_response(request, exc.status, exc.message)
