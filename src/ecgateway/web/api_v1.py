@@ -206,8 +206,9 @@ def api_obo(auth: SignedInAuth) -> OboState:
 
 @router.post("/obo", response_model=OboState, summary="Act on behalf of an account",
              description="Starts or changes on-behalf-of. The session id and CSRF token rotate: use the new "
-                         "csrf_token from the reply. A number outside the rep's list is 404 and audited." + CSRF_NOTE)
-def api_obo_start(request: Request, body: StartObo, auth: RepAuth, db: PortalSessionDep, jde: JdeDep,
+                         "csrf_token from the reply. A number outside the rep's list is 404, a user who is not a rep "
+                         "gets 403; both are audited." + CSRF_NOTE)
+def api_obo_start(request: Request, body: StartObo, auth: SignedInAuth, db: PortalSessionDep, jde: JdeDep,
                   runtime: RuntimeDep) -> OboState:
     request.state.session_cookie = obo.start(db, jde, runtime=runtime, user=auth.user, auth_session=auth.session,
                                              an8=body.an8, billing_an8=body.billing_an8)

@@ -75,9 +75,12 @@ def effective_account_page(request: Request, auth: SignedInAuth, jde: JdeDep, ru
 
 
 @router.post("/obo")
-def obo_start(request: Request, auth: RepAuth, db: PortalSessionDep, jde: JdeDep, runtime: RuntimeDep,
+def obo_start(request: Request, auth: SignedInAuth, db: PortalSessionDep, jde: JdeDep, runtime: RuntimeDep,
               an8: Annotated[int, Form()], billing_an8: Annotated[int | None, Form()] = None):
-    """Start, or change to, acting on behalf of an account from the rep's list."""
+    """Start, or change to, acting on behalf of an account from the rep's list.
+
+    Open to every signed-in user so that the service refuses and audits anyone else who tries.
+    """
     request.state.session_cookie = obo.start(db, jde, runtime=runtime, user=auth.user, auth_session=auth.session,
                                              an8=an8, billing_an8=billing_an8)
     return RedirectResponse("/account", status_code=303)

@@ -1,0 +1,244 @@
+"""The authorization matrix, generated from one table: every route x every kind of user,
+and every actor type x target type for starting on-behalf-of.
+
+To add a route: add one `Route(...)` row to ROUTES with its access level (see
+ecgateway.auth.roles.ACCESS_LEVELS); give `expect` only where a kind differs from what the
+level implies (e.g. an object check answering 404), `body` when the route needs one to get
+past validation, and a PATH_PARAMS entry for a new {placeholder}. A test fails if an app
+route has no row, or if its declared level differs from the row's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pytest
+import sqlalchemy as sa
+from fastapi.routing import APIRoute, iter_route_contexts
+
+from ecgateway.audit.models import AuditEntry
+from ecgateway.web.deps import access_level_of
+from web.web_env import PASSWORD, Gateway
+
+ALLOW, DENY_401, DENY_403, DENY_404 = "allow", "401", "403", "404"
+
+# Kinds of user: anonymous, each user type, and a rep while acting on behalf.
+KINDS = {
+    "anonymous": None,
+    "Internal_AR": "ar1",
+    "Internal_SalesRep": "sales1",
+    "Internal_CustomerService": "cs1",
+    "Admin": "admin1",
+    "Customer": "cust1",
+    "rep acting": "sales1",
+}
+REPS = ("Internal_AR", "Internal_SalesRep", "Internal_CustomerService", "rep acting")
+
+
+def implied(level: str, kind: str) -> str:
+    """What an access level means for a kind of user."""
+    if level == "public":
+        return ALLOW
+    if kind == "anonymous":
+        return DENY_401
+    allowed = {
+        "user": True,
+        "rep": kind in REPS,
+        "admin": kind == "Admin",
+        "customer": kind == "Customer",
+        "shopper": kind in ("Customer", "rep acting"),
+    }[level]
+    return ALLOW if allowed else DENY_403
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    level: str
+    body: Callable[[Gateway], dict] | None = None
+    expect: dict[str, str] = field(default_factory=dict)  # kind -> outcome, where it differs from the level
+
+
+def _first(gw: Gateway) -> int:
+    return gw.accounts[0]
+
+
+# {placeholder} -> value, from the gateway under test.
+PATH_PARAMS: dict[str, Callable[[Gateway], object]] = {"an8": _first}
+
+ROUTES: list[Route] = [
+    Route("GET", "/healthz", "public"),
+    Route("GET", "/", "public"),
+    Route("GET", "/login", "public"),
+    Route("POST", "/login", "public", body=lambda gw: {"login": "cust1", "password": PASSWORD}),
+    Route("POST", "/logout", "user"),
+    Route("GET", "/accounts", "rep"),
+    # An account in the URL: reps whose list holds it, the customer it belongs to; else 404.
+    Route("GET", "/accounts/{an8}", "user", expect={"Admin": DENY_404}),
+    Route("GET", "/account", "user", expect={"Admin": DENY_404}),
+    # Open to signed-in users so the service refuses and audits non-reps itself (403).
+    Route("POST", "/obo", "user", body=lambda gw: {"an8": gw.accounts[0]}, expect={"Admin": DENY_403, "Customer": DENY_403}),
+    Route("POST", "/obo/billing", "shopper", body=lambda gw: {"billing_an8": gw.billing_child_an8}),
+    Route("POST", "/obo/shipping", "shopper", body=lambda gw: {"shipping_an8": 1}, expect={
+        "Customer": "422", "rep acting": "422"}),  # past authorization: 1 is not a shipping address
+    Route("POST", "/obo/end", "rep"),
+    Route("POST", "/api/v1/session", "public", body=lambda gw: {"login": "cust1", "password": PASSWORD}),
+    Route("GET", "/api/v1/session", "user"),
+    Route("DELETE", "/api/v1/session", "user"),
+    Route("GET", "/api/v1/accounts", "rep"),
+    Route("GET", "/api/v1/accounts/{an8}", "user", expect={"Admin": DENY_404}),
+    Route("GET", "/api/v1/obo", "user"),
+    Route("POST", "/api/v1/obo", "user", body=lambda gw: {"an8": gw.accounts[0]},
+          expect={"Admin": DENY_403, "Customer": DENY_403}),
+    Route("POST", "/api/v1/obo/addresses", "shopper", body=lambda gw: {"billing_an8": gw.billing_child_an8}),
+    Route("DELETE", "/api/v1/obo", "rep"),
+]
+
+# Admin console (issue 6, ecgateway.admin): every route refuses everyone but Admin. Admin posts
+# that would change the shared users or filters get no body here: past authorization, 422.
+for _name, _value in {"user_id": lambda gw: gw.users["ar1"], "rep_id": lambda gw: gw.users["ar1"],
+                      "change_id": lambda gw: 999_999, "token": lambda gw: "not-a-real-link",
+                      "order_id": lambda gw: 1}.items():
+    PATH_PARAMS.setdefault(_name, _value)
+_NO_LINK = {kind: DENY_404 for kind in KINDS}  # an unknown set-password link: 404 for everyone
+ROUTES += [
+    Route("GET", "/admin", "admin"),
+    Route("GET", "/admin/users", "admin"),
+    Route("POST", "/admin/users", "admin", body=lambda gw: {"login": "matrix-page", "user_type": "Internal_AR"}),
+    Route("GET", "/admin/users/{user_id}", "admin"),
+    Route("POST", "/admin/users/{user_id}/type", "admin", expect={"Admin": "422"}),
+    Route("POST", "/admin/users/{user_id}/active", "admin", expect={"Admin": "422"}),
+    Route("POST", "/admin/users/{user_id}/link", "admin"),
+    Route("GET", "/set-password/{token}", "public", expect=_NO_LINK),
+    Route("POST", "/set-password/{token}", "public", expect=_NO_LINK),
+    Route("GET", "/admin/restrictions", "admin"),
+    Route("GET", "/admin/restrictions/{rep_id}", "admin"),
+    Route("POST", "/admin/restrictions/{rep_id}", "admin", expect={"Admin": "422"}),
+    Route("POST", "/admin/restrictions/{rep_id}/preview", "admin", body=lambda gw: {"filter_text": "ABAC01 = 'NTH'"}),
+    Route("POST", "/admin/restrictions/{rep_id}/search", "admin", body=lambda gw: {"aq": "a"}),
+    Route("POST", "/admin/restrictions/{rep_id}/pick", "admin", body=lambda gw: {"an8": str(gw.accounts[0])}),
+    Route("POST", "/admin/restrictions/history/{change_id}/revert", "admin", expect={"Admin": DENY_404}),
+    Route("GET", "/admin/audit", "admin"),
+    Route("GET", "/admin/audit.csv", "admin"),
+    Route("GET", "/admin/orders/{order_id}/audit", "admin"),
+    Route("GET", "/api/v1/admin/users", "admin"),
+    Route("POST", "/api/v1/admin/users", "admin", body=lambda gw: {"login": "matrix-api", "user_type": "Internal_AR"}),
+    Route("GET", "/api/v1/admin/users/{user_id}", "admin"),
+    Route("PATCH", "/api/v1/admin/users/{user_id}", "admin", expect={"Admin": "422"}),
+    Route("POST", "/api/v1/admin/users/{user_id}/set-password-link", "admin"),
+    Route("GET", "/api/v1/admin/restrictions", "admin"),
+    Route("GET", "/api/v1/admin/restrictions/{rep_id}", "admin"),
+    Route("PUT", "/api/v1/admin/restrictions/{rep_id}", "admin", expect={"Admin": "422"}),
+    Route("POST", "/api/v1/admin/restrictions/validate", "admin", body=lambda gw: {"filter_text": "ABAN8 = 1"}),
+    Route("POST", "/api/v1/admin/restrictions/preview", "admin", body=lambda gw: {"filter_text": "ABAN8 = 1"}),
+    Route("POST", "/api/v1/admin/restrictions/compose", "admin", body=lambda gw: {"an8": [gw.accounts[0]]}),
+    Route("GET", "/api/v1/admin/restrictions/history", "admin"),
+    Route("POST", "/api/v1/admin/restrictions/history/{change_id}/revert", "admin", expect={"Admin": DENY_404}),
+    Route("GET", "/api/v1/admin/restrictions/export", "admin"),
+    Route("POST", "/api/v1/admin/restrictions/import", "admin", expect={"Admin": "422"}),
+    Route("GET", "/api/v1/admin/accounts", "admin"),
+    Route("GET", "/api/v1/admin/audit", "admin"),
+    Route("GET", "/api/v1/admin/audit.csv", "admin"),
+]
+
+
+def app_routes(gw: Gateway) -> dict[tuple[str, str], APIRoute]:
+    found = {}
+    for rc in iter_route_contexts(gw.app.routes):
+        route = rc.original_route
+        if isinstance(route, APIRoute):
+            for method in sorted(rc.methods or ()):
+                found[(method, rc.path)] = route
+    return found
+
+
+def test_every_route_is_in_the_table(gw):
+    table = {(r.method, r.path) for r in ROUTES}
+    missing = sorted(set(app_routes(gw)) - table)
+    assert not missing, f"routes without a row in ROUTES (add them, with their access level): {missing}"
+    stale = sorted(table - set(app_routes(gw)))
+    assert not stale, f"rows in ROUTES for routes the app does not have: {stale}"
+
+
+@pytest.mark.parametrize("row", ROUTES, ids=lambda r: f"{r.method} {r.path}")
+def test_route_declares_the_tables_level(gw, row):
+    route = app_routes(gw)[(row.method, row.path)]
+    declared = access_level_of(route)
+    if row.path == "/healthz":
+        assert declared is None  # public by the guard's short list of routes other parts own
+    else:
+        assert declared == row.level
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+@pytest.mark.parametrize("row", ROUTES, ids=lambda r: f"{r.method} {r.path}")
+def test_matrix(gw, row, kind):
+    expected = row.expect.get(kind, implied(row.level, kind))
+    client = gw.client(KINDS[kind])
+    headers = {}
+    if KINDS[kind]:
+        token = client.get("/api/v1/session").json()["csrf_token"]
+        if kind == "rep acting":
+            r = client.post("/api/v1/obo", json={"an8": gw.accounts[0]}, headers={"X-CSRF-Token": token})
+            assert r.status_code == 200, r.text
+            token = r.json()["csrf_token"]
+        headers["X-CSRF-Token"] = token
+    path = row.path.format(**{k: f(gw) for k, f in PATH_PARAMS.items() if "{" + k + "}" in row.path})
+    kwargs = {}
+    if row.body is not None:
+        kwargs["json" if path.startswith("/api/") else "data"] = row.body(gw)
+    response = client.request(row.method, path, headers=headers, **kwargs)
+    assert outcome(response) == expected, (kind, row.method, path, response.status_code, response.text[:300])
+
+
+def outcome(response) -> str:
+    status = response.status_code
+    if status == 303 and response.headers.get("location", "").startswith("/login?next="):
+        return DENY_401  # a page asking an anonymous visitor to sign in
+    if status in (401, 403, 404, 422):
+        return str(status)
+    return ALLOW if status < 400 else f"unexpected {status}"
+
+
+# --- actor type x target type: who may start acting for what ------------------------------
+
+TARGETS: dict[str, Callable[[Gateway], int]] = {
+    "customer account in the rep's list": lambda gw: gw.accounts[0],
+    "customer account outside ar1's list": lambda gw: gw.accounts[-1],
+    "the customer user's own account": lambda gw: gw.accounts[0],
+    "employee address (internal party)": lambda gw: gw.employee_an8,
+    "billing address (not an account)": lambda gw: gw.billing_child_an8,
+    "number that does not exist": lambda gw: 99_999_999,
+}
+TARGET_OK = {  # actor kind -> targets it may act for
+    "Internal_AR": {"customer account in the rep's list", "the customer user's own account"},
+    "Internal_SalesRep": {"customer account in the rep's list", "the customer user's own account"},
+    "Internal_CustomerService": {"customer account in the rep's list", "the customer user's own account",
+                                 "customer account outside ar1's list"},  # cs1 has no restriction: every account
+}
+
+
+@pytest.mark.parametrize("target", list(TARGETS))
+@pytest.mark.parametrize("kind", [k for k in KINDS if k != "rep acting"])
+def test_actor_x_target(gw, kind, target):
+    an8 = TARGETS[target](gw)
+    client = gw.client(KINDS[kind])
+    headers = {"X-CSRF-Token": client.get("/api/v1/session").json()["csrf_token"]} if KINDS[kind] else {}
+    with gw.portal() as db:
+        before = db.scalar(sa.select(sa.func.count()).select_from(AuditEntry).where(
+            AuditEntry.action == "obo.start", AuditEntry.outcome == "refused"))
+    r = client.post("/api/v1/obo", json={"an8": an8}, headers=headers)
+    if target in TARGET_OK.get(kind, set()):
+        assert r.status_code == 200, r.text
+        assert r.json()["acting"] is True and r.json()["account_an8"] == an8
+        return
+    assert r.status_code in (401, 403, 404), (kind, target, r.status_code, r.text)
+    assert client.get("/api/v1/obo").status_code in (200, 401)
+    if KINDS[kind]:
+        assert client.get("/api/v1/obo").json()["acting"] is False
+        with gw.portal() as db:  # every refusal of a signed-in user is on record
+            after = db.scalar(sa.select(sa.func.count()).select_from(AuditEntry).where(
+                AuditEntry.action == "obo.start", AuditEntry.outcome == "refused"))
+        assert after == before + 1
