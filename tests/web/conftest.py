@@ -1,14 +1,3 @@
-"""Fixtures of the web tests: one gateway per backend and module."""
+"""Fixtures: one running gateway (app + seeded JDE + migrated portal + users) per backend and module."""
 
-from __future__ import annotations
-
-import pytest
-
-from web.web_env import Gateway, build_gateway
-
-
-@pytest.fixture(scope="module")
-def gw(jde_db, portal_url, tmp_path_factory) -> Gateway:
-    gateway = build_gateway(jde_db, portal_url, tmp_path_factory.mktemp("gw"))
-    yield gateway
-    gateway.runtime.dispose()
+from web.web_env import gw  # noqa: F401  the fixture

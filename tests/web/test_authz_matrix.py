@@ -143,6 +143,41 @@ ROUTES += [
     Route("GET", "/api/v1/admin/audit.csv", "admin"),
 ]
 
+# Commerce (issue 5, ecgateway.commerce.views): shoppers only (a customer, or a rep acting).
+# Lines named in the path are never in a cart here (404 past authorization); Empty Cart is
+# staff only (the customer gets 403 from the service); an order without key or ship-to is 422.
+def _an_item(gw: Gateway) -> str:
+    f4101 = gw.runtime.jde.F4101
+    with gw.runtime.jde_engine.connect() as jde:
+        return jde.scalar(sa.select(f4101.c.imlitm).order_by(f4101.c.imitm).limit(1))
+
+
+PATH_PARAMS.setdefault("item", lambda gw: "NOT-IN-CART")
+_SHOPPERS_404 = {"Customer": DENY_404, "rep acting": DENY_404}
+_SHOPPERS_422 = {"Customer": "422", "rep acting": "422"}
+ROUTES += [
+    Route("GET", "/catalog", "shopper"),
+    Route("GET", "/cart", "shopper"),
+    Route("POST", "/cart/add", "shopper", body=lambda gw: {"item": _an_item(gw), "quantity": 1}),
+    Route("POST", "/cart/update", "shopper", body=lambda gw: {"item": "NOT-IN-CART", "quantity": 2}, expect=_SHOPPERS_404),
+    Route("POST", "/cart/remove", "shopper", body=lambda gw: {"item": "NOT-IN-CART"}, expect=_SHOPPERS_404),
+    Route("POST", "/cart/empty", "shopper", body=lambda gw: {"confirm": "yes"}, expect={"Customer": DENY_403}),
+    Route("GET", "/checkout", "shopper"),
+    Route("POST", "/orders", "shopper", expect=_SHOPPERS_422),
+    Route("GET", "/orders", "shopper"),
+    Route("GET", "/orders/{order_id}", "shopper", expect=_SHOPPERS_404),
+    Route("GET", "/api/v1/catalog", "shopper"),
+    Route("GET", "/api/v1/cart", "shopper"),
+    Route("POST", "/api/v1/cart", "shopper", body=lambda gw: {"lines": [{"item": _an_item(gw), "quantity": 1}]}),
+    Route("POST", "/api/v1/cart/lines", "shopper", body=lambda gw: {"item": _an_item(gw), "quantity": 1}),
+    Route("PUT", "/api/v1/cart/lines/{item}", "shopper", body=lambda gw: {"quantity": 2}, expect=_SHOPPERS_404),
+    Route("DELETE", "/api/v1/cart/lines/{item}", "shopper", expect=_SHOPPERS_404),
+    Route("DELETE", "/api/v1/cart", "shopper", expect={"Customer": DENY_403}),
+    Route("POST", "/api/v1/orders", "shopper", body=lambda gw: {"ship_to": 1, "customer_po": "PO-1"}, expect=_SHOPPERS_422),
+    Route("GET", "/api/v1/orders", "shopper"),
+    Route("GET", "/api/v1/orders/{order_id}", "shopper", expect=_SHOPPERS_404),
+]
+
 
 def app_routes(gw: Gateway) -> dict[tuple[str, str], APIRoute]:
     found = {}

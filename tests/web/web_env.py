@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -109,3 +110,19 @@ def csrf_of(client: TestClient) -> str:
 
 def session_cookie(client: TestClient) -> str | None:
     return client.cookies.get("ecgw_session")
+
+
+@pytest.fixture(scope="module")
+def gw(jde_db, portal_url, tmp_path_factory) -> Gateway:
+    """One gateway per backend and test module (import this fixture into a conftest)."""
+    gateway = build_gateway(jde_db, portal_url, tmp_path_factory.mktemp("gw"))
+    yield gateway
+    gateway.runtime.dispose()
+
+
+def api_client(gateway: Gateway, login: str):
+    """A client signed in through POST /api/v1/session, and its CSRF token."""
+    client = TestClient(gateway.app, base_url=BASE_URL, follow_redirects=False)
+    r = client.post("/api/v1/session", json={"login": login, "password": PASSWORD})
+    assert r.status_code == 200, r.text
+    return client, r.json()["csrf_token"]

@@ -33,9 +33,19 @@ def error_response(request: Request, status: int, message: str, headers: dict | 
     if status == 401 and request.method == "GET":
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+    if getattr(request.state, "auth", None) is None:
+        _load_auth(request)  # no route matched, so no dependency ran: the page still shows who and for whom
     templates = request.app.state.templates
     return templates.TemplateResponse(request, "error.html", {"status": status, "title": TITLES.get(status, "Error"),
                                                               "message": message}, status_code=status, headers=headers)
+
+
+def _load_auth(request: Request) -> None:
+    from ecgateway.web.deps import get_auth
+
+    runtime = request.app.state.runtime
+    with runtime.portal_sessions() as db:
+        get_auth(request, db, runtime)
 
 
 async def _http_error(request: Request, exc: StarletteHTTPException):
