@@ -127,5 +127,6 @@ def _scope_text(scope) -> str:
     if scope.kind == "all":
         return "You may serve every customer account."
     if scope.kind == "filter":
-        return f"Accounts your restriction allows: {scope.filter_text}"
+        text = scope.filter_text if len(scope.filter_text) <= 160 else scope.filter_text[:157] + "..."
+        return f"Accounts your restriction allows: {text}"
     return f"You have no accounts to serve ({scope.reason}). Ask an administrator to assign you accounts."

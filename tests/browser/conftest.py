@@ -1,0 +1,86 @@
+"""Browser tests: the gateway served by a real uvicorn on a loopback port, driven by Chromium."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+
+from databases import ON_CI
+from web.web_env import Gateway, build_gateway
+
+CHROMIUM = os.environ.get("ECGW_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+ARTEFACTS = Path(__file__).resolve().parents[2] / "test-artefacts" / "browser"
+
+
+@pytest.fixture(scope="module")
+def backend() -> str:
+    """The browser journey runs on SQLite; the same HTTP behaviour is tested on both backends in tests/web."""
+    return "sqlite"
+
+
+@pytest.fixture(scope="module")
+def served(jde_db, portal_url, tmp_path_factory) -> tuple[Gateway, str]:
+    """The gateway under uvicorn on 127.0.0.1:<free port>; yields it and its base URL."""
+    gateway = build_gateway(jde_db, portal_url, tmp_path_factory.mktemp("browser"))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(gateway.app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            pytest.fail(f"uvicorn did not answer on {base} within 20 s")
+        time.sleep(0.1)
+    yield gateway, base
+    server.should_exit = True
+    thread.join(timeout=10)
+    gateway.runtime.dispose()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        message = f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)"
+        if ON_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture()
+def shots(request):
+    """shots("01-sign-in", page) saves a full-page screenshot under test-artefacts/browser/<test>/."""
+    folder = ARTEFACTS / request.node.name.replace("[", "-").replace("]", "")
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def save(name: str, page) -> Path:
+        path = folder / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    save.folder = folder
+    return save
