@@ -15,6 +15,7 @@ from ecgateway.web import health, pages
 from ecgateway.web.security import request_guard
 from ecgateway.web.setup import install_web
 from ecgateway.admin.views import install_admin
+from ecgateway.commerce.views import install_commerce
 from ecgateway.web.templating import make_templates
 
 
@@ -41,4 +42,5 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(pages.router)
     install_web(app)  # session cookie + security headers, error handlers, sign-in, rep pages, /api/v1
     install_admin(app)  # admin pages and /api/v1/admin (ecgateway.admin.views)
+    install_commerce(app)  # catalog, cart, checkout, orders: pages and /api/v1 (ecgateway.commerce.views)
     return app

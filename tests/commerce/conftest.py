@@ -122,3 +122,13 @@ def pick_items(conn: sa.Connection, tables, erp: LocalErp, *, billing: int, ship
     good = [line.item for line in result.lines if line.available]
     assert len(good) >= 6, result
     return good[:6]
+
+
+@pytest.fixture(scope="module")
+def gw(jde_db, portal_url, tmp_path_factory):
+    """The whole gateway app (tests/web/web_env.py) with its users: ar1, sales1, cs1, admin1, cust1."""
+    from web.web_env import build_gateway
+
+    gateway = build_gateway(jde_db, portal_url, tmp_path_factory.mktemp("gw"))
+    yield gateway
+    gateway.runtime.dispose()
