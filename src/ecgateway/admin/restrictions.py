@@ -9,6 +9,7 @@ This module adds the history of every change, revert, and the point-and-click fi
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 
 import sqlglot
@@ -41,6 +42,7 @@ from ecgateway.portal.models import ImpersonateRestriction, User
 PREVIEW_ROWS = 10
 HISTORY_ROWS = 200
 AN8_COLUMN = "ABAN8"
+_POSITION = re.compile(r"\s*\(line \d+, col \d+\)")
 
 
 @dataclass(frozen=True)
@@ -133,7 +135,8 @@ def check_filter(text: str) -> FilterCheck:
     try:
         validate_filter(text)
     except RestrictionError as exc:
-        return FilterCheck(ok=False, message=exc.message, line=exc.line, col=exc.col, fragment=exc.fragment)
+        message = _POSITION.sub("", exc.message)  # the position is given apart, as line and col
+        return FilterCheck(ok=False, message=message, line=exc.line, col=exc.col, fragment=exc.fragment)
     return FilterCheck(ok=True)
 
 

@@ -357,7 +357,7 @@ def _editor(request: Request, db, jde, runtime, rep, filter_text: str, *, previe
         "rep": rep, "filter_text": filter_text, "saved_text": rs.get_restriction_text(db, rep=rep),
         "result": result, "now": now, "search": search, "message": message, "error": error, "picked": picked,
         "history": rs.history(db, rep_id=rep.id, limit=50), "default": wwa.restriction_default,
-        "columns": [(name, rule.label) for name, rule in wwa.policy.columns.items()][:12],
+        "column_names": wwa.policy.column_names(),
     }, status_code=status_code)
 
 
