@@ -1,0 +1,93 @@
+"""Two real gateway processes (uvicorn on loopback) sharing one portal database: 50 concurrent
+submits with one Idempotency-Key, spread over both, give exactly one order in JD Edwards."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import sqlalchemy as sa
+from commerce_procs import free_port, serve, stop
+from web.web_env import PASSWORD
+
+from ecgateway.commerce.addresses import billing_addresses, shipping_addresses
+from ecgateway.commerce.models import Order
+from ecgateway.erp.references import external_reference
+
+SUBMITS = 50
+
+
+def gateway_env(gw) -> dict[str, str]:
+    import os
+
+    s = gw.settings
+    env = dict(os.environ)
+    env.update({"ECGW_JDE_URL": s.jde_database_url, "ECGW_PORTAL_URL": s.portal_database_url,
+                "ECGW_DATA_DIR": str(s.data_dir), "ECGW_SECRET_KEY": "t" * 48, "ECGW_COOKIE_SECURE": "false",
+                "ECGW_ERP_MODE": "local", "ECGW_OUTBOX_POLL_SECONDS": "0.2"})
+    if s.jde_schema:
+        env["ECGW_JDE_SCHEMA"] = s.jde_schema
+    return env
+
+
+def test_fifty_submits_with_one_key_over_two_gateway_processes_give_one_erp_order(gw):
+    env = gateway_env(gw)
+    ports = [free_port(), free_port()]
+    servers = [serve(env, port) for port in ports]
+    try:
+        a, b = (f"http://127.0.0.1:{p}" for p in ports)
+        # sign in on one process, act and fill the cart on the other: all state is in the database
+        r = httpx.post(f"{a}/api/v1/session", json={"login": "sales1", "password": PASSWORD})
+        assert r.status_code == 200, r.text
+        cookies = dict(r.cookies)
+        r = httpx.post(f"{b}/api/v1/obo", json={"an8": gw.accounts[0]}, cookies=cookies,
+                       headers={"X-CSRF-Token": r.json()["csrf_token"]})
+        assert r.status_code == 200, r.text
+        cookies.update(dict(r.cookies))
+        headers = {"X-CSRF-Token": r.json()["csrf_token"]}
+        items = [i["item"] for i in httpx.get(f"{a}/api/v1/catalog", params={"limit": 40}, cookies=cookies).json()["items"]
+                 if i["available"]][:3]
+        for item in items:
+            assert httpx.post(f"{b}/api/v1/cart/lines", json={"item": item, "quantity": 2}, cookies=cookies,
+                              headers=headers).status_code == 201
+        with gw.runtime.jde_engine.connect() as jde:
+            bill = billing_addresses(jde, tables=gw.runtime.jde, account_an8=gw.accounts[0], company="00000")[0].an8
+            ship = shipping_addresses(jde, tables=gw.runtime.jde, billing_an8=bill, company="00000")[0].an8
+            f47011 = gw.runtime.jde.F47011
+            before = jde.scalar(sa.select(sa.func.count()).select_from(f47011))
+
+        key = str(uuid.uuid4())
+        body = {"ship_to": ship, "customer_po": "PO-TWO-GW"}
+
+        def submit(n: int) -> tuple[int, str | None, int | None]:
+            base = (a, b)[n % 2]
+            resp = httpx.post(f"{base}/api/v1/orders", json=body, cookies=cookies,
+                              headers={**headers, "Idempotency-Key": key}, timeout=60)
+            order_id = resp.json().get("id") if resp.status_code == 201 else None
+            return resp.status_code, resp.headers.get("Idempotent-Replayed"), order_id
+
+        with ThreadPoolExecutor(SUBMITS) as pool:
+            results = list(pool.map(submit, range(SUBMITS)))
+        statuses = sorted({s for s, _, _ in results})
+        assert set(statuses) <= {201, 409}, results
+        first = [r for r in results if r[0] == 201 and r[1] is None]
+        assert len(first) == 1, results  # one request made the order; the others replayed it or got 409
+        assert {oid for _, _, oid in results if oid is not None} == {first[0][2]}
+
+        deadline = time.monotonic() + 60
+        while True:  # the relays in both processes race for the outbox row
+            with gw.portal() as db:
+                order = db.get(Order, first[0][2])
+            if order.status == "sent":
+                break
+            assert time.monotonic() < deadline, f"order still {order.status} after 60 s: {order.status_detail}"
+            time.sleep(0.2)
+        with gw.runtime.jde_engine.connect() as jde:
+            assert jde.scalar(sa.select(sa.func.count()).select_from(f47011)
+                              .where(f47011.c.syvr02 == external_reference(order.erp_key))) == 1
+            assert jde.scalar(sa.select(sa.func.count()).select_from(f47011)) == before + 1
+    finally:
+        for server in servers:
+            stop(server)
