@@ -6,12 +6,12 @@ import re
 import uuid
 
 import sqlalchemy as sa
-from web.web_env import csrf_of
 
 from ecgateway.audit.models import AuditEntry
 from ecgateway.commerce.addresses import billing_addresses, shipping_addresses
 from ecgateway.commerce.models import Cart, Order
 from ecgateway.commerce.outbox import OutboxSettings, Relay
+from web.web_env import csrf_of
 
 
 def acting(gw, login="sales1", an8=None):

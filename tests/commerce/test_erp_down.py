@@ -13,13 +13,13 @@ import time
 import sqlalchemy as sa
 import uvicorn
 from commerce_procs import free_port, place_orders
-from erp.fake_ais import PASSWORD, USERNAME, FakeAis
 
 from ecgateway.commerce.models import Order, OutboxMessage
 from ecgateway.commerce.outbox import OutboxSettings, Relay
 from ecgateway.config import Settings
 from ecgateway.erp.ais import AisErp
 from ecgateway.erp.references import external_reference
+from erp.fake_ais import PASSWORD, USERNAME, FakeAis
 
 
 class FakeAisOn:

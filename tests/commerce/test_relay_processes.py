@@ -8,10 +8,20 @@ import sys
 
 import pytest
 import sqlalchemy as sa
-from commerce_procs import ECGATEWAY, HERE, place_orders, read_until, relay_env, start, stop, wait_until_sent
+from commerce_procs import (
+    ECGATEWAY,
+    HERE,
+    place_orders,
+    read_until,
+    relay_env,
+    start,
+    stop,
+    wait_until_sent,
+)
 
 from ecgateway.commerce.models import OutboxMessage
 from ecgateway.erp.references import external_reference
+
 
 @pytest.mark.parametrize("stop_at", ["claimed", "sent"])
 def test_a_relay_killed_mid_way_then_restarted_gives_exactly_one_erp_order(clean, stop_at):

@@ -10,11 +10,11 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import sqlalchemy as sa
 from commerce_procs import free_port, serve, stop
-from web.web_env import PASSWORD
 
 from ecgateway.commerce.addresses import billing_addresses, shipping_addresses
 from ecgateway.commerce.models import Order
 from ecgateway.erp.references import external_reference
+from web.web_env import PASSWORD
 
 SUBMITS = 50
 

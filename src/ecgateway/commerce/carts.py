@@ -22,7 +22,14 @@ from ecgateway.commerce.addresses import branch_of
 from ecgateway.commerce.errors import Invalid, NoAccount, NotAllowed, NotFound, PricingUnavailable
 from ecgateway.commerce.models import Cart, CartLine
 from ecgateway.config import INTERNAL_TYPES
-from ecgateway.erp.base import Erp, ErpRejected, ErpUnavailable, PriceRequest, PriceRequestLine, PriceResult
+from ecgateway.erp.base import (
+    Erp,
+    ErpRejected,
+    ErpUnavailable,
+    PriceRequest,
+    PriceRequestLine,
+    PriceResult,
+)
 from ecgateway.jde.tables import JdeTables
 from ecgateway.obo.context import ActingContext
 

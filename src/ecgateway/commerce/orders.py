@@ -29,15 +29,34 @@ from sqlalchemy.orm import Session, selectinload
 
 from ecgateway.audit.service import record
 from ecgateway.commerce.addresses import branch_of, shipping_addresses
-from ecgateway.commerce.carts import CartItem, account_of, cart_items, find_cart, price_items, sold_to_of
+from ecgateway.commerce.carts import (
+    CartItem,
+    account_of,
+    cart_items,
+    find_cart,
+    price_items,
+    sold_to_of,
+)
 from ecgateway.commerce.errors import (
-    CommerceError, IdempotencyKeyInFlight, IdempotencyKeyReused, Invalid, NotFound,
+    CommerceError,
+    IdempotencyKeyInFlight,
+    IdempotencyKeyReused,
+    Invalid,
+    NotFound,
 )
 from ecgateway.commerce.models import (
-    KEY_DONE, KEY_IN_FLIGHT, ORDER_WAITING, CartLine, IdempotencyKey, Order, OrderLine, OutboxMessage,
+    KEY_DONE,
+    KEY_IN_FLIGHT,
+    ORDER_WAITING,
+    CartLine,
+    IdempotencyKey,
+    Order,
+    OrderLine,
+    OutboxMessage,
 )
 from ecgateway.commerce.outbox import submission_to_json
-from ecgateway.erp.base import Erp, OrderLine as ErpOrderLine, OrderSubmission
+from ecgateway.erp.base import Erp, OrderSubmission
+from ecgateway.erp.base import OrderLine as ErpOrderLine
 from ecgateway.jde.tables import JdeTables
 from ecgateway.obo.context import ActingContext
 from ecgateway.portal.models import utcnow

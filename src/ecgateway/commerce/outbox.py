@@ -37,9 +37,23 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ecgateway.audit.service import record
 from ecgateway.commerce.models import (
-    OUTBOX_DEAD, OUTBOX_DONE, OUTBOX_PENDING, ORDER_REJECTED, ORDER_SENT, ORDER_WAITING, Order, OutboxMessage,
+    ORDER_REJECTED,
+    ORDER_SENT,
+    ORDER_WAITING,
+    OUTBOX_DEAD,
+    OUTBOX_DONE,
+    OUTBOX_PENDING,
+    Order,
+    OutboxMessage,
 )
-from ecgateway.erp.base import Erp, ErpRejected, ErpUnavailable, OrderLine, OrderReceipt, OrderSubmission
+from ecgateway.erp.base import (
+    Erp,
+    ErpRejected,
+    ErpUnavailable,
+    OrderLine,
+    OrderReceipt,
+    OrderSubmission,
+)
 from ecgateway.portal.models import utcnow
 
 log = logging.getLogger("ecgateway.outbox")

@@ -22,7 +22,11 @@ from ecgateway.audit import record
 from ecgateway.commerce import carts, catalog, orders
 from ecgateway.commerce.addresses import shipping_addresses
 from ecgateway.commerce.errors import (
-    CommerceError, IdempotencyKeyInFlight, IdempotencyKeyReused, Invalid, PricingUnavailable,
+    CommerceError,
+    IdempotencyKeyInFlight,
+    IdempotencyKeyReused,
+    Invalid,
+    PricingUnavailable,
 )
 from ecgateway.commerce.models import Order
 from ecgateway.commerce.wiring import get_erp, get_relay
