@@ -51,6 +51,7 @@ SELECT
     AB.ABAC28,
     AB.ABAC29,
     AB.ABAC30,
+    AL.ALAN8,
     AL.ALCTY1,
     AL.ALADDS,
     AL.ALADDZ,
@@ -65,11 +66,15 @@ SELECT
        FROM F01151 EA
       WHERE EA.EAAN8 = AB.ABAN8 AND EA.EAIDLN = 0 AND EA.EAETP = :wwa_email_type) AS EMAIL
 FROM F0101 AB
--- The current postal address: the latest effective date on or before today.
+-- The current postal address: effective on or before today, with no later such row.
+-- (Written as NOT EXISTS rather than = (SELECT MAX ...): planners estimate the anti-join
+-- well and keep walking an index in the page's order; the MAX form made PostgreSQL hash
+-- all of F0116 for a page of 50.)
 JOIN F0116 AL
   ON AL.ALAN8 = AB.ABAN8
- AND AL.ALEFTB = (SELECT MAX(AL2.ALEFTB) FROM F0116 AL2
-                   WHERE AL2.ALAN8 = AB.ABAN8 AND AL2.ALEFTB <= :wwa_today)
+ AND AL.ALEFTB <= :wwa_today
+ AND NOT EXISTS (SELECT 1 FROM F0116 AL2
+                  WHERE AL2.ALAN8 = AL.ALAN8 AND AL2.ALEFTB > AL.ALEFTB AND AL2.ALEFTB <= :wwa_today)
 -- The customer master row of the selling company, else the default company's row.
 -- MAX picks the selling company's row: company codes are zero-padded digits, 00000 lowest.
 LEFT JOIN F03012 AI

@@ -217,7 +217,7 @@ def test_rep_scope_follows_ec_impersonate_restrictions_and_the_default(jde_db, w
 
         assert rep_scope(portal, rep=admin, wwa=wwa).kind == "none"
         assert rep_scope(portal, rep=customer, wwa=wwa).kind == "none"
-        with pytest.raises(NotARepError, match="cust-scope is a Customer user"):
+        with pytest.raises(NotARepError, match="cust-scope has user type Customer"):
             set_restriction(portal, rep=customer, filter_text="ABAN8 = 1", changed_by="x")
         rep.active = False
         assert rep_scope(portal, rep=rep, wwa=wwa).kind == "none"

@@ -34,7 +34,8 @@ EMAIL_TYPE = "E"
 # Output columns the gateway itself reads, besides the ones filters may use.
 LIST_COLUMNS = ("ABAN8", "ABALPH", "ALCTY1", "ALADDS", "ALADDZ", "ALCTR", "PHONE", "EMAIL")
 # Sort keys a caller may ask for, and the output columns each orders by (ABAN8 breaks ties).
-SORT_KEYS: dict[str, tuple[str, ...]] = {"number": ("ABAN8",), "name": ("ABALPH", "ABAN8"), "city": ("ALCTY1", "ABAN8")}
+# The city sort breaks ties on ALAN8 (= ABAN8) so that the F0116 index (ALCTY1, ALAN8) gives the order.
+SORT_KEYS: dict[str, tuple[str, ...]] = {"number": ("ABAN8",), "name": ("ABALPH", "ABAN8"), "city": ("ALCTY1", "ALAN8")}
 MAX_AN8_DIGITS = 8
 _BASE_PARAMS = {"wwa_today", "wwa_company", "wwa_default_company", "wwa_structure",
                 "wwa_customer_type", "wwa_blank_phone", "wwa_email_type"}
@@ -51,7 +52,6 @@ class Shape:
     purpose: str  # "list", "count" or "one"
     search: str | None = None  # None, "text", "name-only" or "number:<digits>"
     sort: str = "number"
-    after: bool = False  # a keyset cursor continues a previous page
 
 
 @dataclass(eq=False)
@@ -127,8 +127,8 @@ class WorkWithAccounts:
         query.set("order", None)
         if shape.purpose == "list":
             keys = SORT_KEYS[shape.sort]
-            if shape.after:
-                query = query.where(self._after(keys), append=True, copy=False)
+            # every page, the first too, starts after a key: one plan, walking the sort's index
+            query = query.where(self._after(keys), append=True, copy=False)
             nulls_first = _nulls_first_ascending(self.dialect)
             query = query.order_by(*[exp.Ordered(this=self._col(k), desc=False, nulls_first=nulls_first) for k in keys],
                                    copy=False)
@@ -164,13 +164,13 @@ class WorkWithAccounts:
         return exp.Paren(this=exp.or_(name, city, wrap=False))
 
     def _after(self, keys: tuple[str, ...]) -> exp.Expression:
-        """Rows after the cursor's (sort value, ABAN8); the >= lets an index start at the key."""
-        if keys == ("ABAN8",):
-            return exp.GT(this=self._col("ABAN8"), expression=exp.Placeholder(this="k_an8"))
-        sort = keys[0]
+        """Rows after the cursor's (sort value, account number); the >= lets an index start at the key."""
+        if len(keys) == 1:
+            return exp.GT(this=self._col(keys[0]), expression=exp.Placeholder(this="k_an8"))
+        sort, tie = keys
         value = exp.Placeholder(this="k_sort")
         later = exp.or_(exp.GT(this=self._col(sort), expression=value.copy()),
-                        exp.GT(this=self._col("ABAN8"), expression=exp.Placeholder(this="k_an8")), wrap=False)
+                        exp.GT(this=self._col(tie), expression=exp.Placeholder(this="k_an8")), wrap=False)
         return exp.and_(exp.GTE(this=self._col(sort), expression=value), exp.Paren(this=later), wrap=False)
 
 
@@ -204,7 +204,8 @@ def _output_columns(base: exp.Select) -> dict[str, exp.Expression]:
 
 def _check_base(base: exp.Select, columns: dict[str, exp.Expression], policy: Policy, settings: Settings) -> None:
     where = settings.resource(*BASE_SQL)
-    missing = [name for name in (*LIST_COLUMNS, *policy.columns) if name not in columns]
+    sort_columns = [name for keys in SORT_KEYS.values() for name in keys]
+    missing = [name for name in dict.fromkeys((*LIST_COLUMNS, *sort_columns, *policy.columns)) if name not in columns]
     if missing:
         raise BaseQueryError(f"{where}: the query does not output {', '.join(missing)} "
                              "(the gateway and restrictions/policy.toml need them)")

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from ecgateway.accounts.query import LIST_COLUMNS, MAX_AN8_DIGITS, SORT_KEYS, Shape, WorkWithAccounts
 from ecgateway.accounts.restrictions import CompiledFilter, RestrictionError, render
 from ecgateway.config import INTERNAL_TYPES
+from ecgateway.jde.conventions import BLANK
 from ecgateway.portal.models import ImpersonateRestriction, User
 
 DEFAULT_PAGE_SIZE = 50
@@ -71,7 +72,7 @@ def rep_scope(portal: Session, *, rep: User, wwa: WorkWithAccounts) -> AccountSc
     if not rep.active:
         return AccountScope("none", f"{rep.login} is not active")
     if rep.user_type not in INTERNAL_TYPES:
-        return AccountScope("none", f"{rep.login} is a {rep.user_type} user; only internal reps act for accounts")
+        return AccountScope("none", f"{rep.login} has user type {rep.user_type}; only internal reps act for accounts")
     text = portal.scalar(sa.select(ImpersonateRestriction.filter_text).where(ImpersonateRestriction.rep_id == rep.id))
     if text is None:
         if wwa.restriction_default == "deny":
@@ -114,13 +115,13 @@ def list_accounts(
     if scope.kind == "none":
         return AccountPage([], None, sort, q, limit)
     search, params = _search(q)
-    shape = Shape("list", search=search, sort=sort, after=after is not None)
+    shape = Shape("list", search=search, sort=sort)
     params.update(_scope_params(wwa, scope))
     params["page_limit"] = limit + 1  # one more tells whether another page follows
-    if after is not None:
-        params["k_an8"] = after[1]
-        if sort != "number":
-            params["k_sort"] = after[0]
+    # The first page starts after the lowest key: a blank (never '', which Oracle reads as NULL) and 0.
+    sort_value, params["k_an8"] = after if after is not None else (BLANK, 0)
+    if sort != "number":
+        params["k_sort"] = sort_value
     rows = jde.execute(wwa.statement(scope.restriction, shape), params).all()
     more = len(rows) > limit
     rows = rows[:limit]
@@ -165,7 +166,7 @@ def may_act(jde: sa.Connection, *, wwa: WorkWithAccounts, scope: AccountScope, a
 def compiled_sql(wwa: WorkWithAccounts, scope: AccountScope) -> tuple[str, dict[str, object]]:
     """The first-page list query of a scope and its parameters, as the database gets them."""
     params = _scope_params(wwa, scope)
-    params["page_limit"] = DEFAULT_PAGE_SIZE + 1
+    params.update(page_limit=DEFAULT_PAGE_SIZE + 1, k_an8=0)
     return render(wwa.compose(scope.restriction, Shape("list")), wwa.dialect), params
 
 
@@ -201,8 +202,9 @@ def _search(q: str | None) -> tuple[str | None, dict[str, object]]:
 
 def _row(row: sa.Row) -> AccountRow:
     """A result row (columns in LIST_COLUMNS order; names vary in case by database), trimmed."""
-    an8, *texts = row
-    return AccountRow(int(an8), *((value or "").strip() for value in texts))
+    an8, name, city, state, postal_code, country, phone, email = row
+    return AccountRow(int(an8), name.strip(), city.strip(), state.strip(), postal_code.strip(), country.strip(),
+                      phone.strip() if phone else "", email.strip() if email else "")
 
 
 def _encode_cursor(sort: str, key: str | None, an8: int) -> str:

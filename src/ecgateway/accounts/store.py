@@ -32,7 +32,7 @@ def set_restriction(
     the user is not one of the internal rep types.
     """
     if rep.user_type not in INTERNAL_TYPES:
-        raise NotARepError(f"{rep.login} is a {rep.user_type} user; restrictions are for {', '.join(INTERNAL_TYPES)}")
+        raise NotARepError(f"{rep.login} has user type {rep.user_type}; restrictions are for {', '.join(INTERNAL_TYPES)}")
     text = filter_text.strip()
     validate_filter(text, policy=policy)
     row = get_restriction(portal, rep=rep)

@@ -63,6 +63,8 @@ def jde_tables(schema: str | None = None) -> JdeTables:
         *[_num(f"aban8{i}") for i in range(1, 7)],
         _num("abeftb"), _num("abupmj"),
         PrimaryKeyConstraint("aban8"),
+        # Work with Accounts sorted by name: keyset pages start from this index.
+        Index("f0101_alph", "abalph", "aban8"),
     )
     f0116 = Table(
         "f0116", md,
@@ -71,6 +73,8 @@ def jde_tables(schema: str | None = None) -> JdeTables:
         _chr("alcty1", 25), _chr("aladds", 3), _chr("aladdz", 12), _chr("alctr", 3),
         _chr("alcoun", 25),
         PrimaryKeyConstraint("alan8", "aleftb"),
+        # Work with Accounts sorted by city: keyset pages start from this index.
+        Index("f0116_cty1", "alcty1", "alan8"),
     )
     f0115 = Table(
         "f0115", md,
