@@ -284,3 +284,17 @@ def test_openapi_documents_the_admin_api(gw):
 def test_admin_pages_render(gw, path):
     r = gw.client("admin1").get(path)
     assert r.status_code == 200 and 'aria-label="Administration"' in r.text
+
+
+def test_assign_page_counts_on_the_server_or_after_it_shows(gw):
+    admin = gw.client("admin1")
+    gw.restrict("sales1", "ABAN8 IN (" + ",".join(f"'{n}'" for n in gw.allowed_for("sales1")) + ")")
+    lazy = admin.get("/admin/restrictions")
+    assert lazy.status_code == 200 and "data-pending" in lazy.text and "admin/assign.js" in lazy.text
+    full = admin.get("/admin/restrictions", params={"counts": "true"})
+    row = re.search(r'data-rep="sales1".*?<td class="num" data-count\s*>(\d+)</td>', full.text, re.S)
+    assert row and int(row.group(1)) == len(gw.allowed_for("sales1"))
+    assert "data-pending" not in full.text
+    # what the script fetches for each distinct filter
+    one = admin.get(f"/api/v1/admin/restrictions/{gw.users['sales1']}").json()
+    assert one["account_count"] == len(gw.allowed_for("sales1")) and one["kind"] == "filter"

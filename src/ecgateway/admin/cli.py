@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -70,7 +70,7 @@ def restrictions_import(
 
 
 def restrictions_export(
-    file: Annotated[Optional[Path], typer.Argument(help="Where to write the CSV; standard output when left out")] = None,
+    file: Annotated[Path | None, typer.Argument(help="Where to write the CSV; standard output when left out")] = None,
 ) -> None:
     """Write every rep's restriction as CSV (rep_login, filter_text, changed_by, changed_at)."""
     from sqlalchemy.orm import Session

@@ -96,12 +96,18 @@ def list_reps(portal: Session, jde: Connection | None, *, wwa, q: str | None = N
         like = f"%{q.strip().lower()}%"
         stmt = stmt.where(User.login.ilike(like) | User.name.ilike(like) | ImpersonateRestriction.filter_text.ilike(like))
     rows = []
+    counted: dict[tuple[str, str | None], int] = {}  # reps with the same filter share one count
     for user, restriction in portal.execute(stmt).all():
         scope = rep_scope(portal, rep=user, wwa=wwa)
         if scope.kind == "none":
             count: int | None = 0
+        elif jde is None:
+            count = None
         else:
-            count = count_accounts(jde, wwa=wwa, scope=scope) if jde is not None else None
+            key = (scope.kind, scope.filter_text)
+            if key not in counted:
+                counted[key] = count_accounts(jde, wwa=wwa, scope=scope)
+            count = counted[key]
         rows.append(RepRestriction(
             rep=user, filter_text=restriction.filter_text if restriction else None,
             changed_by=restriction.changed_by if restriction else None,

@@ -157,9 +157,11 @@ def set_password_submit(request: Request, token: str, auth: OptionalAuth, db: Po
 
 @router.get("/admin/restrictions", response_class=HTMLResponse)
 def assign_page(request: Request, auth: AdminAuth, db: PortalSessionDep, jde: JdeDep, runtime: RuntimeDep,
-                q: Annotated[str | None, Query(max_length=100)] = None):
-    reps = rs.list_reps(db, jde, wwa=runtime.accounts, q=q)
-    return _render(request, "admin/assign.html", {"reps": reps, "q": q or "",
+                q: Annotated[str | None, Query(max_length=100)] = None, counts: bool = False):
+    """Counting takes a while on large JDE data: the page's script fills the counts in after it
+    shows (one request per distinct filter); counts=true counts on the server (no script)."""
+    reps = rs.list_reps(db, jde if counts else None, wwa=runtime.accounts, q=q)
+    return _render(request, "admin/assign.html", {"reps": reps, "q": q or "", "counts": counts,
                                                   "default": runtime.accounts.restriction_default})
 
 
