@@ -93,10 +93,11 @@ def test_with_the_erp_down_orders_wait_then_go_through_when_it_is_back(clean):
     # the real local ERP, its JDE database behind a port where nothing listens
     down_engine = make_engine("postgresql://postgres@127.0.0.1:9/jde", connect_args={"connect_timeout": 2})
     down = LocalErp(down_engine, shop.tables, shop.settings)
-    relay = Relay(sessions=shop.sessions, erp=down, settings=FAST, rng=random.Random(1))
+    patient = OutboxSettings(batch_size=5, backoff_base_seconds=5.0, backoff_cap_seconds=60.0)
+    relay = Relay(sessions=shop.sessions, erp=down, settings=patient, rng=random.Random(1))
     result = relay.run_once()
     assert result.claimed == 3 and result.sent == 0 and result.retried == 1
-    assert 0.1 <= result.pause_seconds <= 0.2  # first backoff: half to all of the base
+    assert 2.5 <= result.pause_seconds <= 5.0  # first backoff: half to all of the base
     with shop.session() as s:
         rows = {r.order_id: r for r in s.scalars(sa.select(OutboxMessage))}
     # one call made, the rest given back without an attempt counted: no hammering

@@ -221,28 +221,39 @@ class Relay:
             return sorted(claimed)
 
     def _load(self, outbox_id: int) -> tuple[OrderSubmission | None, int]:
+        """The order to send and its attempts so far, if this relay still holds the row."""
         with self.sessions() as session:
-            row = session.get(OutboxMessage, outbox_id)
-            if row is None or row.state != OUTBOX_PENDING or row.claimed_by != self.name:
-                return None, 0
-            return submission_from_json(row.payload), row.attempts
+            row = session.execute(
+                sa.select(OutboxMessage.payload, OutboxMessage.attempts).where(
+                    OutboxMessage.id == outbox_id, OutboxMessage.state == OUTBOX_PENDING,
+                    OutboxMessage.claimed_by == self.name)
+            ).first()
+        if row is None:
+            return None, 0
+        return submission_from_json(row.payload), row.attempts
 
     def _done(self, outbox_id: int, receipt: OrderReceipt) -> None:
         now = utcnow()
+        plain = {"synchronize_session": False}
         with self.sessions() as session, session.begin():
-            marked = session.execute(
+            row = session.execute(
                 sa.update(OutboxMessage)
                 .where(OutboxMessage.id == outbox_id, OutboxMessage.state == OUTBOX_PENDING)
                 .values(state=OUTBOX_DONE, done_at=now, claimed_by=None, claimed_until=None, last_error="")
-            ).rowcount
-            if not marked:
+                .returning(OutboxMessage.order_id, OutboxMessage.attempts),
+                execution_options=plain,
+            ).first()
+            if row is None:
                 return  # another relay finished it after our lease ran out; the ERP kept one order
-            row = session.get(OutboxMessage, outbox_id)
-            order = session.get(Order, row.order_id)
-            order.status, order.erp_reference, order.updated_at = ORDER_SENT, receipt.erp_reference, now
-            order.status_detail = receipt.status
-            record(session, actor=None, subject_an8=order.account_an8, action="order.sent",
-                   object=f"order {order.id}", outcome="ok",
+            account = session.execute(
+                sa.update(Order).where(Order.id == row.order_id)
+                .values(status=ORDER_SENT, erp_reference=receipt.erp_reference, status_detail=receipt.status,
+                        updated_at=now)
+                .returning(Order.account_an8),
+                execution_options=plain,
+            ).scalar_one()
+            record(session, actor=None, subject_an8=account, action="order.sent",
+                   object=f"order {row.order_id}", outcome="ok",
                    detail={"erp_reference": receipt.erp_reference, "erp_status": receipt.status,
                            "attempts": row.attempts + 1, "relay": self.name})
 
