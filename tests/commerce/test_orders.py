@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from ecgateway.audit.models import AuditEntry
-from ecgateway.commerce import carts, orders
+from ecgateway.commerce import addresses, carts, orders
 from ecgateway.commerce.errors import IdempotencyKeyInFlight, IdempotencyKeyReused, Invalid
 from ecgateway.commerce.models import IdempotencyKey, Order, OutboxMessage
 from ecgateway.commerce.outbox import submission_from_json
@@ -244,7 +244,7 @@ def _request(shop, lines):
     from ecgateway.erp.base import PriceRequest, PriceRequestLine
 
     with shop.jde_engine.connect() as jde:
-        branch = orders.branch_of(jde, tables=shop.tables, an8=shop.billing)
+        branch = addresses.branch_of(jde, tables=shop.tables, an8=shop.billing)
     return PriceRequest(sold_to=shop.billing, ship_to=shop.ships[-1].an8, company="00000", branch=branch,
                         currency=None, lines=tuple(PriceRequestLine(i, q) for i, q in lines))
 

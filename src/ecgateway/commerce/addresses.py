@@ -34,17 +34,17 @@ class Address:
 
 def billing_addresses(conn: sa.Connection, *, tables: JdeTables, account_an8: int, company: str) -> list[Address]:
     """The account's billing addresses (sold-to), in address-number order."""
-    children = _children(conn, tables=tables, parent=account_an8, company=company)
+    children = _describe(conn, tables=tables, an8s=_children(conn, tables=tables, parent=account_an8), company=company)
     return [a for a in children if a.billing_type in BILL_TYPES]
 
 
 def shipping_addresses(conn: sa.Connection, *, tables: JdeTables, billing_an8: int, company: str) -> list[Address]:
     """The ship-to addresses a billing address may order for: its S/X children, and itself when X."""
-    found = _children(conn, tables=tables, parent=billing_an8, company=company)
-    ships = [a for a in found if a.billing_type in SHIP_TYPES]
-    own = _describe(conn, tables=tables, an8s=[billing_an8], company=company)
-    if own and own[0].billing_type == "X":
-        ships.insert(0, own[0])
+    own, *children = _describe(conn, tables=tables, an8s=[billing_an8, *_children(conn, tables=tables, parent=billing_an8)],
+                               company=company)
+    ships = [a for a in children if a.billing_type in SHIP_TYPES]
+    if own.billing_type == "X":
+        ships.insert(0, own)
     return ships
 
 
@@ -56,16 +56,16 @@ def branch_of(conn: sa.Connection, *, tables: JdeTables, an8: int) -> str:
 
 # --- helpers ----------------------------------------------------------------------------
 
-def _children(conn: sa.Connection, *, tables: JdeTables, parent: int, company: str) -> list[Address]:
+def _children(conn: sa.Connection, *, tables: JdeTables, parent: int) -> list[int]:
+    """Address numbers under parent in the default structure (blank MAOSTP), current today."""
     f0150 = tables.F0150
     today = today_julian()
-    rows = conn.execute(
+    return list(conn.execute(
         sa.select(f0150.c.maan8)
         .where(f0150.c.maostp == " ", f0150.c.mapa8 == parent,
                sa.or_(f0150.c.maeefd == 0, f0150.c.maeefd >= today))
         .order_by(f0150.c.maan8)
-    ).scalars().all()
-    return _describe(conn, tables=tables, an8s=list(rows), company=company)
+    ).scalars())
 
 
 def _describe(conn: sa.Connection, *, tables: JdeTables, an8s: list[int], company: str) -> list[Address]:

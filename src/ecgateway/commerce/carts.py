@@ -50,6 +50,7 @@ class PricedCart:
     sold_to: int
     ship_to: int
     lines: PriceResult
+    branch: str = ""  # the business unit the prices (and an order) are for: the sold-to's ABMCU
 
 
 def cart_items(session: Session, *, ctx: ActingContext) -> list[CartItem]:
@@ -155,9 +156,9 @@ def price_items(
     ship = ship_to or ctx.shipping_an8 or sold_to
     if not items:
         return PricedCart(account, sold_to, ship, PriceResult(lines=(), currency="", total=Decimal(0)))
+    branch = branch_of(jde_conn, tables=tables, an8=sold_to)
     request = PriceRequest(
-        sold_to=sold_to, ship_to=ship, company=company,
-        branch=branch_of(jde_conn, tables=tables, an8=sold_to), currency=None,
+        sold_to=sold_to, ship_to=ship, company=company, branch=branch, currency=None,
         lines=tuple(PriceRequestLine(item=i.item, quantity=i.quantity) for i in items),
     )
     try:
@@ -167,7 +168,7 @@ def price_items(
                                  "the cart is kept: try again in a minute") from exc
     except ErpRejected as exc:
         raise Invalid(f"JD Edwards refused to price the cart for billing address {sold_to}: {exc}") from exc
-    return PricedCart(account, sold_to, ship, result)
+    return PricedCart(account, sold_to, ship, result, branch)
 
 
 def sold_to_of(ctx: ActingContext) -> int:

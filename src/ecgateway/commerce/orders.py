@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
 from ecgateway.audit.service import record
-from ecgateway.commerce.addresses import branch_of, shipping_addresses
+from ecgateway.commerce.addresses import shipping_addresses
 from ecgateway.commerce.carts import (
     CartItem,
     account_of,
@@ -237,7 +237,8 @@ def _checkout(
     items = cart_items(session, ctx=ctx)
     if not items:
         raise Invalid("the cart is empty: add items from the catalog before checking out", field="cart")
-    priced = price_items(jde_conn, erp, tables=tables, company=company, ctx=ctx, items=items, ship_to=ship_to).lines
+    cart = price_items(jde_conn, erp, tables=tables, company=company, ctx=ctx, items=items, ship_to=ship_to)
+    priced = cart.lines
     missing = [line.item for line in priced.lines if not line.available]
     if missing:
         raise Invalid(f"JD Edwards has no price for {', '.join(missing)} for billing address {sold_to}; "
@@ -246,7 +247,7 @@ def _checkout(
     rep = ctx.actor if ctx.on_behalf else None
     order = Order(
         erp_key=new_erp_key(), account_an8=account, sold_to=sold_to, ship_to=ship_to, company=company,
-        branch=branch_of(jde_conn, tables=tables, an8=sold_to), currency=priced.currency, customer_po=po,
+        branch=cart.branch, currency=priced.currency, customer_po=po,
         total=priced.total, placed_by_user_id=ctx.actor.user_id, placed_by_login=ctx.actor.login,
         on_behalf=ctx.on_behalf, rep_name=rep.name if rep else None, rep_email=rep.email if rep else None,
         status=ORDER_WAITING, created_at=now, updated_at=now,
