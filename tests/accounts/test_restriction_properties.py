@@ -11,7 +11,14 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from ecgateway.accounts import RestrictionError, filter_scope, list_accounts
-from ecgateway.jde.generator import BRANCHES, CITIES, CLASSES, CUSTOMER_PRICE_GROUPS, REGIONS, SALES_REPS
+from ecgateway.jde.generator import (
+    BRANCHES,
+    CITIES,
+    CLASSES,
+    CUSTOMER_PRICE_GROUPS,
+    REGIONS,
+    SALES_REPS,
+)
 
 Value = bool | None  # SQL's three-valued logic: None is UNKNOWN
 

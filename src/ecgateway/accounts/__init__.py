@@ -2,7 +2,12 @@
 
 from ecgateway.accounts.policy import ColumnRule, Policy, default_policy, load_policy
 from ecgateway.accounts.query import SORT_KEYS, BaseQueryError, WorkWithAccounts
-from ecgateway.accounts.restrictions import CompiledFilter, RestrictionError, compile_filter, validate_filter
+from ecgateway.accounts.restrictions import (
+    CompiledFilter,
+    RestrictionError,
+    compile_filter,
+    validate_filter,
+)
 from ecgateway.accounts.service import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
@@ -19,7 +24,12 @@ from ecgateway.accounts.service import (
     may_act,
     rep_scope,
 )
-from ecgateway.accounts.store import NotARepError, clear_restriction, get_restriction, set_restriction
+from ecgateway.accounts.store import (
+    NotARepError,
+    clear_restriction,
+    get_restriction,
+    set_restriction,
+)
 
 __all__ = [
     "DEFAULT_PAGE_SIZE", "MAX_PAGE_SIZE", "SORT_KEYS", "AccountPage", "AccountRow", "AccountScope",

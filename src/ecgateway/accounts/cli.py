@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -91,10 +91,10 @@ def clear(login: Annotated[str, typer.Argument(help="The rep's login")]) -> None
 
 def accounts(
     rep: Annotated[str, typer.Option("--rep", help="The rep's login: list what that rep may serve")],
-    q: Annotated[Optional[str], typer.Option("--q", help="Search: account number, or name / city")] = None,
+    q: Annotated[str | None, typer.Option("--q", help="Search: account number, or name / city")] = None,
     sort: Annotated[str, typer.Option("--sort", help="number, name or city")] = "number",
     limit: Annotated[int, typer.Option("--limit", help="Accounts per page (at most 200)")] = 50,
-    cursor: Annotated[Optional[str], typer.Option("--cursor", help="Continue after this cursor (printed under a page)")] = None,
+    cursor: Annotated[str | None, typer.Option("--cursor", help="Continue after this cursor (printed under a page)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
     """List the accounts a rep may act for, through the rep's compiled restriction."""
@@ -131,16 +131,18 @@ def accounts(
 # --- helpers ------------------------------------------------------------------------------
 
 def _work_with_accounts():
-    from ecgateway.accounts.query import WorkWithAccounts
     from sqlalchemy.engine import make_url
+
+    from ecgateway.accounts.query import WorkWithAccounts
 
     settings = get_settings()
     return WorkWithAccounts.load(settings, dialect=make_url(settings.jde_database_url).get_backend_name())
 
 
 def _portal():
-    from ecgateway.db import make_engine
     from sqlalchemy.orm import Session
+
+    from ecgateway.db import make_engine
 
     return Session(make_engine(get_settings().portal_database_url))
 

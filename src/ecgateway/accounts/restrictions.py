@@ -492,7 +492,7 @@ def _scan_outside_quotes(text: str):
 
 
 def _find_comment(text: str) -> int | None:
-    for i, ch in _scan_outside_quotes(text):
+    for i, _ch in _scan_outside_quotes(text):
         if text.startswith("--", i) or text.startswith("/*", i):
             return i
     return None

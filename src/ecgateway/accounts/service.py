@@ -16,7 +16,13 @@ from typing import Literal
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from ecgateway.accounts.query import LIST_COLUMNS, MAX_AN8_DIGITS, SORT_KEYS, Shape, WorkWithAccounts
+from ecgateway.accounts.query import (
+    LIST_COLUMNS,
+    MAX_AN8_DIGITS,
+    SORT_KEYS,
+    Shape,
+    WorkWithAccounts,
+)
 from ecgateway.accounts.restrictions import CompiledFilter, RestrictionError, render
 from ecgateway.config import INTERNAL_TYPES
 from ecgateway.jde.conventions import BLANK
