@@ -96,9 +96,14 @@ def default_policy() -> Policy:
     return load_policy(DEFAULT_POLICY_PATH)
 
 
-@lru_cache(maxsize=8)
 def load_policy(path: Path) -> Policy:
-    """Read and check a policy file; a broken file stops start-up with the reason."""
+    """Read and check a policy file (again when it changed); a broken file stops start-up with the reason."""
+    path = Path(path)
+    return _load_policy(path, path.stat().st_mtime_ns)
+
+
+@lru_cache(maxsize=8)
+def _load_policy(path: Path, _mtime_ns: int) -> Policy:
     with open(path, "rb") as f:
         data = tomllib.load(f)
     try:

@@ -141,7 +141,9 @@ class WorkWithAccounts:
         return self.columns[name].copy()
 
     def _output(self, name: str) -> exp.Expression:
-        return exp.alias_(self._col(name), name) if not isinstance(self.columns[name], exp.Column) else self._col(name)
+        if isinstance(self.columns[name], exp.Column):
+            return self._col(name)
+        return exp.Alias(this=self._col(name), alias=exp.to_identifier(name))
 
     def _over_base(self, condition: exp.Expression) -> exp.Expression:
         """The filter's bare column names replaced by the base query's expressions for them."""
@@ -230,5 +232,6 @@ def _check_base(base: exp.Select, columns: dict[str, exp.Expression], policy: Po
             raise BaseQueryError(f"{where}: {name} does not come from a known JDE table column")
         width = getattr(jde_column.type, "width", None)
         if rule.is_text != isinstance(jde_column.type, JdeChar) or (rule.is_text and width != rule.width):
+            jde_type = f"char({width})" if isinstance(jde_column.type, JdeChar) else "a number"
             raise BaseQueryError(f"{policy.source}: {name} is {rule.type}({rule.width}) but JDE has "
-                                 f"{jde_column.type!r}; make the policy match the table")
+                                 f"{jde_type}; make the policy match the table")
