@@ -41,9 +41,10 @@ def main() -> None:
     parser.add_argument("--write", action="store_true", help="write bench/RESULTS-orders.md")
     args, _unknown = parser.parse_known_args()  # scripts/bench passes its arguments to every benchmark
     rows = []
+    load_before = os.getloadavg()[0]
     for backend in args.backends.split(","):
         rows += run_backend(backend, args)
-    report = render(rows, args)
+    report = render(rows, args, load=(load_before, os.getloadavg()[0]))
     print(report)
     if args.write:
         RESULTS.write_text(report)
@@ -226,7 +227,7 @@ def database(backend: str, tmp: str, name: str):
         admin.dispose()
 
 
-def render(rows: list[dict], args) -> str:
+def render(rows: list[dict], args, load: tuple[float, float]) -> str:
     cpu = "unknown CPU"
     try:
         cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
@@ -240,7 +241,8 @@ def render(rows: list[dict], args) -> str:
         "",
         f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {os.cpu_count()} cores ({cpu}),"
         f" {mem_kb / 1024 / 1024:.0f} GB, Python {platform.python_version()}, {platform.system()} {platform.release()}.",
-        "The machine is shared with other work running at the same time: read the ratios more than the times.",
+        "The machine is shared with other work running at the same time: read the ratios more than the times",
+        f"(1-minute load average {load[0]:.1f} at the start, {load[1]:.1f} at the end, on {os.cpu_count()} cores).",
         "",
         f"Command: `.venv/bin/python bench/bench_orders.py --orders {args.orders} --threads {args.threads}"
         f" --accounts {args.accounts}{' --write' if args.write else ''}`",

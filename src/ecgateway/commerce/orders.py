@@ -268,10 +268,6 @@ def _checkout(
     )
     session.add(OutboxMessage(order_id=order.id, payload=submission_to_json(submission), created_at=now,
                               next_attempt_at=now))
-    record(session, actor=ctx.actor, subject_an8=account, action="order.place", object=f"order {order.id}",
-           outcome="ok", detail={"on_behalf": ctx.on_behalf, "sold_to": sold_to, "ship_to": ship_to,
-                                 "lines": len(order.lines), "total": str(order.total), "currency": order.currency,
-                                 "erp_key": order.erp_key})
     done = session.execute(
         sa.update(IdempotencyKey)
         .where(IdempotencyKey.id == key_id, IdempotencyKey.claim_token == token, IdempotencyKey.state == KEY_IN_FLIGHT)
@@ -281,6 +277,11 @@ def _checkout(
         raise IdempotencyKeyInFlight("this order request took too long and another request with the same "
                                      "Idempotency-Key took over; retry with the same key to get its result")
     _clear_ordered_lines(session, ctx=ctx, items=items)
+    # Last before commit: the audit entry takes the chain head's lock, which serialises writers.
+    record(session, actor=ctx.actor, subject_an8=account, action="order.place", object=f"order {order.id}",
+           outcome="ok", detail={"on_behalf": ctx.on_behalf, "sold_to": sold_to, "ship_to": ship_to,
+                                 "lines": len(order.lines), "total": str(order.total), "currency": order.currency,
+                                 "erp_key": order.erp_key})
     session.commit()
     return order
 
