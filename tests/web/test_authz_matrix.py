@@ -59,6 +59,9 @@ class Route:
     level: str
     body: Callable[[Gateway], dict] | None = None
     expect: dict[str, str] = field(default_factory=dict)  # kind -> outcome, where it differs from the level
+    # past=True: for the kinds the level admits, any answer but 401/403 passes (the route then
+    # checks its own body or ids: 404/422 are fine). Denied kinds must still get 401/403.
+    past: bool = False
 
 
 def _first(gw: Gateway) -> int:
@@ -66,7 +69,15 @@ def _first(gw: Gateway) -> int:
 
 
 # {placeholder} -> value, from the gateway under test.
-PATH_PARAMS: dict[str, Callable[[Gateway], object]] = {"an8": _first}
+PATH_PARAMS: dict[str, Callable[[Gateway], object]] = {
+    "an8": _first,
+    "user_id": lambda gw: gw.users["ar1"],
+    "rep_id": lambda gw: gw.users["ar1"],
+    "change_id": lambda gw: 999_999,
+    "order_id": lambda gw: 999_999,
+    "token": lambda gw: "no-such-token",
+    "item": lambda gw: "NO-SUCH-ITEM",
+}
 
 ROUTES: list[Route] = [
     Route("GET", "/healthz", "public"),
@@ -94,6 +105,34 @@ ROUTES: list[Route] = [
           expect={"Admin": DENY_403, "Customer": DENY_403}),
     Route("POST", "/api/v1/obo/addresses", "shopper", body=lambda gw: {"billing_an8": gw.billing_child_an8}),
     Route("DELETE", "/api/v1/obo", "rep"),
+    # --- admin console (issue 6): admin only; bodies left empty, so admitted requests stop at validation.
+    *[Route(m, p, "admin", past=True) for m, p in (
+        ("GET", "/admin"), ("GET", "/admin/users"), ("POST", "/admin/users"), ("GET", "/admin/users/{user_id}"),
+        ("POST", "/admin/users/{user_id}/type"), ("POST", "/admin/users/{user_id}/active"),
+        ("POST", "/admin/users/{user_id}/link"), ("GET", "/admin/restrictions"), ("GET", "/admin/restrictions/{rep_id}"),
+        ("POST", "/admin/restrictions/{rep_id}/preview"), ("POST", "/admin/restrictions/{rep_id}/search"),
+        ("POST", "/admin/restrictions/{rep_id}/pick"), ("POST", "/admin/restrictions/{rep_id}"),
+        ("POST", "/admin/restrictions/history/{change_id}/revert"), ("GET", "/admin/audit"), ("GET", "/admin/audit.csv"),
+        ("GET", "/admin/orders/{order_id}/audit"), ("GET", "/api/v1/admin/users"), ("POST", "/api/v1/admin/users"),
+        ("GET", "/api/v1/admin/users/{user_id}"), ("PATCH", "/api/v1/admin/users/{user_id}"),
+        ("POST", "/api/v1/admin/users/{user_id}/set-password-link"), ("GET", "/api/v1/admin/restrictions"),
+        ("POST", "/api/v1/admin/restrictions/validate"), ("POST", "/api/v1/admin/restrictions/preview"),
+        ("POST", "/api/v1/admin/restrictions/compose"), ("GET", "/api/v1/admin/restrictions/history"),
+        ("POST", "/api/v1/admin/restrictions/history/{change_id}/revert"), ("GET", "/api/v1/admin/restrictions/export"),
+        ("POST", "/api/v1/admin/restrictions/import"), ("GET", "/api/v1/admin/restrictions/{rep_id}"),
+        ("PUT", "/api/v1/admin/restrictions/{rep_id}"), ("GET", "/api/v1/admin/accounts"), ("GET", "/api/v1/admin/audit"),
+        ("GET", "/api/v1/admin/audit.csv"))],
+    # A set-password link is its own credential: public, and the link's token is checked by the route.
+    Route("GET", "/set-password", "public", past=True),
+    Route("POST", "/set-password", "public", past=True),
+    # --- shopping (issue 5): a customer, or a rep acting on behalf.
+    *[Route(m, p, "shopper", past=True) for m, p in (
+        ("GET", "/catalog"), ("GET", "/cart"), ("POST", "/cart/add"), ("POST", "/cart/update"), ("POST", "/cart/remove"),
+        ("POST", "/cart/empty"), ("GET", "/checkout"), ("POST", "/orders"), ("GET", "/orders"),
+        ("GET", "/orders/{order_id}"), ("GET", "/api/v1/catalog"), ("GET", "/api/v1/cart"), ("POST", "/api/v1/cart"),
+        ("POST", "/api/v1/cart/lines"), ("PUT", "/api/v1/cart/lines/{item}"), ("DELETE", "/api/v1/cart/lines/{item}"),
+        ("DELETE", "/api/v1/cart"), ("POST", "/api/v1/orders"), ("GET", "/api/v1/orders"),
+        ("GET", "/api/v1/orders/{order_id}"))],
 ]
 
 # Admin console (issue 6, ecgateway.admin): every route refuses everyone but Admin. Admin posts
@@ -111,8 +150,8 @@ ROUTES += [
     Route("POST", "/admin/users/{user_id}/type", "admin", expect={"Admin": "422"}),
     Route("POST", "/admin/users/{user_id}/active", "admin", expect={"Admin": "422"}),
     Route("POST", "/admin/users/{user_id}/link", "admin"),
-    Route("GET", "/set-password/{token}", "public", expect=_NO_LINK),
-    Route("POST", "/set-password/{token}", "public", expect=_NO_LINK),
+    Route("GET", "/set-password", "public"),
+    Route("POST", "/set-password", "public", expect=_NO_LINK),
     Route("GET", "/admin/restrictions", "admin"),
     Route("GET", "/admin/restrictions/{rep_id}", "admin"),
     Route("POST", "/admin/restrictions/{rep_id}", "admin", expect={"Admin": "422"}),
@@ -225,7 +264,10 @@ def test_matrix(gw, row, kind):
     if row.body is not None:
         kwargs["json" if path.startswith("/api/") else "data"] = row.body(gw)
     response = client.request(row.method, path, headers=headers, **kwargs)
-    assert outcome(response) == expected, (kind, row.method, path, response.status_code, response.text[:300])
+    got = outcome(response)
+    if row.past and expected == ALLOW and got not in (DENY_401, DENY_403) and response.status_code < 500:
+        got = ALLOW  # admitted: what the route then says about its body or ids is its own business
+    assert got == expected, (kind, row.method, path, response.status_code, response.text[:300])
 
 
 def outcome(response) -> str:
