@@ -490,3 +490,33 @@ def test_compiled_filters_are_never_shared_between_texts(gw):
         assert [x["an8"] for x in cb.get("/api/v1/accounts").json()["items"]] == [b]
     assert compile_filter(f"ABAN8 = '{a}'", dialect="sqlite").params != compile_filter(f"ABAN8 = '{b}'",
                                                                                       dialect="sqlite").params
+
+
+# --- timeouts while acting --------------------------------------------------------------------
+
+def _age_session(gw, client: TestClient, **minutes_ago: int) -> None:
+    import datetime as dt
+
+    now = dt.datetime.now(dt.UTC)
+    values = {column: now - dt.timedelta(minutes=m) for column, m in minutes_ago.items()}
+    with gw.portal() as db:
+        db.execute(sa.update(AuthSession).where(AuthSession.token_hash == hash_token(session_cookie(client)))
+                   .values(**values))
+        db.commit()
+
+
+def test_idle_and_absolute_timeouts_end_a_session_that_is_acting_on_behalf(gw):
+    idle, absolute = gw.settings.session_idle_minutes, gw.settings.session_absolute_minutes
+    for login, ages in (("sec_idle", {"last_seen_at": idle + 1}),
+                        ("sec_absolute", {"created_at": absolute + 1, "last_seen_at": 0, "rotated_at": 0})):
+        client, an8 = _acting(gw, login)
+        # a fresh on-behalf-of start just before does not help: the sign-in time decides
+        assert start(client, an8).status_code == 303
+        sid = session_cookie(client)
+        _age_session(gw, client, **ages)
+        r = client.get("/api/v1/obo")
+        assert r.status_code == 401, (login, r.status_code)
+        assert raw_client(gw, cookie=sid).get("/account").status_code in (303, 401)
+        with gw.portal() as db:
+            assert db.scalar(sa.select(sa.func.count()).select_from(AuthSession)
+                             .where(AuthSession.user_id == gw.users[login])) == 0
