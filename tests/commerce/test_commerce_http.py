@@ -175,3 +175,44 @@ def test_card_number_typed_as_po_is_refused_and_not_echoed(gw):
                                   "ship_to": str(ship_tos(gw)[0]), "customer_po": "4111 1111 1111 1111"})
     assert r.status_code == 422 and "looks like a card number" in r.text
     assert "4111" not in r.text
+
+
+def test_a_second_click_while_the_first_is_running_shows_the_same_order(gw):
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    clear(gw)
+    rep, rep_h = acting(gw)
+    (a,) = priced_items(gw, rep, 1)
+    rep.post("/api/v1/cart/lines", json={"item": a, "quantity": 1}, headers=rep_h)
+    key = re.search(r'name="idempotency_key" value="([^"]+)"', rep.get("/checkout").text).group(1)
+    form = {"csrf_token": rep_h["X-CSRF-Token"], "idempotency_key": key, "ship_to": str(ship_tos(gw)[0]),
+            "customer_po": "PO-CLICK"}
+    real, pricing, release = gw.app.state.erp, threading.Event(), threading.Event()
+
+    class HeldAtPricing:  # the real ERP, held while the first click prices the cart
+        def __getattr__(self, name):
+            return getattr(real, name)
+
+        def price(self, request):
+            if not pricing.is_set():
+                pricing.set()
+                assert release.wait(30)
+            return real.price(request)
+
+    second = gw.client()
+    second.cookies = rep.cookies
+    gw.app.state.erp = HeldAtPricing()
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            first_click = pool.submit(rep.post, "/orders", data=form)
+            assert pricing.wait(30)
+            second_click = pool.submit(second.post, "/orders", data=form)
+            threading.Timer(1.0, release.set).start()  # the first finishes while the second waits
+            one, two = first_click.result(60), second_click.result(60)
+    finally:
+        gw.app.state.erp = real
+    assert one.status_code == two.status_code == 303, (one.text[:300], two.text[:300])
+    assert one.headers["location"] == two.headers["location"]
+    with gw.portal() as db:
+        assert db.scalar(sa.select(sa.func.count()).select_from(Order)) == 1

@@ -8,6 +8,7 @@ their own, because the action's own transaction is rolled back.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from decimal import Decimal
@@ -52,6 +53,8 @@ def _auth_loaded_after_refusal(request: Request, db: PortalSessionDep) -> Iterat
                 db.refresh(row)
         raise
 
+
+FORM_WAITS, FORM_WAIT_SECONDS = 40, 0.25  # how long a second click waits for the first (10 s)
 
 pages = APIRouter(include_in_schema=False, dependencies=[Depends(_auth_loaded_after_refusal)])
 api = APIRouter(prefix="/api/v1", tags=["commerce"], dependencies=[Depends(_auth_loaded_after_refusal)])
@@ -326,13 +329,24 @@ def place_order_form(request: Request, ctx: ShopperContext, db: PortalSessionDep
                      runtime: RuntimeDep, idempotency_key: Annotated[str | None, Form(max_length=255)] = None,
                      ship_to: Annotated[int | None, Form()] = None,
                      customer_po: Annotated[str, Form(max_length=200)] = ""):
-    """The checkout form: carries its own Idempotency-Key, so a double click makes one order."""
+    """The checkout form: carries its own Idempotency-Key, so a double click makes one order.
+
+    The browser shows the answer to the last click only, so a click that finds the first
+    still running waits for it (a few seconds at most) and then shows the same order.
+    """
     try:
         if ship_to is None:
             raise Invalid("choose a shipping address from the list", field="ship_to")
-        placed = orders.place_order(db, jde, erp, tables=runtime.jde, company=runtime.settings.company, ctx=ctx,
-                                    idempotency_key=idempotency_key, ship_to=ship_to, customer_po=customer_po,
-                                    after_commit=get_relay(request).wake)
+        for attempt in range(FORM_WAITS + 1):
+            try:
+                placed = orders.place_order(db, jde, erp, tables=runtime.jde, company=runtime.settings.company,
+                                            ctx=ctx, idempotency_key=idempotency_key, ship_to=ship_to,
+                                            customer_po=customer_po, after_commit=get_relay(request).wake)
+                break
+            except IdempotencyKeyInFlight:
+                if attempt == FORM_WAITS:
+                    raise
+                time.sleep(FORM_WAIT_SECONDS)
     except CommerceError as exc:
         if isinstance(exc, IdempotencyKeyInFlight | IdempotencyKeyReused):
             raise
