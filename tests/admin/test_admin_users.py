@@ -44,7 +44,7 @@ def test_new_user_has_no_password_and_a_single_use_link(admin_env, admin):
         stored = s.scalars(select(SetPasswordToken).where(SetPasswordToken.user_id == new.user.id)).all()
         assert [t.token_hash for t in stored] == [hashlib.sha256(new.link.token.encode()).hexdigest()]
         assert new.link.token not in {t.token_hash for t in stored}, "only the hash is stored"
-        assert new.link.path() == f"/set-password/{new.link.token}"
+        assert new.link.path() == f"/set-password#{new.link.token}"
         entry = s.scalars(select(AuditEntry).where(AuditEntry.action == "admin.user_create")
                           .order_by(AuditEntry.seq.desc())).first()
         assert entry.object == f"user {login}" and entry.actor_login == admin.login

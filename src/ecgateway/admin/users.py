@@ -59,7 +59,8 @@ class SetPasswordLink:
     expires_at: dt.datetime
 
     def path(self) -> str:
-        return f"/set-password/{self.token}"
+        """In the fragment: browsers never send it, so the token stays out of logs and Referers."""
+        return f"/set-password#{self.token}"
 
 
 @dataclass(frozen=True)

@@ -125,32 +125,28 @@ def user_link(request: Request, user_id: int, auth: AdminAuth, db: PortalSession
 
 
 # -- set-password (public: the link is the credential) -----------------------------------------
+# The link is /set-password#TOKEN: a URL fragment never reaches the server, so the token is in
+# no access log and no Referer; the page's script moves it into the form (or the user pastes it).
 
-@router.get("/set-password/{token}", response_class=HTMLResponse)
-def set_password_page(request: Request, token: str, auth: OptionalAuth, db: PortalSessionDep):
-    try:
-        user = us.user_for_link(db, token=token)
-    except AdminError as exc:
-        return _set_password(request, None, error=exc.message, status_code=exc.status)
-    return _set_password(request, user)
+@router.get("/set-password", response_class=HTMLResponse)
+def set_password_page(request: Request, auth: OptionalAuth):
+    return _set_password(request)
 
 
-@router.post("/set-password/{token}", response_class=HTMLResponse)
+@router.post("/set-password", response_class=HTMLResponse)
 @csrf_exempt  # no session: the single-use link is the credential; the Origin check still applies
-def set_password_submit(request: Request, token: str, auth: OptionalAuth, db: PortalSessionDep,
+def set_password_submit(request: Request, auth: OptionalAuth, db: PortalSessionDep,
+                        token: Annotated[str, Form(max_length=200)] = "",
                         password: Annotated[str, Form(max_length=1024)] = "",
                         confirm: Annotated[str, Form(max_length=1024)] = ""):
     try:
-        user = us.set_password_with_link(db, token=token, password=password, confirm=confirm)
+        user = us.set_password_with_link(db, token=token.strip(), password=password, confirm=confirm)
     except AdminError as exc:
         db.rollback()
-        try:
-            user = us.user_for_link(db, token=token)
-        except AdminError:
-            user = None
-        return _set_password(request, user, error=exc.message, field=exc.field, status_code=exc.status)
+        return _set_password(request, token=token.strip(), error=exc.message, field=exc.field,
+                             status_code=exc.status)
     db.commit()
-    return _set_password(request, None, done=user.login)
+    return _set_password(request, done=user.login)
 
 
 # -- Assign Customers to Representatives --------------------------------------------------------
@@ -343,20 +339,23 @@ def _user_page(request: Request, db, user, *, message=None, warning=None, asked_
     }, status_code=status_code)
 
 
-def _set_password(request: Request, user, *, error=None, field=None, done=None, status_code: int = 200):
-    # The token is in this page's URL: never send it on as a Referer.
+def _set_password(request: Request, *, token: str = "", error=None, field=None, done=None, status_code: int = 200):
     return _render(request, "admin/set_password.html", {
-        "target": user, "error": error, "field": field, "done": done, "min_length": us.PASSWORD_MIN,
-    }, status_code=status_code, headers={"Referrer-Policy": "no-referrer"})
+        "token": token, "error": error, "field": field, "done": done, "min_length": us.PASSWORD_MIN,
+    }, status_code=status_code)  # Referers never carry the code: it is in the fragment
 
 
 def _editor(request: Request, db, jde, runtime, rep, filter_text: str, *, preview: bool, search=None,
             message=None, error=None, picked: bool = False, status_code: int = 200):
     wwa = runtime.accounts
+    saved = rs.get_restriction_text(db, rep=rep)
     result = rs.preview(jde, wwa=wwa, filter_text=filter_text) if preview else None
-    now = rs.rep_preview(db, jde, wwa=wwa, rep=rep, limit=0)
+    if result is not None and result.check.ok and filter_text.strip() == (saved or "") and rep.active:
+        now = result  # the text shown is the saved one: one count serves both (counting is the slow part)
+    else:
+        now = rs.rep_preview(db, jde, wwa=wwa, rep=rep, limit=1)
     return _render(request, "admin/editor.html", {
-        "rep": rep, "filter_text": filter_text, "saved_text": rs.get_restriction_text(db, rep=rep),
+        "rep": rep, "filter_text": filter_text, "saved_text": saved,
         "result": result, "now": now, "search": search, "message": message, "error": error, "picked": picked,
         "history": rs.history(db, rep_id=rep.id, limit=50), "default": wwa.restriction_default,
         "column_names": wwa.policy.column_names(),
