@@ -49,6 +49,9 @@ PG_ADMIN_URL = os.environ.get("ECGW_TEST_PG_URL", "postgresql+psycopg://postgres
 PG_DATABASE = "ecgw_bench_100k"
 PG_SCHEMA = "proddta"
 SEED = 42
+# What the gateway's read-only JDE role on PostgreSQL should have (ALTER ROLE ... SET ...):
+# pages of 50 by index; JIT compilation and parallel workers only add start-up time.
+PG_GATEWAY_SETTINGS = ("SET jit = off", "SET max_parallel_workers_per_gather = 0")
 PAGE = 50
 RESULTS = ROOT / "bench" / "RESULTS-accounts.md"
 
@@ -68,6 +71,8 @@ def main() -> None:
         if args.prepare_only:
             continue
         lines += run_backend(backend, engine, schema, args.repeats)
+        if backend == "postgresql":
+            lines += run_backend(backend, engine, schema, args.repeats, session_settings=PG_GATEWAY_SETTINGS)
         engine.dispose()
     if args.prepare_only:
         return
@@ -158,37 +163,47 @@ def hand_sql(schema: str | None, case: Case) -> str:
     Keyset paging by hand: every page starts after a key; the first after (' ', 0)."""
     s = f"{schema}." if schema else ""
     sort_column, _, tie = SORTS[case.sort]
+    # By number, the bound is repeated on the joined numbers (PostgreSQL does not infer it);
+    # otherwise a row-value comparison (both SQLite and PostgreSQL have them) starts the index scan.
+    k = " AND {} > :k_an8" if case.sort == "number" else ""
     if case.sort == "number":
         after, order = "AND AB.ABAN8 > :k_an8", "AB.ABAN8"
     else:
-        after = f"AND {sort_column} >= :k_sort AND ({sort_column} > :k_sort OR {tie} > :k_an8)"
+        after = f"AND ({sort_column}, {tie}) > (:k_sort, :k_an8)"
         order = f"{sort_column}, {tie}"
     # The baseline typed by hand: only this file's own clauses and the schema go in; values are bound.
     return f"""
 SELECT AB.ABAN8, AB.ABALPH, AL.ALCTY1, AL.ALADDS, AL.ALADDZ, AL.ALCTR,
        (SELECT MIN(TRIM(WP.WPAR1) || ' ' || TRIM(WP.WPPH1)) FROM {s}F0115 WP
-         WHERE WP.WPAN8 = AB.ABAN8 AND WP.WPIDLN = 0 AND WP.WPPHTP = '    ') AS PHONE,
+         WHERE WP.WPAN8 = AB.ABAN8{k.format("WP.WPAN8")} AND WP.WPIDLN = 0 AND WP.WPPHTP = '    ') AS PHONE,
        (SELECT MIN(EA.EAEMAL) FROM {s}F01151 EA
-         WHERE EA.EAAN8 = AB.ABAN8 AND EA.EAIDLN = 0 AND EA.EAETP = 'E   ') AS EMAIL
+         WHERE EA.EAAN8 = AB.ABAN8{k.format("EA.EAAN8")} AND EA.EAIDLN = 0 AND EA.EAETP = 'E   ') AS EMAIL
   FROM {s}F0101 AB
-  JOIN {s}F0116 AL ON AL.ALAN8 = AB.ABAN8 AND AL.ALEFTB <= :today
-   AND NOT EXISTS (SELECT 1 FROM {s}F0116 X WHERE X.ALAN8 = AL.ALAN8 AND X.ALEFTB > AL.ALEFTB AND X.ALEFTB <= :today)
-  LEFT JOIN {s}F03012 AI ON AI.AIAN8 = AB.ABAN8
-   AND AI.AICO = (SELECT MAX(Y.AICO) FROM {s}F03012 Y WHERE Y.AIAN8 = AB.ABAN8 AND Y.AICO IN ('00000', '00000'))
+  JOIN {s}F0116 AL ON AL.ALAN8 = AB.ABAN8{k.format("AL.ALAN8")} AND AL.ALEFTB <= :today
+   AND NOT EXISTS (SELECT 1 FROM {s}F0116 X WHERE X.ALAN8 = AL.ALAN8{k.format("X.ALAN8")}
+                      AND X.ALEFTB > AL.ALEFTB AND X.ALEFTB <= :today)
+  LEFT JOIN {s}F03012 AI ON AI.AIAN8 = AB.ABAN8{k.format("AI.AIAN8")}
+   AND AI.AICO = (SELECT MAX(Y.AICO) FROM {s}F03012 Y
+                   WHERE Y.AIAN8 = AB.ABAN8{k.format("Y.AIAN8")} AND Y.AICO IN ('00000', '00000'))
  WHERE AB.ABAT1 = 'C  '
-   AND EXISTS (SELECT 1 FROM {s}F0150 C WHERE C.MAOSTP = '   ' AND C.MAPA8 = AB.ABAN8)
-   AND NOT EXISTS (SELECT 1 FROM {s}F0150 P WHERE P.MAOSTP = '   ' AND P.MAAN8 = AB.ABAN8)
+   AND EXISTS (SELECT 1 FROM {s}F0150 C WHERE C.MAOSTP = '   ' AND C.MAPA8 = AB.ABAN8{k.format("C.MAPA8")})
+   AND NOT EXISTS (SELECT 1 FROM {s}F0150 P WHERE P.MAOSTP = '   ' AND P.MAAN8 = AB.ABAN8{k.format("P.MAAN8")})
    {case.hand_where}
    {after}
  ORDER BY {order}
  LIMIT {PAGE + 1}"""  # noqa: S608
 
 
-def run_backend(backend: str, engine: sa.Engine, schema: str | None, repeats: int) -> list[str]:
+def run_backend(backend: str, engine: sa.Engine, schema: str | None, repeats: int,
+                session_settings: tuple[str, ...] = ()) -> list[str]:
     settings = Settings(data_dir=ROOT / "var" / "bench", jde_schema=schema)
     wwa = WorkWithAccounts.load(settings, dialect=engine.dialect.name)
     rows: list[str] = []
+    if session_settings:
+        backend = f"{backend} (jit off, no parallel)"
     with engine.connect() as conn:
+        for statement in session_settings:
+            conn.exec_driver_sql(statement)
         numbers = [r.an8 for r in _walk_numbers(conn, wwa)]
         print(f"[{backend}] {len(numbers):,} accounts", flush=True)
         for case in cases(numbers):

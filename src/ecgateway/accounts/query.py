@@ -37,6 +37,9 @@ LIST_COLUMNS = ("ABAN8", "ABALPH", "ALCTY1", "ALADDS", "ALADDZ", "ALCTR", "PHONE
 # The city sort breaks ties on ALAN8 (= ABAN8) so that the F0116 index (ALCTY1, ALAN8) gives the order.
 SORT_KEYS: dict[str, tuple[str, ...]] = {"number": ("ABAN8",), "name": ("ABALPH", "ABAN8"), "city": ("ALCTY1", "ALAN8")}
 MAX_AN8_DIGITS = 8
+# Databases that compare row values, (a, b) > (x, y), and start an index scan at them.
+# Oracle and SQL Server do not: they get a >= b AND (a > x OR b > y).
+ROW_VALUE_DIALECTS = ("postgres", "sqlite")
 _BASE_PARAMS = {"wwa_today", "wwa_company", "wwa_default_company", "wwa_structure",
                 "wwa_customer_type", "wwa_blank_phone", "wwa_email_type"}
 
@@ -129,6 +132,8 @@ class WorkWithAccounts:
             keys = SORT_KEYS[shape.sort]
             # every page, the first too, starts after a key: one plan, walking the sort's index
             query = query.where(self._after(keys), append=True, copy=False)
+            if keys == ("ABAN8",):
+                self._bound_joined_numbers(query)
             nulls_first = _nulls_first_ascending(self.dialect)
             query = query.order_by(*[exp.Ordered(this=self._col(k), desc=False, nulls_first=nulls_first) for k in keys],
                                    copy=False)
@@ -165,11 +170,38 @@ class WorkWithAccounts:
         name = exp.Like(this=self._col("ABDC"), expression=exp.Placeholder(this="q_name"))
         return exp.Paren(this=exp.or_(name, city, wrap=False))
 
+    def _bound_joined_numbers(self, query: exp.Select) -> None:
+        """Repeat ABAN8 > :k_an8 on every column the base equates with ABAN8 (F0150 MAPA8, F0116 ALAN8 ...).
+
+        The bound follows from the equalities, but PostgreSQL does not infer it, and without
+        it a merge join reads the F0150 or F0116 index from its start on every deep page.
+        The base writes its correlations as `inner column = outer column`: the inner one is bounded.
+        """
+        anchor = self.columns["ABAN8"]
+        equal = {anchor}
+        pairs = [eq for eq in query.find_all(exp.EQ)
+                 if isinstance(eq.this, exp.Column) and isinstance(eq.expression, exp.Column)]
+        grew = True
+        while grew:
+            grew = False
+            for eq in pairs:
+                if (eq.this in equal) != (eq.expression in equal):
+                    equal.update((eq.this, eq.expression))
+                    grew = True
+        for eq in pairs:
+            if eq.this in equal and eq.this != anchor:
+                bound = exp.GT(this=eq.this.copy(), expression=exp.Placeholder(this="k_an8"))
+                eq.replace(exp.Paren(this=exp.and_(eq.copy(), bound, wrap=False)))
+
     def _after(self, keys: tuple[str, ...]) -> exp.Expression:
         """Rows after the cursor's (sort value, account number); the >= lets an index start at the key."""
         if len(keys) == 1:
             return exp.GT(this=self._col(keys[0]), expression=exp.Placeholder(this="k_an8"))
         sort, tie = keys
+        if self.dialect in ROW_VALUE_DIALECTS:  # (a, b) > (:x, :y): one exact index range
+            return exp.GT(this=exp.Tuple(expressions=[self._col(sort), self._col(tie)]),
+                          expression=exp.Tuple(expressions=[exp.Placeholder(this="k_sort"),
+                                                            exp.Placeholder(this="k_an8")]))
         value = exp.Placeholder(this="k_sort")
         later = exp.or_(exp.GT(this=self._col(sort), expression=value.copy()),
                         exp.GT(this=self._col(tie), expression=exp.Placeholder(this="k_an8")), wrap=False)
