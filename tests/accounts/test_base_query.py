@@ -106,3 +106,35 @@ def test_rendered_statements_are_cached_per_filter_and_shape(tmp_path):
     assert wwa.statement(scope.restriction, Shape("list", sort="name")) is first
     assert wwa.statement(scope.restriction, Shape("list", sort="city")) is not first
     assert wwa.statement(None, Shape("list", sort="name")) is not first
+
+
+# One filter, sorted by name, continuing after a cursor: how each database gets the end of the query.
+LIST_TAILS: list[tuple[str, str, str]] = [
+    ("sqlite", "ends", "AND (AB.ABAC01 = :f1)) AND (AB.ABALPH, AB.ABAN8) > (:k_sort, :k_an8) "
+                       "ORDER BY AB.ABALPH ASC, AB.ABAN8 ASC LIMIT :page_limit"),
+    ("postgresql", "ends", "AND (AB.ABAC01 = :f1)) AND (AB.ABALPH, AB.ABAN8) > (:k_sort, :k_an8) "
+                           "ORDER BY AB.ABALPH ASC, AB.ABAN8 ASC LIMIT :page_limit"),
+    ("oracle", "ends", "AND (AB.ABAC01 = :f1)) AND (AB.ABALPH >= :k_sort AND (AB.ABALPH > :k_sort OR AB.ABAN8 > :k_an8)) "
+                       "ORDER BY AB.ABALPH ASC, AB.ABAN8 ASC FETCH FIRST :page_limit ROWS ONLY"),
+    ("mssql", "ends", "AND (AB.ABAC01 = :f1)) AND (AB.ABALPH >= :k_sort AND (AB.ABALPH > :k_sort OR AB.ABAN8 > :k_an8)) "
+                      "ORDER BY AB.ABALPH ASC, AB.ABAN8 ASC"),
+    ("mssql", "starts", "SELECT TOP (:page_limit) AB.ABAN8, AB.ABALPH, AL.ALCTY1"),
+    ("mssql", "has", "(SELECT MIN(TRIM(WP.WPAR1) + ' ' + TRIM(WP.WPPH1)) FROM F0115 AS WP"),
+    ("oracle", "has", "(SELECT MIN(TRIM(WP.WPAR1) || ' ' || TRIM(WP.WPPH1)) FROM F0115 WP"),
+]
+
+
+@pytest.mark.parametrize(("dialect", "where", "expected"), LIST_TAILS, ids=[f"{c[0]}-{c[1]}" for c in LIST_TAILS])
+def test_the_list_query_per_dialect(tmp_path, dialect, where, expected):
+    wwa = load(resources(tmp_path), dialect=dialect)
+    sql = wwa.statement(wwa.compile("ABAC01 = 'NTH'"), Shape("list", sort="name")).text
+    check = {"ends": sql.endswith, "starts": sql.startswith, "has": sql.__contains__}[where]
+    assert check(expected), sql[-300:]
+
+
+def test_by_number_the_page_bound_is_repeated_on_every_joined_number(tmp_path):
+    wwa = load(resources(tmp_path), dialect="postgresql")
+    sql = wwa.statement(None, Shape("list")).text
+    for column in ("AL.ALAN8", "AL2.ALAN8", "AI.AIAN8", "AI2.AIAN8", "CH.MAPA8", "PA.MAAN8", "WP.WPAN8", "EA.EAAN8"):
+        assert f"{column} > :k_an8" in sql, column
+    assert sql.endswith("AND AB.ABAN8 > :k_an8 ORDER BY AB.ABAN8 ASC LIMIT :page_limit")
