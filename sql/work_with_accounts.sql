@@ -8,12 +8,11 @@
 -- restriction (in parentheses) onto the WHERE clause. Filters name the output columns.
 --
 -- Bound by the gateway, never pasted:
---   :wwa_today           today as a JDE Julian date (CYYDDD)
---   :wwa_company         the company the portal sells from (settings.company)
---   :wwa_default_company 00000, the customer master row every customer has
---   :wwa_structure       the default F0150 structure type (blank)
---   :wwa_customer_type   the customer search type (C)
---   :wwa_blank_phone     the main phone's type (blank), :wwa_email_type E
+--   :wwa_today    today as a JDE Julian date (CYYDDD)
+--   :wwa_company  the company the portal sells from (settings.company)
+-- The fixed codes are written padded as JDE stores them, as literals (so that planners
+-- see them): '   ' the default F0150 structure, 'C  ' the customer search type, '    '
+-- the main phone's type, 'E   ' e-mail, '00000' the customer master row every customer has.
 SELECT
     AB.ABAN8,
     AB.ABALPH,
@@ -61,10 +60,10 @@ SELECT
     AI.AICPGP,
     (SELECT MIN(TRIM(WP.WPAR1) || ' ' || TRIM(WP.WPPH1))
        FROM F0115 WP
-      WHERE WP.WPAN8 = AB.ABAN8 AND WP.WPIDLN = 0 AND WP.WPPHTP = :wwa_blank_phone) AS PHONE,
+      WHERE WP.WPAN8 = AB.ABAN8 AND WP.WPIDLN = 0 AND WP.WPPHTP = '    ') AS PHONE,
     (SELECT MIN(EA.EAEMAL)
        FROM F01151 EA
-      WHERE EA.EAAN8 = AB.ABAN8 AND EA.EAIDLN = 0 AND EA.EAETP = :wwa_email_type) AS EMAIL
+      WHERE EA.EAAN8 = AB.ABAN8 AND EA.EAIDLN = 0 AND EA.EAETP = 'E   ') AS EMAIL
 FROM F0101 AB
 -- The current postal address: effective on or before today, with no later such row.
 -- (Written as NOT EXISTS rather than = (SELECT MAX ...): planners estimate the anti-join
@@ -80,10 +79,10 @@ JOIN F0116 AL
 LEFT JOIN F03012 AI
   ON AI.AIAN8 = AB.ABAN8
  AND AI.AICO = (SELECT MAX(AI2.AICO) FROM F03012 AI2
-                 WHERE AI2.AIAN8 = AB.ABAN8 AND AI2.AICO IN (:wwa_company, :wwa_default_company))
-WHERE AB.ABAT1 = :wwa_customer_type
+                 WHERE AI2.AIAN8 = AB.ABAN8 AND AI2.AICO IN (:wwa_company, '00000'))
+WHERE AB.ABAT1 = 'C  '
   AND EXISTS (SELECT 1 FROM F0150 CH
-               WHERE CH.MAOSTP = :wwa_structure AND CH.MAPA8 = AB.ABAN8)
+               WHERE CH.MAOSTP = '   ' AND CH.MAPA8 = AB.ABAN8)
   AND NOT EXISTS (SELECT 1 FROM F0150 PA
-                   WHERE PA.MAOSTP = :wwa_structure AND PA.MAAN8 = AB.ABAN8)
+                   WHERE PA.MAOSTP = '   ' AND PA.MAAN8 = AB.ABAN8)
 ORDER BY AB.ABAN8

@@ -28,9 +28,6 @@ from ecgateway.jde.types import JdeChar
 
 BASE_SQL = ("sql", "work_with_accounts.sql")
 POLICY = ("restrictions", "policy.toml")
-DEFAULT_COMPANY = "00000"
-CUSTOMER_SEARCH_TYPE = "C"
-EMAIL_TYPE = "E"
 # Output columns the gateway itself reads, besides the ones filters may use.
 LIST_COLUMNS = ("ABAN8", "ABALPH", "ALCTY1", "ALADDS", "ALADDZ", "ALCTR", "PHONE", "EMAIL")
 # Sort keys a caller may ask for, and the output columns each orders by (ABAN8 breaks ties).
@@ -40,8 +37,7 @@ MAX_AN8_DIGITS = 8
 # Databases that compare row values, (a, b) > (x, y), and start an index scan at them.
 # Oracle and SQL Server do not: they get a >= b AND (a > x OR b > y).
 ROW_VALUE_DIALECTS = ("postgres", "sqlite")
-_BASE_PARAMS = {"wwa_today", "wwa_company", "wwa_default_company", "wwa_structure",
-                "wwa_customer_type", "wwa_blank_phone", "wwa_email_type"}
+_BASE_PARAMS = {"wwa_today", "wwa_company"}
 
 
 class BaseQueryError(RuntimeError):
@@ -90,12 +86,7 @@ class WorkWithAccounts:
     def base_params(self, today: dt.date | None = None) -> dict[str, object]:
         """Values of the base query's own binds; today's date is read on each call."""
         today = today or dt.datetime.now(dt.UTC).date()
-        return {
-            "wwa_today": date_to_julian(today), "wwa_company": self.company,
-            "wwa_default_company": DEFAULT_COMPANY, "wwa_structure": pad("", 3),
-            "wwa_customer_type": pad(CUSTOMER_SEARCH_TYPE, 3), "wwa_blank_phone": pad("", 4),
-            "wwa_email_type": pad(EMAIL_TYPE, 4),
-        }
+        return {"wwa_today": date_to_julian(today), "wwa_company": self.company}
 
     def statement(self, restriction: CompiledFilter | None, shape: Shape) -> sa.TextClause:
         """The executable statement for a shape, rendered once and cached."""
