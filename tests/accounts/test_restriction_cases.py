@@ -143,6 +143,8 @@ REFUSED: list[tuple[str, str, int, int, str]] = [
     ("   \n  ", "the filter is empty", 1, 1, ""),
     ("ABAN8 IN (" + ", ".join(["1"] * 5001) + ")", "the IN list has 5,001 values", 1, 1, "ABAN8"),
     ("ABAN8 = 1 OR " * 8000 + "ABAN8 = 1", "characters long", 1, 100001, ""),
+    ("ABAN8 = 1 OR " * 301 + "ABAN8 = 1", "joins more than 300 conditions", 1, 3911, "OR"),
+    ("ABAN8 = 1 AND " * 2000 + "ABAN8 = 1", "joins more than 300 conditions", 1, 4211, "AND"),
     ("(" * 13 + "ABAN8 = 1" + ")" * 13, "nested more than 12 levels", 1, 13, "(ABAN8 = 1"),
     ("NOT " * 13 + "ABAN8 = 1", "nested more than 12 levels", 1, 49, "NOT ABAN8 = 1"),
 ]

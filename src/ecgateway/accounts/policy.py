@@ -73,6 +73,7 @@ class Policy:
     max_in_list: int
     max_values: int
     max_depth: int
+    max_connectives: int
     source: str
 
     def column_names(self) -> str:
@@ -128,6 +129,7 @@ def _load_policy(path: Path, _mtime_ns: int) -> Policy:
             max_in_list=int(limits["max_in_list"]),
             max_values=int(limits["max_values"]),
             max_depth=int(limits["max_depth"]),
+            max_connectives=int(limits["max_connectives"]),
             source=str(path),
         )
     except KeyError as exc:

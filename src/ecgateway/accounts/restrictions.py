@@ -161,12 +161,16 @@ class _Checker:
             raise self.error_at(0, "", "the filter is empty", f"write one condition, for example {EXAMPLE}")
         self._check_tokens()
         self._check_parentheses()
+        self._check_connectives()
         try:
             tree = sqlglot.parse_one(text, read="oracle", into=exp.Condition)
+            self._check_nodes(tree)
+            return exp.Paren(this=self._condition(tree, depth=1))
         except ParseError as exc:
             raise self._parse_error(exc) from None
-        self._check_nodes(tree)
-        return exp.Paren(this=self._condition(tree, depth=1))
+        except RecursionError:  # a safety net under the limits above
+            raise self.error_at(0, text[:20], "the filter is too complex to check",
+                                "write it with fewer conditions; use IN (...) for lists of values") from None
 
     # -- text-level checks: things the tree would hide or lose ------------------------
 
@@ -192,6 +196,14 @@ class _Checker:
             if tok.token_type == TokenType.IDENTIFIER:  # "double-quoted"
                 raise self.error_at(tok.start, self.text[tok.start:tok.end + 1], "quoted names are not allowed",
                                     f"write the column name without quotes: {tok.text.upper()}")
+
+    def _check_connectives(self) -> None:
+        words = [tok for tok in self.tokens if tok.token_type in (TokenType.AND, TokenType.OR)]
+        if len(words) > self.policy.max_connectives:
+            extra = words[self.policy.max_connectives]
+            raise self.error_at(extra.start, extra.text,
+                                f"the filter joins more than {self.policy.max_connectives} conditions with AND / OR",
+                                "use IN (...) for lists of values, e.g. ABAN8 IN ('4242', '1003')")
 
     def _check_parentheses(self) -> None:
         opened: list[int] = []
