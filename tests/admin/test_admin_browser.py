@@ -146,6 +146,15 @@ def test_admin_edits_a_filter_and_the_reps_picker_follows(server, backend):
             rep.reload()
             assert _picker_numbers(rep) == new_list
             rep.screenshot(path=str(shots / "6-rep-picker-after.png"), full_page=True)
+
+            admin.get_by_role("link", name="Transaction log of sales1").click()
+            admin.goto(base + "/admin/audit")
+            admin.select_option("#action", "admin")
+            admin.click("#log-filter button[type=submit]")
+            expect(admin.locator("#action")).to_have_value("admin")
+            expect(admin.locator("#log-table tbody tr").first).to_contain_text(
+                "Restriction changed: admin1 changes the restriction of sales1 (editor)")
+            admin.screenshot(path=str(shots / "6b-transaction-log.png"), full_page=True)
         finally:
             browser.close()
     assert {f.name for f in shots.iterdir()} >= {

@@ -260,8 +260,10 @@ def log_page(request: Request, auth: AdminAuth, db: PortalSessionDep,
         merged = {**args, "sort": sort, "direction": direction, **{k: str(v) for k, v in changes.items()}}
         return "/admin/audit?" + urlencode({k: v for k, v in merged.items() if v not in ("", None)})
 
+    actions = txlog.actions(db)
     return _render(request, "admin/audit.html", {
-        "page": page, "flt": flt, "sort": sort, "direction": direction, "actions": txlog.actions(db),
+        "page": page, "flt": flt, "sort": sort, "direction": direction, "actions": actions,
+        "areas": sorted({a.split(".", 1)[0] for a in actions}),
         "link": link, "csv_link": "/admin/audit.csv?" + urlencode({**args, "sort": sort, "direction": direction}),
         "prev_offset": max(0, offset - LOG_PAGE) if offset else None,
         "next_offset": offset + LOG_PAGE if offset + LOG_PAGE < page.total else None,
