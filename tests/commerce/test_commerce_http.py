@@ -216,3 +216,36 @@ def test_a_second_click_while_the_first_is_running_shows_the_same_order(gw):
     assert one.headers["location"] == two.headers["location"]
     with gw.portal() as db:
         assert db.scalar(sa.select(sa.func.count()).select_from(Order)) == 1
+
+
+def test_checkout_while_the_erp_cannot_price_keeps_cart_and_key(gw, tmp_path):
+    from commerce_procs import free_port
+
+    from ecgateway.config import Settings
+    from ecgateway.erp.ais import AisErp
+    from erp.fake_ais import PASSWORD as AIS_PASSWORD
+    from erp.fake_ais import USERNAME as AIS_USER
+
+    clear(gw)
+    rep, rep_h = acting(gw)
+    (a,) = priced_items(gw, rep, 1)
+    rep.post("/api/v1/cart/lines", json={"item": a, "quantity": 2}, headers=rep_h)
+    down = AisErp(Settings(data_dir=tmp_path, erp_mode="ais", ais_url=f"http://127.0.0.1:{free_port()}",
+                           ais_username=AIS_USER, ais_password=AIS_PASSWORD, ais_timeout_seconds=2.0),
+                  max_attempts=1)
+    real, gw.app.state.erp = gw.app.state.erp, down
+    key = str(uuid.uuid4())
+    body = {"ship_to": ship_tos(gw)[0], "customer_po": "PO-DOWN"}
+    try:
+        r = rep.post("/api/v1/orders", json=body, headers={**rep_h, "Idempotency-Key": key})
+        assert r.status_code == 503 and "try again in a minute" in r.json()["message"]
+        cart = rep.get("/api/v1/cart")
+        assert cart.status_code == 200 and cart.json()["priced"] is False
+        assert [ln["item"] for ln in cart.json()["lines"]] == [a]
+        page = rep.get("/cart")
+        assert page.status_code == 200 and "cannot be fetched from JD Edwards" in page.text
+    finally:
+        gw.app.state.erp = real
+        down.close()
+    r = rep.post("/api/v1/orders", json=body, headers={**rep_h, "Idempotency-Key": key})
+    assert r.status_code == 201 and "Idempotent-Replayed" not in r.headers

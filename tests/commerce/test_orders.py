@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import sqlalchemy as sa
 
+from ecgateway.audit import verify
 from ecgateway.audit.models import AuditEntry
 from ecgateway.commerce import addresses, carts, orders
 from ecgateway.commerce.errors import IdempotencyKeyInFlight, IdempotencyKeyReused, Invalid
@@ -262,3 +263,21 @@ def _race(shop, who, *, key, n):
     with ThreadPoolExecutor(n) as pool:
         results = list(pool.map(one, range(n)))
     return {k: results.count(k) for k in ("placed", "replayed", "in_flight")}
+
+
+def test_no_order_and_no_outbox_row_without_its_audit_entry(clean):
+    shop = clean
+    fill(shop, "rep", [(shop.items[0], 1)])
+    with shop.portal_engine.begin() as conn:  # the audit log cannot be written
+        conn.execute(sa.text("ALTER TABLE audit_entries RENAME TO audit_entries_away"))
+    try:
+        with pytest.raises(sa.exc.DBAPIError):
+            place(shop, "rep", "no-audit")
+    finally:
+        with shop.portal_engine.begin() as conn:
+            conn.execute(sa.text("ALTER TABLE audit_entries_away RENAME TO audit_entries"))
+    assert count(shop, Order) == 0 and count(shop, OutboxMessage) == 0
+    assert carts_items(shop, "rep") == {shop.items[0]: 1}  # the cart is kept
+    assert not place(shop, "rep", "no-audit").replayed  # the key was released: the retry makes the order
+    with shop.session() as s:
+        assert verify(s).ok
