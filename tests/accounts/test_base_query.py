@@ -39,7 +39,7 @@ BROKEN: list[tuple[str, str, str, str]] = [
     ("sql/work_with_accounts.sql", "(:wwa_company, '00000')", "('00200', '00000')", "binds must be exactly"),
     ("sql/work_with_accounts.sql", "FROM F0101 AB", "FROM PRODDTA.F0101 AB", "is not a JDE table the gateway knows"),
     ("sql/work_with_accounts.sql", "FROM F0101 AB", "FROM USERS AB", "is not a JDE table the gateway knows"),
-    ("sql/work_with_accounts.sql", "ORDER BY AB.ABAN8", "ORDER BY AB.ABAN8; DELETE FROM F0101", "exactly one SELECT"),
+    ("sql/work_with_accounts.sql", "ORDER BY AB.ABAN8", "ORDER BY AB.ABAN8; DELETE FROM F0101", "exactly one query"),
     ("sql/work_with_accounts.sql", "    AB.ABAC02,\n", "    UPPER(AB.ABAC02) AS ABAC02,\n", "must be a plain column"),
     ("restrictions/policy.toml", 'ABAC01 = { type = "char", width = 3,', 'ABAC01 = { type = "char", width = 4,',
      "ABAC01 is char(4) but JDE has char(3)"),
@@ -68,7 +68,7 @@ def _full_query(wwa: WorkWithAccounts) -> tuple[str, set[str]]:
     values = ", ".join(f"'{1000 + i}'" for i in range(2500))
     scope = filter_scope(f"ABAN8 IN ({values}) OR ABAC01 = 'NTH' AND UPPER(ABALPH) LIKE 'AC%'", wwa=wwa)
     sql = render(wwa.compose(scope.restriction, Shape("list", search="text", sort="name")), wwa.dialect)
-    names = set(scope.restriction.params) | set(wwa.base_params()) | {"q_name", "q_city", "k_sort", "k_an8", "page_limit"}
+    names = set(scope.restriction.params) | set(wwa.base_params()) | {"q_name", "q_city", "k_sort", "k_an8"}
     return sql, names
 
 
@@ -83,9 +83,9 @@ def test_the_full_query_renders_with_named_binds_and_parses_back(tmp_path, diale
     assert "PRODDTA.F0101" in sql
     if dialect == "oracle":
         assert all(len(node.expressions) <= 1000 for node in back.find_all(exp.In))
-        assert "FETCH FIRST :page_limit ROWS ONLY" in sql
+        assert "FETCH FIRST 51 ROWS ONLY" in sql
     else:
-        assert sql.startswith("SELECT TOP (:page_limit) AB.ABAN8")
+        assert sql.startswith("SELECT TOP 51 AB.ABAN8")
     assert "NULLS" not in sql and "CASE WHEN" not in sql  # ORDER BY stays answerable from an index
 
 
@@ -111,14 +111,14 @@ def test_rendered_statements_are_cached_per_filter_and_shape(tmp_path):
 # One filter, sorted by name, continuing after a cursor: how each database gets the end of the query.
 LIST_TAILS: list[tuple[str, str, str]] = [
     ("sqlite", "ends", "AND (AB.ABAC01 = :f1)) AND (AB.ABALPH, AB.ABAN8) > (:k_sort, :k_an8) "
-                       "ORDER BY AB.ABALPH ASC, AB.ABAN8 ASC LIMIT :page_limit"),
+                       "ORDER BY AB.ABALPH ASC, AB.ABAN8 ASC LIMIT 51"),
     ("postgresql", "ends", "AND (AB.ABAC01 = :f1)) AND (AB.ABALPH, AB.ABAN8) > (:k_sort, :k_an8) "
-                           "ORDER BY AB.ABALPH ASC, AB.ABAN8 ASC LIMIT :page_limit"),
+                           "ORDER BY AB.ABALPH ASC, AB.ABAN8 ASC LIMIT 51"),
     ("oracle", "ends", "AND (AB.ABAC01 = :f1)) AND (AB.ABALPH >= :k_sort AND (AB.ABALPH > :k_sort OR AB.ABAN8 > :k_an8)) "
-                       "ORDER BY AB.ABALPH ASC, AB.ABAN8 ASC FETCH FIRST :page_limit ROWS ONLY"),
+                       "ORDER BY AB.ABALPH ASC, AB.ABAN8 ASC FETCH FIRST 51 ROWS ONLY"),
     ("mssql", "ends", "AND (AB.ABAC01 = :f1)) AND (AB.ABALPH >= :k_sort AND (AB.ABALPH > :k_sort OR AB.ABAN8 > :k_an8)) "
                       "ORDER BY AB.ABALPH ASC, AB.ABAN8 ASC"),
-    ("mssql", "starts", "SELECT TOP (:page_limit) AB.ABAN8, AB.ABALPH, AL.ALCTY1"),
+    ("mssql", "starts", "SELECT TOP 51 AB.ABAN8, AB.ABALPH, AL.ALCTY1"),
     ("mssql", "has", "(SELECT MIN(TRIM(WP.WPAR1) + ' ' + TRIM(WP.WPPH1)) FROM F0115 AS WP"),
     ("oracle", "has", "(SELECT MIN(TRIM(WP.WPAR1) || ' ' || TRIM(WP.WPPH1)) FROM F0115 WP"),
 ]
@@ -137,4 +137,4 @@ def test_by_number_the_page_bound_is_repeated_on_every_joined_number(tmp_path):
     sql = wwa.statement(None, Shape("list")).text
     for column in ("AL.ALAN8", "AL2.ALAN8", "AI.AIAN8", "AI2.AIAN8", "CH.MAPA8", "PA.MAAN8", "WP.WPAN8", "EA.EAAN8"):
         assert f"{column} > :k_an8" in sql, column
-    assert sql.endswith("AND AB.ABAN8 > :k_an8 ORDER BY AB.ABAN8 ASC LIMIT :page_limit")
+    assert sql.endswith("AND AB.ABAN8 > :k_an8 ORDER BY AB.ABAN8 ASC LIMIT 51")

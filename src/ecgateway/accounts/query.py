@@ -51,6 +51,9 @@ class Shape:
     purpose: str  # "list", "count" or "one"
     search: str | None = None  # None, "text", "name-only" or "number:<digits>"
     sort: str = "number"
+    # Rows to fetch (a page and one more), written into the SQL: bound, PostgreSQL's generic
+    # plans guess the LIMIT and choose plans made for many rows.
+    rows: int = 51
 
 
 @dataclass(eq=False)
@@ -128,7 +131,7 @@ class WorkWithAccounts:
             nulls_first = _nulls_first_ascending(self.dialect)
             query = query.order_by(*[exp.Ordered(this=self._col(k), desc=False, nulls_first=nulls_first) for k in keys],
                                    copy=False)
-            query = query.limit(exp.Placeholder(this="page_limit"), copy=False)
+            query = query.limit(exp.Literal.number(int(shape.rows)), copy=False)
         return query
 
     # -- parts ------------------------------------------------------------------------------
@@ -216,7 +219,7 @@ def _load_base(path: Path) -> exp.Select:
         raise BaseQueryError(f"{path}: cannot be read as SQL: {exc}") from None
     statements = [s for s in statements if s is not None]
     if len(statements) != 1 or not isinstance(statements[0], exp.Select):
-        raise BaseQueryError(f"{path}: must hold exactly one SELECT statement")
+        raise BaseQueryError(f"{path}: must hold exactly one query (one select statement, nothing else)")
     base = statements[0]
     for node in base.walk():  # the file's comments are for people; rendered, they would look like binds
         node.comments = None

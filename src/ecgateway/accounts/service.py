@@ -121,9 +121,8 @@ def list_accounts(
     if scope.kind == "none":
         return AccountPage([], None, sort, q, limit)
     search, params = _search(q)
-    shape = Shape("list", search=search, sort=sort)
+    shape = Shape("list", search=search, sort=sort, rows=limit + 1)  # one more tells whether a page follows
     params.update(_scope_params(wwa, scope))
-    params["page_limit"] = limit + 1  # one more tells whether another page follows
     # The first page starts after the lowest key: a blank (never '', which Oracle reads as NULL) and 0.
     sort_value, params["k_an8"] = after if after is not None else (BLANK, 0)
     if sort != "number":
@@ -172,8 +171,9 @@ def may_act(jde: sa.Connection, *, wwa: WorkWithAccounts, scope: AccountScope, a
 def compiled_sql(wwa: WorkWithAccounts, scope: AccountScope) -> tuple[str, dict[str, object]]:
     """The first-page list query of a scope and its parameters, as the database gets them."""
     params = _scope_params(wwa, scope)
-    params.update(page_limit=DEFAULT_PAGE_SIZE + 1, k_an8=0)
-    return render(wwa.compose(scope.restriction, Shape("list")), wwa.dialect), params
+    params["k_an8"] = 0
+    shape = Shape("list", rows=DEFAULT_PAGE_SIZE + 1)
+    return render(wwa.compose(scope.restriction, shape), wwa.dialect), params
 
 
 # --- helpers ------------------------------------------------------------------------------
