@@ -520,3 +520,28 @@ def test_idle_and_absolute_timeouts_end_a_session_that_is_acting_on_behalf(gw):
         with gw.portal() as db:
             assert db.scalar(sa.select(sa.func.count()).select_from(AuthSession)
                              .where(AuthSession.user_id == gw.users[login])) == 0
+
+
+def test_addresses_of_another_account_can_never_be_chosen(gw):
+    """Customer or rep: billing and shipping choices come only from the effective account's own lists."""
+    t = gw.runtime.jde
+    own = gw.user("cust1").account_an8
+    other = next(a for a in gw.accounts if a != own)
+    with gw.runtime.jde_engine.connect() as jde:
+        other_billing = billing_addresses(jde, tables=t, account_an8=other, company=gw.settings.company)[0].an8
+        other_ship = shipping_addresses(jde, tables=t, billing_an8=other_billing, company=gw.settings.company)[0].an8
+    customer = signed_in(gw, "cust1")
+    rep = signed_in(gw, "cs1")
+    assert start(rep, own).status_code == 303
+    for client in (customer, rep):
+        before = obo_state(client)
+        token = csrf_of(client)
+        for body in ({"billing_an8": other_billing}, {"shipping_an8": other_ship}, {"billing_an8": other},
+                     {"shipping_an8": other_billing}, {"billing_an8": gw.employee_an8}):
+            r = client.post("/api/v1/obo/addresses", json=body, headers={"X-CSRF-Token": token})
+            assert r.status_code == 422, (body, r.status_code)
+        assert client.post("/obo/billing", data={"billing_an8": other_billing, "csrf_token": token}).status_code == 422
+        assert client.post("/obo/shipping", data={"shipping_an8": other_ship, "csrf_token": token}).status_code == 422
+        after = obo_state(client)
+        assert (after["billing_an8"], after["shipping_an8"], after["account_an8"]) == \
+            (before["billing_an8"], before["shipping_an8"], before["account_an8"])
