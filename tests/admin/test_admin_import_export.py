@@ -125,3 +125,21 @@ def test_import_needs_an_active_admin(admin_env, cli, tmp_path):
     path.write_text(f"rep_login,filter_text\n{rep.login},ABAC01 = 'NTH'\n")
     result = cli.invoke(app, ["restrictions", "import", str(path), "--by", rep.login])
     assert result.exit_code == 2 and "pass the login of an active Admin user" in result.output
+
+
+def test_changes_made_outside_the_console_are_in_the_history_too(admin_env, admin, cli):
+    rep = make_user(admin_env, "Internal_SalesRep")
+    first = cli.invoke(app, ["restrictions", "set", rep.login, "ABAC01 = 'NTH'", "--by", "script-x"])
+    assert first.exit_code == 0, first.output
+    cli.invoke(app, ["restrictions", "set", rep.login, "ABAC01 = 'STH'", "--by", "script-x"])
+    cleared = cli.invoke(app, ["restrictions", "clear", rep.login])
+    assert cleared.exit_code == 0, cleared.output
+    with admin_env.portal() as s:
+        rows = r.history(s, rep_id=rep.id)
+    assert [(c.old_filter, c.new_filter) for c in rows] == [
+        ("ABAC01 = 'STH'", None), ("ABAC01 = 'NTH'", "ABAC01 = 'STH'"), (None, "ABAC01 = 'NTH'")]
+    assert rows[-1].changed_by == "script-x" and rows[-1].source == "outside the admin console"
+    with admin_env.portal() as s:  # and they can be reverted like any other
+        r.revert(s, ctx=context_of(admin), change_id=rows[0].id)
+        s.commit()
+    assert _filters(admin_env, rep) == ["ABAC01 = 'STH'"]

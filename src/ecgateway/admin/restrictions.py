@@ -32,6 +32,7 @@ from ecgateway.accounts import (
     set_restriction,
     validate_filter,
 )
+from ecgateway.admin import history as change_log
 from ecgateway.admin.models import RestrictionChange
 from ecgateway.admin.users import AdminError, NotFound
 from ecgateway.audit import record
@@ -185,19 +186,22 @@ def save_restriction(portal: Session, *, ctx: ActingContext, rep: User, filter_t
     new = text or None
     if old == new:
         return None
-    if new is None:
-        clear_restriction(portal, rep=rep)
-    else:
-        try:
+    change_log.mark(portal, by=ctx.actor.login, source=source)  # the hook writes the history row
+    try:
+        if new is None:
+            clear_restriction(portal, rep=rep)
+        else:
             set_restriction(portal, rep=rep, filter_text=new, changed_by=ctx.actor.login)
-        except RestrictionError as exc:
-            raise AdminError(f"the filter for {rep.login} was not saved: {exc}. Correct it at that position and "
-                             "save again", field="filter_text", status=422) from None
-        except NotARepError as exc:
-            raise AdminError(f"{exc}; change the user type first", field="rep", status=409) from None
-    change = RestrictionChange(rep_id=rep.id, old_filter=old, new_filter=new, changed_by=ctx.actor.login,
-                               changed_at=dt.datetime.now(dt.UTC), source=source[:120])
-    portal.add(change)
+    except RestrictionError as exc:
+        raise AdminError(f"the filter for {rep.login} was not saved: {exc}. Correct it at that position and "
+                         "save again", field="filter_text", status=422) from None
+    except NotARepError as exc:
+        raise AdminError(f"{exc}; change the user type first", field="rep", status=409) from None
+    finally:
+        change = change_log.unmark(portal)
+    if change is None:
+        raise AdminError(f"the change of {rep.login}'s filter was not recorded in the history; nothing is "
+                         "committed. Try again", status=500)
     portal.flush()
     record(portal, actor=ctx.actor, subject_an8=None,
            action="admin.restriction_set" if new is not None else "admin.restriction_clear",
