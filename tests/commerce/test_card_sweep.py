@@ -24,7 +24,16 @@ def card_shaped(text: str) -> list[str]:
     if HEX_DIGEST.fullmatch(text):  # hashes and random tokens: hex by construction, not data
         return []
     runs = (re.sub(r"\D", "", m.group(0)) for m in DIGIT_RUN.finditer(text))
-    return [run for run in runs if orders.luhn_valid(run)]
+    return [run for run in runs if luhn(run)]
+
+
+def luhn(digits: str) -> bool:
+    """The Luhn check, written here again so that the sweep does not trust the code it checks."""
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch) * (2 if i % 2 else 1)
+        total += d - 9 if d > 9 else d
+    return total % 10 == 0
 
 
 def test_the_sweep_finds_a_card_when_there_is_one():

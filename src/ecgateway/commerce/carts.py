@@ -194,8 +194,7 @@ def account_of(ctx: ActingContext) -> int:
 
 def _find_cart(session: Session, *, account: int, rep_id: int | None, create: bool = False,
                with_lines: bool = False) -> Cart | None:
-    owner = Cart.rep_id.is_(None) if rep_id is None else Cart.rep_id == rep_id
-    stmt = sa.select(Cart).where(Cart.account_an8 == account, owner).execution_options(populate_existing=True)
+    stmt = sa.select(Cart).where(Cart.account_an8 == account, _owned_by(rep_id)).execution_options(populate_existing=True)
     if with_lines:
         stmt = stmt.options(selectinload(Cart.lines))
     cart = session.scalars(stmt).one_or_none()
@@ -208,6 +207,11 @@ def _find_cart(session: Session, *, account: int, rep_id: int | None, create: bo
         except sa.exc.IntegrityError:
             cart = session.scalars(stmt).one()
     return cart
+
+
+def _owned_by(rep_id: int | None):
+    """The cart of this rep, or the account's own cart (no rep)."""
+    return Cart.rep_id.is_(None) if rep_id is None else Cart.rep_id == rep_id
 
 
 def _add_to_line(session: Session, *, cart_id: int, item: str, quantity: int) -> int | None:
@@ -227,11 +231,10 @@ def _line_count(session: Session, cart_id: int) -> int:
 
 def _existing_line(session: Session, *, account: int, rep_id: int | None, item: str) -> tuple[int, str]:
     """(cart id, item) of a line in the cart, else NotFound."""
-    owner = Cart.rep_id.is_(None) if rep_id is None else Cart.rep_id == rep_id
     wanted = (item or "").strip()
     cart_id = session.scalar(
         sa.select(Cart.id).join(CartLine, CartLine.cart_id == Cart.id)
-        .where(Cart.account_an8 == account, owner, CartLine.item == wanted)
+        .where(Cart.account_an8 == account, _owned_by(rep_id), CartLine.item == wanted)
     )
     if cart_id is None:
         raise NotFound(f"item {wanted!r} is not in the cart; reload the cart to see what it holds", field="item")

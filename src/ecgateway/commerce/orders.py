@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
-from ecgateway.audit.service import record
+from ecgateway.audit.service import _DIGIT_RUN, _luhn_ok, record
 from ecgateway.commerce.addresses import shipping_addresses
 from ecgateway.commerce.carts import (
     CartItem,
@@ -64,7 +64,6 @@ from ecgateway.portal.models import utcnow
 KEY_LEASE = dt.timedelta(seconds=120)  # a request holding a key longer than this is taken to have died
 MAX_KEY_LENGTH = 255
 PO_WIDTH = 25  # F47011 SYVR01 / F4201 SHVR01
-_CARD_SHAPED = re.compile(r"(?<!\d)\d(?:[ -]?\d){12,18}(?!\d)")
 
 
 @dataclass(frozen=True)
@@ -143,20 +142,8 @@ def new_erp_key() -> str:
 
 def looks_like_card_number(text: str) -> bool:
     """True when text holds a 13-19 digit run (spaces or dashes allowed) that passes the Luhn check."""
-    for match in _CARD_SHAPED.finditer(text or ""):
-        if luhn_valid(re.sub(r"\D", "", match.group(0))):
-            return True
-    return False
-
-
-def luhn_valid(digits: str) -> bool:
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = int(ch)
-        if i % 2:
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
-    return total % 10 == 0
+    # The audit log's definition of card-shaped text, so the two never disagree.
+    return any(_luhn_ok(re.sub(r"\D", "", m.group(0))) for m in _DIGIT_RUN.finditer(text or ""))
 
 
 # --- helpers ----------------------------------------------------------------------------
