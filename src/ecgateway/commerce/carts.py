@@ -182,8 +182,6 @@ def find_cart(session: Session, *, ctx: ActingContext) -> Cart | None:
     return _find_cart(session, account=account_of(ctx), rep_id=ctx.cart_owner)
 
 
-# --- helpers ----------------------------------------------------------------------------
-
 def account_of(ctx: ActingContext) -> int:
     """The account being shopped for; refused when there is none."""
     if ctx.subject_an8 is None:
@@ -191,6 +189,8 @@ def account_of(ctx: ActingContext) -> int:
                         "from the account list")
     return ctx.subject_an8
 
+
+# --- helpers ----------------------------------------------------------------------------
 
 def _find_cart(session: Session, *, account: int, rep_id: int | None, create: bool = False,
                with_lines: bool = False) -> Cart | None:
