@@ -262,9 +262,13 @@ def render(rows: list[dict], args, load: tuple[float, float]) -> str:
         "Notes:",
         "- Service latency counts `place_order` only (filling the cart is not timed); per second is orders",
         "  over the wall time of the case, so with several callers it is the throughput of all of them.",
-        "- Relay latency is a claim-send-mark pass divided by the orders it sent; each send takes the",
-        "  local ERP's F47011 writer lock, so two relays mostly add safety, not speed, on one JDE database.",
-        "- SQLite serialises writers: concurrent callers there queue on the database lock.",
+        "- Relay latency is a claim-send-mark pass divided by the orders it sent. Each send takes the local",
+        "  ERP's F47011 writer lock; a second relay overlaps waits on PostgreSQL and queues on SQLite's one",
+        "  writer. Relays are for safety (any process may die) more than for speed.",
+        "- SQLite serialises writers: concurrent callers there queue on the database lock (see the p99).",
+        "- An order is two portal commits (the key's claim, then order + lines + outbox + audit + key) and",
+        "  about twenty statements across the portal and JDE (ship-to list, cart, pricing): on PostgreSQL",
+        "  it costs about a dozen baseline commits.",
         "",
     ]
     return "\n".join(out)
