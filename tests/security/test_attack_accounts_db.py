@@ -257,3 +257,16 @@ def test_the_filter_is_anded_in_parentheses_after_the_whole_base_where(jde_db, w
     # the base conditions are closed in their own parentheses before the filter joins
     assert head.count("(") - head.count(")") >= 1
     assert params["f1"] == 1 and params["f2"] == 2
+
+
+@pytest.mark.parametrize("limit,rows", [(10**9, 200), (-5, 1), (0, 1), (True, 1), ("7", 7), (3.9, 3)])
+def test_the_page_size_is_clamped_to_a_whole_number_before_it_reaches_the_sql(jde_db, wwa, parties, limit, rows):
+    with jde_db.engine.connect() as conn:
+        page = list_accounts(conn, wwa=wwa, scope=all_scope(wwa), limit=limit)
+    assert page.limit == rows and len(page.items) == min(rows, len(parties["accounts"]))
+
+
+@pytest.mark.parametrize("limit", ["1 OR 1=1", "1; DROP TABLE F0101", "1e3", None, "", [1]])
+def test_a_page_size_that_is_not_a_number_is_refused(jde_db, wwa, limit):
+    with jde_db.engine.connect() as conn, pytest.raises((ValueError, TypeError)):
+        list_accounts(conn, wwa=wwa, scope=all_scope(wwa), limit=limit)
