@@ -545,3 +545,20 @@ def test_addresses_of_another_account_can_never_be_chosen(gw):
         after = obo_state(client)
         assert (after["billing_an8"], after["shipping_an8"], after["account_an8"]) == \
             (before["billing_an8"], before["shipping_an8"], before["account_an8"])
+
+
+def test_markup_typed_by_anonymous_users_is_escaped_on_the_admin_transaction_log(gw):
+    """A failed sign-in writes the typed login into the audit log, which admins read."""
+    payload = "<img src=x onerror=alert(1)>"
+    anon = raw_client(gw)
+    assert anon.post("/login", data={"login": payload, "password": "x"}).status_code == 401
+    admin = signed_in(gw, "admin1")
+    for params in ({}, {"action": "auth"}, {"rep": payload}):
+        page = admin.get("/admin/audit", params=params)
+        assert page.status_code == 200, params
+        assert "<img src=x" not in page.text, params
+    assert "&lt;img src=x" in admin.get("/admin/audit", params={"action": "auth"}).text
+    csv = admin.get("/admin/audit.csv", params={"action": "auth"})
+    assert csv.status_code == 200 and "text/csv" in csv.headers["content-type"]
+    api = admin.get("/api/v1/admin/audit", params={"action": "auth"})
+    assert api.headers["content-type"].startswith("application/json")
