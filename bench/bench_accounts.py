@@ -163,7 +163,7 @@ def hand_sql(schema: str | None, case: Case) -> str:
     Keyset paging by hand: every page starts after a key; the first after (' ', 0)."""
     s = f"{schema}." if schema else ""
     sort_column, _, tie = SORTS[case.sort]
-    # By number, the bound is repeated on the joined numbers (PostgreSQL does not infer it);
+    # By number, the bound is repeated in the F0150 checks (PostgreSQL does not infer it);
     # otherwise a row-value comparison (both SQLite and PostgreSQL have them) starts the index scan.
     k = " AND {} > :k_an8" if case.sort == "number" else ""
     if case.sort == "number":
@@ -175,16 +175,16 @@ def hand_sql(schema: str | None, case: Case) -> str:
     return f"""
 SELECT AB.ABAN8, AB.ABALPH, AL.ALCTY1, AL.ALADDS, AL.ALADDZ, AL.ALCTR,
        (SELECT MIN(TRIM(WP.WPAR1) || ' ' || TRIM(WP.WPPH1)) FROM {s}F0115 WP
-         WHERE WP.WPAN8 = AB.ABAN8{k.format("WP.WPAN8")} AND WP.WPIDLN = 0 AND WP.WPPHTP = '    ') AS PHONE,
+         WHERE WP.WPAN8 = AB.ABAN8 AND WP.WPIDLN = 0 AND WP.WPPHTP = '    ') AS PHONE,
        (SELECT MIN(EA.EAEMAL) FROM {s}F01151 EA
-         WHERE EA.EAAN8 = AB.ABAN8{k.format("EA.EAAN8")} AND EA.EAIDLN = 0 AND EA.EAETP = 'E   ') AS EMAIL
+         WHERE EA.EAAN8 = AB.ABAN8 AND EA.EAIDLN = 0 AND EA.EAETP = 'E   ') AS EMAIL
   FROM {s}F0101 AB
-  JOIN {s}F0116 AL ON AL.ALAN8 = AB.ABAN8{k.format("AL.ALAN8")} AND AL.ALEFTB <= :today
+  JOIN {s}F0116 AL ON AL.ALAN8 = AB.ABAN8 AND AL.ALEFTB <= :today
    AND NOT EXISTS (SELECT 1 FROM {s}F0116 X WHERE X.ALAN8 = AL.ALAN8{k.format("X.ALAN8")}
                       AND X.ALEFTB > AL.ALEFTB AND X.ALEFTB <= :today)
-  LEFT JOIN {s}F03012 AI ON AI.AIAN8 = AB.ABAN8{k.format("AI.AIAN8")}
+  LEFT JOIN {s}F03012 AI ON AI.AIAN8 = AB.ABAN8
    AND AI.AICO = (SELECT MAX(Y.AICO) FROM {s}F03012 Y
-                   WHERE Y.AIAN8 = AB.ABAN8{k.format("Y.AIAN8")} AND Y.AICO IN ('00000', '00000'))
+                   WHERE Y.AIAN8 = AB.ABAN8 AND Y.AICO IN ('00000', '00000'))
  WHERE AB.ABAT1 = 'C  '
    AND EXISTS (SELECT 1 FROM {s}F0150 C WHERE C.MAOSTP = '   ' AND C.MAPA8 = AB.ABAN8{k.format("C.MAPA8")})
    AND NOT EXISTS (SELECT 1 FROM {s}F0150 P WHERE P.MAOSTP = '   ' AND P.MAAN8 = AB.ABAN8{k.format("P.MAAN8")})
@@ -356,9 +356,11 @@ NOTES = """
 - Indexes added for the sorts (src/ecgateway/jde/tables.py): F0101 (ABALPH, ABAN8) and
   F0116 (ALCTY1, ALAN8). The others were there: the primary keys, and F0150 (MAAN8, MAOSTP)
   for "is not a child".
-- By number, the page bound is repeated on every column the base query equates with ABAN8
-  (F0150 MAPA8/MAAN8, F0116 ALAN8, ...). PostgreSQL does not infer it, and its merge joins
-  otherwise read the F0150 index from the start on every deep page (300 ms at 90%).
+- By number, the page bound is repeated inside the EXISTS checks (F0150 MAPA8 / MAAN8 and
+  the later-F0116-row check > the key). PostgreSQL does not infer it, and its merge semi/anti joins otherwise read the F0150
+  index from the start on every deep page (300 ms at 90%). Not elsewhere: each repeated
+  bound lowers PostgreSQL's row estimate, and repeated on every joined number it estimated a
+  deep page at 9 rows and sorted the rest of the table instead.
 - The current F0116 row is `NOT EXISTS (a later row on or before today)`, not
   `= (SELECT MAX(...))`: PostgreSQL misestimated the MAX form at 10 rows and hashed all of
   F0116 (4.5 s for a first page).

@@ -132,9 +132,11 @@ def test_the_list_query_per_dialect(tmp_path, dialect, where, expected):
     assert check(expected), sql[-300:]
 
 
-def test_by_number_the_page_bound_is_repeated_on_every_joined_number(tmp_path):
+def test_by_number_the_page_bound_is_repeated_inside_the_exists_checks(tmp_path):
     wwa = load(resources(tmp_path), dialect="postgresql")
     sql = wwa.statement(None, Shape("list")).text
-    for column in ("AL.ALAN8", "AL2.ALAN8", "AI.AIAN8", "AI2.AIAN8", "CH.MAPA8", "PA.MAAN8", "WP.WPAN8", "EA.EAAN8"):
+    for column in ("CH.MAPA8", "PA.MAAN8", "AL2.ALAN8"):
         assert f"{column} > :k_an8" in sql, column
+    for column in ("AL.ALAN8", "AI.AIAN8", "AI2.AIAN8", "WP.WPAN8", "EA.EAAN8"):  # more would skew the estimates
+        assert f"{column} > :k_an8" not in sql, column
     assert sql.endswith("AND AB.ABAN8 > :k_an8 ORDER BY AB.ABAN8 ASC LIMIT 51")

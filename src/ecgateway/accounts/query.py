@@ -165,10 +165,12 @@ class WorkWithAccounts:
         return exp.Paren(this=exp.or_(name, city, wrap=False))
 
     def _bound_joined_numbers(self, query: exp.Select) -> None:
-        """Repeat ABAN8 > :k_an8 on every column the base equates with ABAN8 (F0150 MAPA8, F0116 ALAN8 ...).
+        """Repeat ABAN8 > :k_an8 inside the EXISTS checks, on the columns equated with ABAN8.
 
         The bound follows from the equalities, but PostgreSQL does not infer it, and without
-        it a merge join reads the F0150 or F0116 index from its start on every deep page.
+        it a semi or anti merge join reads an F0150 or F0116 index from its start on every deep page.
+        Only there: each repeated bound also lowers PostgreSQL's row estimate, and with it
+        everywhere a deep page was estimated at 9 rows and sorted the rest of the table.
         The base writes its correlations as `inner column = outer column`: the inner one is bounded.
         """
         anchor = self.columns["ABAN8"]
@@ -183,7 +185,7 @@ class WorkWithAccounts:
                     equal.update((eq.this, eq.expression))
                     grew = True
         for eq in pairs:
-            if eq.this in equal and eq.this != anchor:
+            if eq.this in equal and eq.this != anchor and eq.find_ancestor(exp.Exists) is not None:
                 bound = exp.GT(this=eq.this.copy(), expression=exp.Placeholder(this="k_an8"))
                 eq.replace(exp.Paren(this=exp.and_(eq.copy(), bound, wrap=False)))
 
