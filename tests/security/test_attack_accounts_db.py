@@ -270,3 +270,19 @@ def test_the_page_size_is_clamped_to_a_whole_number_before_it_reaches_the_sql(jd
 def test_a_page_size_that_is_not_a_number_is_refused(jde_db, wwa, limit):
     with jde_db.engine.connect() as conn, pytest.raises((ValueError, TypeError)):
         list_accounts(conn, wwa=wwa, scope=all_scope(wwa), limit=limit)
+
+
+@pytest.mark.parametrize("sort", ["number", "name", "city"])
+def test_a_page_starting_just_before_a_billing_or_shipping_address_never_shows_it(jde_db, wwa, parties, sort):
+    """The keyset bound is repeated inside the EXISTS / NOT EXISTS checks: it must never let a child in."""
+    rows = parties["rows"]
+    children = parties["kinds"]["billing or shipping address"]
+    key_of = {"number": lambda a: None, "name": lambda a: rows[a]["abalph"], "city": lambda a: " "}
+    with jde_db.engine.connect() as conn:
+        for child in children[:25]:
+            cursor = _cursor(sort, key_of[sort](child), child - 1)
+            for limit in (1, 5):
+                page = list_accounts(conn, wwa=wwa, scope=all_scope(wwa), sort=sort, cursor=cursor, limit=limit)
+                assert {a.an8 for a in page.items} <= parties["accounts"], (child, limit)
+        # and walking every page one row at a time gives exactly the accounts
+        assert sorted(every_page(conn, wwa, all_scope(wwa), sort=sort, limit=1)) == sorted(parties["accounts"])
