@@ -53,6 +53,17 @@ def test_sign_in_rotates_the_session_id_and_the_old_one_is_rejected(gw):
     assert me.status_code == 200 and me.json()["user"]["login"] == "sales1"
 
 
+def test_sign_in_is_audited_without_secrets(gw):
+    before = len(audit_rows(gw, action="auth.sign_in", outcome="ok", actor_user_id=gw.users["cs1"]))
+    client = gw.client("cs1")
+    entries = audit_rows(gw, action="auth.sign_in", outcome="ok", actor_user_id=gw.users["cs1"])
+    assert len(entries) == before + 1
+    last = entries[-1]
+    assert last.actor_login == "cs1" and last.object == "login cs1"
+    cookie = session_cookie(client)
+    assert cookie not in last.detail and PASSWORD not in last.detail
+
+
 def test_database_holds_a_hash_of_the_session_id_never_the_id(gw):
     client = gw.client("ar1")
     cookie = session_cookie(client)
@@ -245,3 +256,13 @@ def test_security_headers(gw):
     r = gw.client("ar1").get("/accounts")
     assert r.headers["content-security-policy"].startswith("default-src 'self'")
     assert r.headers["x-frame-options"] == "DENY" and r.headers["cache-control"] == "no-store"
+
+
+def test_abandoned_sessions_are_purged_at_the_next_sign_in(gw):
+    abandoned = session_cookie(gw.client("ar1"))
+    shift_session(gw, abandoned, last_seen_at=gw.settings.session_idle_minutes + 5)
+    gw.client("sales1")
+    with gw.portal() as db:
+        left = db.scalar(sa.select(sa.func.count()).select_from(AuthSession).where(
+            AuthSession.token_hash == hashlib.sha256(abandoned.encode()).hexdigest()))
+    assert left == 0

@@ -10,6 +10,7 @@ from ecgateway.audit import record
 from ecgateway.auth import sessions, throttle
 from ecgateway.auth.models import AuthSession
 from ecgateway.auth.passwords import hash_password, needs_rehash, verify_password
+from ecgateway.config import Settings
 from ecgateway.obo.context import Actor
 from ecgateway.portal.models import User
 from ecgateway.portal.users import get_by_login
@@ -39,7 +40,8 @@ def actor_of(user: User) -> Actor:
     return Actor(user_id=user.id, login=user.login, name=user.name, email=user.email, user_type=user.user_type)
 
 
-def sign_in(db: Session, *, login: str, password: str, ip: str, previous: AuthSession | None = None) -> SignedIn:
+def sign_in(db: Session, *, login: str, password: str, ip: str, previous: AuthSession | None = None,
+            settings: Settings | None = None) -> SignedIn:
     """Check the password and open a fresh session (a session the browser had before is ended).
 
     Failures are noted for the throttle and audited, then committed, and SignInError is raised.
@@ -67,6 +69,8 @@ def sign_in(db: Session, *, login: str, password: str, ip: str, previous: AuthSe
     if previous is not None:
         sessions.end_session(db, previous)
     throttle.clear_failures(db, login=login)
+    if settings is not None:
+        sessions.purge_expired(db, settings=settings)
     row, token = sessions.start_session(db, user=user)
     record(db, actor=actor_of(user), subject_an8=user.account_an8, action="auth.sign_in",
            object=f"login {user.login}", outcome="ok", detail={"ip": ip})

@@ -99,6 +99,15 @@ def end_session(db: Session, row: AuthSession) -> None:
     db.flush()
 
 
+def purge_expired(db: Session, *, settings: Settings, now: dt.datetime | None = None) -> int:
+    """Remove sessions past either timeout that no browser came back with (run at each sign-in)."""
+    now = now or utcnow()
+    result = db.execute(delete(AuthSession).where(
+        (AuthSession.last_seen_at < now - dt.timedelta(minutes=settings.session_idle_minutes))
+        | (AuthSession.created_at < now - dt.timedelta(minutes=settings.session_absolute_minutes))))
+    return result.rowcount or 0
+
+
 def end_user_sessions(db: Session, *, user_id: int) -> int:
     """Sign a user out everywhere (deactivation, type change); returns how many sessions ended."""
     result = db.execute(delete(AuthSession).where(AuthSession.user_id == user_id))

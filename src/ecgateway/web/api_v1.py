@@ -148,7 +148,7 @@ class SignedOut(BaseModel):
 def api_sign_in(request: Request, body: Credentials, auth: OptionalAuth, db: PortalSessionDep, jde: JdeDep,
                 runtime: RuntimeDep) -> SessionOut:
     signed = auth_service.sign_in(db, login=body.login, password=body.password, ip=client_ip(request),
-                                  previous=auth.session)
+                                  previous=auth.session, settings=runtime.settings)
     obo.prepare_session(db, jde, runtime=runtime, user=signed.user, auth_session=signed.session)
     request.state.session_cookie = signed.token
     state = _obo_state(Auth(signed.user, signed.session, obo.acting_context(signed.user, signed.session)))

@@ -53,7 +53,7 @@ def login_submit(request: Request, auth: OptionalAuth, db: PortalSessionDep, run
                  login: Annotated[str, Form(max_length=64)] = "", password: Annotated[str, Form(max_length=1024)] = "",
                  next: Annotated[str, Form(max_length=2000)] = ""):
     try:
-        signed = auth_service.sign_in(db, login=login, password=password, ip=client_ip(request), previous=auth.session)
+        signed = auth_service.sign_in(db, login=login, password=password, ip=client_ip(request), previous=auth.session, settings=runtime.settings)
     except auth_service.SignInError as exc:
         headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
         return request.app.state.templates.TemplateResponse(
