@@ -266,3 +266,59 @@ def test_abandoned_sessions_are_purged_at_the_next_sign_in(gw):
         left = db.scalar(sa.select(sa.func.count()).select_from(AuthSession).where(
             AuthSession.token_hash == hashlib.sha256(abandoned.encode()).hexdigest()))
     assert left == 0
+
+
+def _obo_ends(gw, login: str, reason: str) -> list[AuditEntry]:
+    return [e for e in audit_rows(gw, action="obo.end", actor_user_id=gw.users[login]) if f'"{reason}"' in e.detail]
+
+
+def _acting(gw, login: str, an8: int):
+    client, token = api_client(gw, login)
+    r = client.post("/api/v1/obo", json={"an8": an8}, headers={"X-CSRF-Token": token})
+    assert r.status_code == 200 and r.json()["acting"] is True
+    return client
+
+
+def test_every_way_a_session_ends_audits_the_end_of_on_behalf_of(gw):
+    """An on-behalf-of session never ends silently: timeouts, purge, a new sign-in in the same
+    browser and deactivation each write obo.end with the account and why."""
+    an8 = gw.accounts[3]
+    # idle timeout, noticed on the next request
+    before = len(_obo_ends(gw, "sales1", "idle timeout"))
+    client = _acting(gw, "sales1", an8)
+    shift_session(gw, session_cookie(client), last_seen_at=gw.settings.session_idle_minutes + 1)
+    assert client.get("/api/v1/obo").status_code == 401
+    ends = _obo_ends(gw, "sales1", "idle timeout")
+    assert len(ends) == before + 1 and ends[-1].subject_an8 == an8
+    # absolute limit
+    before = len(_obo_ends(gw, "sales1", "session limit"))
+    client = _acting(gw, "sales1", an8)
+    shift_session(gw, session_cookie(client), created_at=gw.settings.session_absolute_minutes + 1)
+    assert client.get("/api/v1/obo").status_code == 401
+    assert len(_obo_ends(gw, "sales1", "session limit")) == before + 1
+    # abandoned (the browser never comes back): purged at someone's next sign-in
+    before = len(_obo_ends(gw, "cs1", "session expired"))
+    client = _acting(gw, "cs1", an8)
+    shift_session(gw, session_cookie(client), last_seen_at=gw.settings.session_idle_minutes + 5)
+    gw.client("ar1")
+    ends = _obo_ends(gw, "cs1", "session expired")
+    assert len(ends) == before + 1 and ends[-1].subject_an8 == an8
+    # signing in again in the same browser ends the session it had
+    before = len(_obo_ends(gw, "sales1", "signed in again"))
+    client = _acting(gw, "sales1", an8)
+    assert client.post("/login", data={"login": "ar1", "password": PASSWORD}).status_code == 303
+    assert len(_obo_ends(gw, "sales1", "signed in again")) == before + 1
+
+
+def test_deactivation_audits_the_end_of_on_behalf_of(gw):
+    with gw.portal() as db:
+        user = create_user(db, login="leaver2", name="Leaver Two", user_type="Internal_SalesRep", password=PASSWORD)
+        db.commit()
+        gw.users["leaver2"] = user.id
+    client = _acting(gw, "leaver2", gw.accounts[1])
+    with gw.portal() as db:
+        db.scalar(sa.select(User).where(User.login == "leaver2")).active = False
+        db.commit()
+    assert client.get("/api/v1/session").status_code == 401
+    ends = _obo_ends(gw, "leaver2", "user deactivated")
+    assert len(ends) == 1 and ends[0].subject_an8 == gw.accounts[1]

@@ -181,7 +181,7 @@ def set_password_with_link(portal: Session, *, token: str, password: str, confir
     row = _token_row(portal, token)
     row.used_at = now
     user.password_hash = hash_password(password)
-    end_user_sessions(portal, user_id=user.id)
+    end_user_sessions(portal, user_id=user.id, reason="password set")
     record(portal, actor=None, subject_an8=user.account_an8, action="auth.password_set",
            object=f"user {user.login}", outcome="ok", detail={"user_id": user.id, "through": "set-password link"})
     portal.flush()
@@ -208,7 +208,7 @@ def change_user_type(portal: Session, *, ctx: ActingContext, user: User, user_ty
     old = user.user_type
     user.user_type = user_type
     user.account_an8 = account_an8 if user_type == "Customer" else None
-    ended = end_user_sessions(portal, user_id=user.id)
+    ended = end_user_sessions(portal, user_id=user.id, reason="user type changed")
     record(portal, actor=ctx.actor, subject_an8=user.account_an8, action="admin.user_type",
            object=f"user {user.login}", outcome="ok",
            detail={"user_id": user.id, "from": old, "to": user_type, "signed_out_everywhere": ended,
@@ -230,7 +230,7 @@ def set_active(portal: Session, *, ctx: ActingContext, user: User, active: bool)
         if conflicts:
             raise DualRoleWarning(dual_role_message(user.user_type, conflicts), conflicts)
     user.active = active
-    ended = 0 if active else end_user_sessions(portal, user_id=user.id)
+    ended = 0 if active else end_user_sessions(portal, user_id=user.id, reason="user deactivated")
     if not active:
         portal.execute(delete(SetPasswordToken).where(SetPasswordToken.user_id == user.id,
                                                       SetPasswordToken.used_at.is_(None)))

@@ -67,7 +67,7 @@ def sign_in(db: Session, *, login: str, password: str, ip: str, previous: AuthSe
     if user.password_hash and needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     if previous is not None:
-        sessions.end_session(db, previous)
+        sessions.end_session(db, previous, reason="signed in again")
     throttle.clear_failures(db, login=login)
     if settings is not None:
         sessions.purge_expired(db, settings=settings)

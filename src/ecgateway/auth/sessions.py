@@ -74,9 +74,11 @@ def load_session(db: Session, token: str | None, *, settings: Settings, now: dt.
         return Loaded(None, "unknown")
     now = now or utcnow()
     if now - as_utc(row.created_at) >= dt.timedelta(minutes=settings.session_absolute_minutes):
+        record_obo_ends(db, [row], reason="session limit")
         db.delete(row)
         return Loaded(None, f"Your session reached its {settings.session_absolute_minutes}-minute limit. Please sign in again.")
     if now - as_utc(row.last_seen_at) >= dt.timedelta(minutes=settings.session_idle_minutes):
+        record_obo_ends(db, [row], reason="idle timeout")
         db.delete(row)
         return Loaded(None, f"Your session ended after {settings.session_idle_minutes} minutes without activity. Please sign in again.")
     if now - as_utc(row.last_seen_at) >= TOUCH_EVERY:
@@ -94,7 +96,10 @@ def rotate(db: Session, row: AuthSession, *, now: dt.datetime | None = None) -> 
     return token
 
 
-def end_session(db: Session, row: AuthSession) -> None:
+def end_session(db: Session, row: AuthSession, *, reason: str | None = None) -> None:
+    """Remove a session; with a reason, an on-behalf-of session it carries is audited as ended."""
+    if reason:
+        record_obo_ends(db, [row], reason=reason)
     db.delete(row)
     db.flush()
 
@@ -102,16 +107,39 @@ def end_session(db: Session, row: AuthSession) -> None:
 def purge_expired(db: Session, *, settings: Settings, now: dt.datetime | None = None) -> int:
     """Remove sessions past either timeout that no browser came back with (run at each sign-in)."""
     now = now or utcnow()
-    result = db.execute(delete(AuthSession).where(
-        (AuthSession.last_seen_at < now - dt.timedelta(minutes=settings.session_idle_minutes))
-        | (AuthSession.created_at < now - dt.timedelta(minutes=settings.session_absolute_minutes))))
+    expired = ((AuthSession.last_seen_at < now - dt.timedelta(minutes=settings.session_idle_minutes))
+               | (AuthSession.created_at < now - dt.timedelta(minutes=settings.session_absolute_minutes)))
+    record_obo_ends(db, db.scalars(select(AuthSession).where(expired, AuthSession.obo_an8.is_not(None))),
+                    reason="session expired")
+    result = db.execute(delete(AuthSession).where(expired))
     return result.rowcount or 0
 
 
-def end_user_sessions(db: Session, *, user_id: int) -> int:
+def end_user_sessions(db: Session, *, user_id: int, reason: str = "signed out everywhere") -> int:
     """Sign a user out everywhere (deactivation, type change); returns how many sessions ended."""
+    record_obo_ends(db, db.scalars(select(AuthSession).where(AuthSession.user_id == user_id,
+                                                             AuthSession.obo_an8.is_not(None))), reason=reason)
     result = db.execute(delete(AuthSession).where(AuthSession.user_id == user_id))
     return result.rowcount or 0
+
+
+def record_obo_ends(db: Session, rows, *, reason: str) -> int:
+    """Audit obo.end for each session in rows that is acting on behalf of an account, as the
+    rep who was acting; every way a session ends goes through here or through obo.end."""
+    from ecgateway.audit.service import record  # the audit service imports this package's models
+    from ecgateway.auth.service import actor_of
+
+    count = 0
+    for row in list(rows):
+        if row.obo_an8 is None:
+            continue
+        user = db.get(User, row.user_id)
+        if user is None:
+            continue
+        record(db, actor=actor_of(user), subject_an8=row.obo_an8, action="obo.end", object=f"account {row.obo_an8}",
+               outcome="ok", detail={"reason": reason})
+        count += 1
+    return count
 
 
 def csrf_matches(row: AuthSession, presented: str | None) -> bool:

@@ -78,7 +78,7 @@ def get_auth(request: Request, db: PortalSessionDep, runtime: RuntimeDep) -> Aut
         return _remember(request, Auth(None, None, None, notice))
     user = db.get(User, row.user_id)
     if user is None or not user.active:
-        sessions.end_session(db, row)
+        sessions.end_session(db, row, reason="user deactivated")
         db.commit()
         request.state.session_cookie = ""
         return _remember(request, Auth(None, None, None, "Your user is no longer active. Ask an administrator."))
