@@ -8,14 +8,14 @@ from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from ecgateway import __version__
+from ecgateway.admin.views import install_admin
 from ecgateway.commerce import wiring as commerce_wiring
+from ecgateway.commerce.views import install_commerce
 from ecgateway.config import Settings, get_settings
 from ecgateway.runtime import Runtime
 from ecgateway.web import health, pages
 from ecgateway.web.security import request_guard
 from ecgateway.web.setup import install_web
-from ecgateway.admin.views import install_admin
-from ecgateway.commerce.views import install_commerce
 from ecgateway.web.templating import make_templates
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -25,10 +25,12 @@ from ecgateway.commerce.cli import outbox_app  # noqa: E402  the order outbox re
 app.add_typer(outbox_app, name="outbox")
 
 from ecgateway.accounts.cli import register as register_accounts  # noqa: E402  restrictions + accounts
+
 register_accounts(app)
 
 from ecgateway.accounts.cli import restrictions_app  # noqa: E402
 from ecgateway.admin.cli import register as register_admin  # noqa: E402  restrictions import / export
+
 register_admin(restrictions_app)
 
 
@@ -95,15 +97,16 @@ def jde_seed(
 def users_add(
     login: str,
     user_type: Annotated[str, typer.Option("--type", help=f"One of {', '.join(USER_TYPES)}")],
-    name: Annotated[Optional[str], typer.Option(help="Display name")] = None,
+    name: Annotated[str | None, typer.Option(help="Display name")] = None,
     email: Annotated[str, typer.Option(help="E-mail address")] = "",
-    account: Annotated[Optional[int], typer.Option(help="JDE account number (Customer users)")] = None,
-    password: Annotated[Optional[str], typer.Option(help="Password; asked for when not given", envvar="ECGW_NEW_PASSWORD")] = None,
+    account: Annotated[int | None, typer.Option(help="JDE account number (Customer users)")] = None,
+    password: Annotated[str | None, typer.Option(help="Password; asked for when not given", envvar="ECGW_NEW_PASSWORD")] = None,
 ) -> None:
     """Add a portal user."""
+    from sqlalchemy.orm import Session
+
     from ecgateway.db import make_engine
     from ecgateway.portal.users import UserError, create_user
-    from sqlalchemy.orm import Session
 
     if password is None:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)

@@ -8,7 +8,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ecgateway.jde.conventions import (
-    date_to_julian, from_implied, julian_to_date, mcu, pad, to_implied, trim,
+    date_to_julian,
+    from_implied,
+    julian_to_date,
+    mcu,
+    pad,
+    to_implied,
+    trim,
 )
 
 

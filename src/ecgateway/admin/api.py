@@ -19,6 +19,7 @@ from ecgateway.admin import users as us
 from ecgateway.admin.users import AdminError
 from ecgateway.admin.views import csv_response, log_filter
 from ecgateway.web.deps import AdminAuth, JdeDep, PortalSessionDep, RuntimeDep
+from ecgateway.web.params import AccountNumber, OptionalRowIdQuery, RowIdPath
 
 CSRF = " Needs the `X-CSRF-Token` header."
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
@@ -47,7 +48,7 @@ class NewUserIn(BaseModel):
     name: str = Field("", max_length=120)
     email: str = Field("", max_length=254)
     user_type: str = Field(description="Internal_AR, Internal_SalesRep, Internal_CustomerService, Admin or Customer")
-    account_an8: int | None = Field(None, description="The JDE account of a Customer user; none for staff")
+    account_an8: AccountNumber | None = Field(None, description="The JDE account of a Customer user; none for staff")
     acknowledge_dual_role: bool = Field(False, description="Create even when the same person (e-mail or name) "
                                                            "would be both Admin and a rep; else 409 with the warning")
 
@@ -65,7 +66,7 @@ class NewUserOut(BaseModel):
 
 class UserChange(BaseModel):
     user_type: str | None = Field(None, description="A new user type: ends the user's sessions")
-    account_an8: int | None = Field(None, description="With user_type Customer: their JDE account")
+    account_an8: AccountNumber | None = Field(None, description="With user_type Customer: their JDE account")
     active: bool | None = Field(None, description="false deactivates (ends every session); true reactivates")
     acknowledge_dual_role: bool = False
 
@@ -141,7 +142,7 @@ class SaveOut(BaseModel):
 
 class ComposeIn(BaseModel):
     current: str = Field("", max_length=20000)
-    an8: list[int] = Field(min_length=1, max_length=5000)
+    an8: list[AccountNumber] = Field(min_length=1, max_length=5000)
     mode: Literal["add", "replace"] = "add"
 
 
@@ -206,13 +207,13 @@ def api_create_user(request: Request, body: NewUserIn, auth: AdminAuth, db: Port
 
 
 @router.get("/users/{user_id}", response_model=AdminUser, summary="One user")
-def api_user(user_id: int, auth: AdminAuth, db: PortalSessionDep):
+def api_user(user_id: RowIdPath, auth: AdminAuth, db: PortalSessionDep):
     return _user(us.get_user(db, user_id=user_id))
 
 
 @router.patch("/users/{user_id}", response_model=UserChangeOut, summary="Change type, deactivate or reactivate",
               description="Changing the type or deactivating ends all of the user's sessions." + CSRF)
-def api_change_user(user_id: int, body: UserChange, auth: AdminAuth, db: PortalSessionDep):
+def api_change_user(user_id: RowIdPath, body: UserChange, auth: AdminAuth, db: PortalSessionDep):
     user = us.get_user(db, user_id=user_id)
     if body.user_type is None and body.active is None:
         raise AdminError("send user_type, active or both", field="user_type")
@@ -228,7 +229,7 @@ def api_change_user(user_id: int, body: UserChange, auth: AdminAuth, db: PortalS
 
 @router.post("/users/{user_id}/set-password-link", response_model=SetPasswordLinkOut,
              summary="A new set-password link (earlier unused links stop working)", description=CSRF.strip())
-def api_user_link(request: Request, user_id: int, auth: AdminAuth, db: PortalSessionDep):
+def api_user_link(request: Request, user_id: RowIdPath, auth: AdminAuth, db: PortalSessionDep):
     link = us.issue_set_password_link(db, ctx=auth.context, user=us.get_user(db, user_id=user_id))
     db.commit()
     return _link(request, link)
@@ -262,14 +263,14 @@ def api_compose(body: ComposeIn, auth: AdminAuth):
 
 
 @router.get("/restrictions/history", response_model=list[ChangeOut], summary="Every restriction change, newest first")
-def api_history(auth: AdminAuth, db: PortalSessionDep, rep_id: int | None = None,
+def api_history(auth: AdminAuth, db: PortalSessionDep, rep_id: OptionalRowIdQuery = None,
                 limit: Annotated[int, Query(ge=1, le=1000)] = rs.HISTORY_ROWS):
     return [_change(c) for c in rs.history(db, rep_id=rep_id, limit=limit)]
 
 
 @router.post("/restrictions/history/{change_id}/revert", response_model=ChangeOut,
              summary="Put back the filter a change replaced", description=CSRF.strip())
-def api_revert(change_id: int, auth: AdminAuth, db: PortalSessionDep):
+def api_revert(change_id: RowIdPath, auth: AdminAuth, db: PortalSessionDep):
     change = rs.revert(db, ctx=auth.context, change_id=change_id)
     db.commit()
     return _change(change)
@@ -299,14 +300,14 @@ def api_import(auth: AdminAuth, db: PortalSessionDep,
 
 
 @router.get("/restrictions/{rep_id}", response_model=RestrictionOut, summary="One rep's filter and count")
-def api_restriction(rep_id: int, auth: AdminAuth, db: PortalSessionDep, jde: JdeDep, runtime: RuntimeDep):
+def api_restriction(rep_id: RowIdPath, auth: AdminAuth, db: PortalSessionDep, jde: JdeDep, runtime: RuntimeDep):
     return _one(db, jde, runtime, rs.get_rep(db, rep_id=rep_id))
 
 
 @router.put("/restrictions/{rep_id}", response_model=SaveOut, summary="Save a rep's filter",
             description="422 with the position when refused (nothing saved). Empty text removes the row. Applies "
                         "from the rep's next request, also to an on-behalf-of session already running." + CSRF)
-def api_save(rep_id: int, body: FilterIn, auth: AdminAuth, db: PortalSessionDep, jde: JdeDep, runtime: RuntimeDep):
+def api_save(rep_id: RowIdPath, body: FilterIn, auth: AdminAuth, db: PortalSessionDep, jde: JdeDep, runtime: RuntimeDep):
     rep = rs.get_rep(db, rep_id=rep_id)
     check = rs.check_filter(body.filter_text)
     if not check.ok:

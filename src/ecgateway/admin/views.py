@@ -18,6 +18,7 @@ from ecgateway.admin import users as us
 from ecgateway.admin.users import AdminError
 from ecgateway.config import INTERNAL_TYPES, USER_TYPES
 from ecgateway.web.deps import AdminAuth, JdeDep, OptionalAuth, PortalSessionDep, RuntimeDep
+from ecgateway.web.params import AN8_MAX, AccountNumber, OptionalRowIdQuery, RowIdPath
 from ecgateway.web.security import csrf_exempt
 
 router = APIRouter(include_in_schema=False)
@@ -57,7 +58,7 @@ def users_page(request: Request, auth: AdminAuth, db: PortalSessionDep,
 def users_create(request: Request, auth: AdminAuth, db: PortalSessionDep,
                  login: Annotated[str, Form(max_length=64)] = "", name: Annotated[str, Form(max_length=120)] = "",
                  email: Annotated[str, Form(max_length=254)] = "", user_type: Annotated[str, Form(max_length=32)] = "",
-                 account_an8: Annotated[str, Form(max_length=12)] = "",
+                 account_an8: Annotated[str, Form(max_length=40)] = "",
                  acknowledge_dual_role: Annotated[bool, Form()] = False):
     form = {"login": login, "name": name, "email": email, "user_type": user_type, "account_an8": account_an8}
     try:
@@ -77,13 +78,13 @@ def users_create(request: Request, auth: AdminAuth, db: PortalSessionDep,
 
 
 @router.get("/admin/users/{user_id}", response_class=HTMLResponse)
-def user_page(request: Request, user_id: int, auth: AdminAuth, db: PortalSessionDep):
+def user_page(request: Request, user_id: RowIdPath, auth: AdminAuth, db: PortalSessionDep):
     return _user_page(request, db, us.get_user(db, user_id=user_id))
 
 
 @router.post("/admin/users/{user_id}/type", response_class=HTMLResponse)
-def user_type(request: Request, user_id: int, auth: AdminAuth, db: PortalSessionDep,
-              user_type: Annotated[str, Form(max_length=32)], account_an8: Annotated[str, Form(max_length=12)] = "",
+def user_type(request: Request, user_id: RowIdPath, auth: AdminAuth, db: PortalSessionDep,
+              user_type: Annotated[str, Form(max_length=32)], account_an8: Annotated[str, Form(max_length=40)] = "",
               acknowledge_dual_role: Annotated[bool, Form()] = False):
     user = us.get_user(db, user_id=user_id)
     try:
@@ -101,7 +102,7 @@ def user_type(request: Request, user_id: int, auth: AdminAuth, db: PortalSession
 
 
 @router.post("/admin/users/{user_id}/active", response_class=HTMLResponse)
-def user_active(request: Request, user_id: int, auth: AdminAuth, db: PortalSessionDep,
+def user_active(request: Request, user_id: RowIdPath, auth: AdminAuth, db: PortalSessionDep,
                 active: Annotated[bool, Form()]):
     user = us.get_user(db, user_id=user_id)
     try:
@@ -115,7 +116,7 @@ def user_active(request: Request, user_id: int, auth: AdminAuth, db: PortalSessi
 
 
 @router.post("/admin/users/{user_id}/link", response_class=HTMLResponse)
-def user_link(request: Request, user_id: int, auth: AdminAuth, db: PortalSessionDep):
+def user_link(request: Request, user_id: RowIdPath, auth: AdminAuth, db: PortalSessionDep):
     user = us.get_user(db, user_id=user_id)
     link = us.issue_set_password_link(db, ctx=auth.context, user=user)
     db.commit()
@@ -162,7 +163,7 @@ def assign_page(request: Request, auth: AdminAuth, db: PortalSessionDep, jde: Jd
 
 
 @router.get("/admin/restrictions/{rep_id}", response_class=HTMLResponse)
-def editor_page(request: Request, rep_id: int, auth: AdminAuth, db: PortalSessionDep, jde: JdeDep,
+def editor_page(request: Request, rep_id: RowIdPath, auth: AdminAuth, db: PortalSessionDep, jde: JdeDep,
                 runtime: RuntimeDep):
     rep = rs.get_rep(db, rep_id=rep_id)
     current = rs.get_restriction_text(db, rep=rep)
@@ -170,14 +171,14 @@ def editor_page(request: Request, rep_id: int, auth: AdminAuth, db: PortalSessio
 
 
 @router.post("/admin/restrictions/{rep_id}/preview", response_class=HTMLResponse)
-def editor_preview(request: Request, rep_id: int, auth: AdminAuth, db: PortalSessionDep, jde: JdeDep,
+def editor_preview(request: Request, rep_id: RowIdPath, auth: AdminAuth, db: PortalSessionDep, jde: JdeDep,
                    runtime: RuntimeDep, filter_text: Annotated[str, Form(max_length=20000)] = ""):
     rep = rs.get_rep(db, rep_id=rep_id)
     return _editor(request, db, jde, runtime, rep, filter_text, preview=True)
 
 
 @router.post("/admin/restrictions/{rep_id}/search", response_class=HTMLResponse)
-def editor_search(request: Request, rep_id: int, auth: AdminAuth, db: PortalSessionDep, jde: JdeDep,
+def editor_search(request: Request, rep_id: RowIdPath, auth: AdminAuth, db: PortalSessionDep, jde: JdeDep,
                   runtime: RuntimeDep, filter_text: Annotated[str, Form(max_length=20000)] = "",
                   aq: Annotated[str, Form(max_length=100)] = ""):
     rep = rs.get_rep(db, rep_id=rep_id)
@@ -186,9 +187,9 @@ def editor_search(request: Request, rep_id: int, auth: AdminAuth, db: PortalSess
 
 
 @router.post("/admin/restrictions/{rep_id}/pick", response_class=HTMLResponse)
-def editor_pick(request: Request, rep_id: int, auth: AdminAuth, db: PortalSessionDep, jde: JdeDep,
+def editor_pick(request: Request, rep_id: RowIdPath, auth: AdminAuth, db: PortalSessionDep, jde: JdeDep,
                 runtime: RuntimeDep, filter_text: Annotated[str, Form(max_length=20000)] = "",
-                an8: Annotated[list[int] | None, Form()] = None, mode: Annotated[str, Form()] = "add",
+                an8: Annotated[list[AccountNumber] | None, Form()] = None, mode: Annotated[str, Form()] = "add",
                 aq: Annotated[str, Form(max_length=100)] = ""):
     """Point-and-click: the ticked accounts go into the filter text (not saved until Save)."""
     rep = rs.get_rep(db, rep_id=rep_id)
@@ -204,7 +205,7 @@ def editor_pick(request: Request, rep_id: int, auth: AdminAuth, db: PortalSessio
 
 
 @router.post("/admin/restrictions/{rep_id}", response_class=HTMLResponse)
-def editor_save(request: Request, rep_id: int, auth: AdminAuth, db: PortalSessionDep, jde: JdeDep,
+def editor_save(request: Request, rep_id: RowIdPath, auth: AdminAuth, db: PortalSessionDep, jde: JdeDep,
                 runtime: RuntimeDep, source: Annotated[str, Form(max_length=40)],
                 filter_text: Annotated[str, Form(max_length=20000)] = ""):
     """Save (empty text removes the filter). `source` is required, so an empty post saves nothing."""
@@ -228,7 +229,7 @@ def editor_save(request: Request, rep_id: int, auth: AdminAuth, db: PortalSessio
 
 
 @router.post("/admin/restrictions/history/{change_id}/revert", response_class=HTMLResponse)
-def editor_revert(request: Request, change_id: int, auth: AdminAuth, db: PortalSessionDep, jde: JdeDep,
+def editor_revert(request: Request, change_id: RowIdPath, auth: AdminAuth, db: PortalSessionDep, jde: JdeDep,
                   runtime: RuntimeDep):
     change = rs.revert(db, ctx=auth.context, change_id=change_id)
     db.commit()
@@ -247,7 +248,7 @@ def log_page(request: Request, auth: AdminAuth, db: PortalSessionDep,
              outcome: Annotated[str | None, Query(max_length=16)] = None,
              date_from: Annotated[str | None, Query(max_length=10)] = None,
              date_to: Annotated[str | None, Query(max_length=10)] = None,
-             order: Annotated[int | None, Query(ge=1)] = None,
+             order: OptionalRowIdQuery = None,
              sort: Annotated[str, Query(max_length=16)] = "date",
              direction: Annotated[str, Query(max_length=4)] = "desc",
              offset: Annotated[int, Query(ge=0)] = 0):
@@ -278,7 +279,7 @@ def log_csv(auth: AdminAuth, db: PortalSessionDep,
             outcome: Annotated[str | None, Query(max_length=16)] = None,
             date_from: Annotated[str | None, Query(max_length=10)] = None,
             date_to: Annotated[str | None, Query(max_length=10)] = None,
-            order: Annotated[int | None, Query(ge=1)] = None,
+            order: OptionalRowIdQuery = None,
             sort: Annotated[str, Query(max_length=16)] = "date",
             direction: Annotated[str, Query(max_length=4)] = "asc"):
     flt = log_filter(rep=rep, account=account, action=action, outcome=outcome, date_from=date_from,
@@ -287,7 +288,7 @@ def log_csv(auth: AdminAuth, db: PortalSessionDep,
 
 
 @router.get("/admin/orders/{order_id}/audit")
-def order_entries(order_id: int, auth: AdminAuth):
+def order_entries(order_id: RowIdPath, auth: AdminAuth):
     """The link an order page uses: the transaction log filtered to that order's entries."""
     return RedirectResponse(f"/admin/audit?order={order_id}&sort=date&direction=asc", status_code=303)
 
@@ -368,8 +369,9 @@ def _optional_int(text: str, field: str) -> int | None:
     text = (text or "").strip()
     if not text:
         return None
-    if not text.isdigit() or len(text) > 9:
-        raise AdminError(f"{field} {text!r} is not an account number; enter digits only, e.g. 4242", field=field)
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= AN8_MAX:
+        raise AdminError(f"{field} {text[:20]!r} is not an account number; enter 1 to {AN8_MAX} in digits, e.g. 4242",
+                         field=field)
     return int(text)
 
 

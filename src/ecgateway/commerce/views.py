@@ -35,6 +35,13 @@ from ecgateway.erp.base import Erp, ErpError
 from ecgateway.obo.context import ActingContext
 from ecgateway.web.deps import JdeDep, PortalSessionDep, RuntimeDep, ShopperContext
 from ecgateway.web.errors import error_response
+from ecgateway.web.params import (
+    AccountNumber,
+    OptionalAccountNumberForm,
+    OptionalAccountNumberQuery,
+    OptionalRowIdQuery,
+    RowIdPath,
+)
 
 T = TypeVar("T")
 ErpDep = Annotated[Erp, Depends(get_erp)]
@@ -136,7 +143,7 @@ class EmptiedOut(BaseModel):
 
 
 class OrderIn(BaseModel):
-    ship_to: int = Field(description="One of the borrowed billing address's shipping addresses")
+    ship_to: AccountNumber = Field(description="One of the borrowed billing address's shipping addresses")
     customer_po: str = Field(min_length=1, max_length=orders.PO_WIDTH, description="The customer's purchase order number")
 
 
@@ -255,13 +262,13 @@ def api_place_order(request: Request, response: Response, body: OrderIn, ctx: Sh
 
 @api.get("/orders", response_model=OrderList, summary="The account's orders, newest first")
 def api_orders(ctx: ShopperContext, db: PortalSessionDep,
-               before_id: Annotated[int | None, Query(ge=1)] = None,
+               before_id: OptionalRowIdQuery = None,
                limit: Annotated[int, Query(ge=1, le=200)] = 50) -> OrderList:
     return OrderList(items=[_order_out(o) for o in orders.list_orders(db, ctx=ctx, limit=limit, before_id=before_id)])
 
 
 @api.get("/orders/{order_id}", response_model=OrderOut, summary="One order of the account, with its lines")
-def api_order(order_id: int, ctx: ShopperContext, db: PortalSessionDep) -> OrderOut:
+def api_order(order_id: RowIdPath, ctx: ShopperContext, db: PortalSessionDep) -> OrderOut:
     return _order_out(orders.get_order(db, ctx=ctx, order_id=order_id), with_lines=True)
 
 
@@ -319,7 +326,7 @@ def cart_empty_form(ctx: ShopperContext, db: PortalSessionDep, confirm: Annotate
 
 @pages.get("/checkout", response_class=HTMLResponse)
 def checkout_page(request: Request, ctx: ShopperContext, db: PortalSessionDep, jde: JdeDep, erp: ErpDep,
-                  runtime: RuntimeDep, ship_to: Annotated[int | None, Query()] = None):
+                  runtime: RuntimeDep, ship_to: OptionalAccountNumberQuery = None):
     return _checkout(request, ctx, db, jde, erp, runtime, ship_to=ship_to, customer_po="",
                      key=str(uuid.uuid4()), error=None)
 
@@ -327,7 +334,7 @@ def checkout_page(request: Request, ctx: ShopperContext, db: PortalSessionDep, j
 @pages.post("/orders")
 def place_order_form(request: Request, ctx: ShopperContext, db: PortalSessionDep, jde: JdeDep, erp: ErpDep,
                      runtime: RuntimeDep, idempotency_key: Annotated[str | None, Form(max_length=255)] = None,
-                     ship_to: Annotated[int | None, Form()] = None,
+                     ship_to: OptionalAccountNumberForm = None,
                      customer_po: Annotated[str, Form(max_length=200)] = ""):
     """The checkout form: carries its own Idempotency-Key, so a double click makes one order.
 
@@ -359,14 +366,14 @@ def place_order_form(request: Request, ctx: ShopperContext, db: PortalSessionDep
 
 @pages.get("/orders", response_class=HTMLResponse)
 def orders_page(request: Request, ctx: ShopperContext, db: PortalSessionDep,
-                before_id: Annotated[int | None, Query(ge=1)] = None):
+                before_id: OptionalRowIdQuery = None):
     found = orders.list_orders(db, ctx=ctx, limit=50, before_id=before_id)
     return _render(request, "commerce/orders.html", {"orders": found, "ctx": ctx,
                                                       "next_before": found[-1].id if len(found) == 50 else None})
 
 
 @pages.get("/orders/{order_id}", response_class=HTMLResponse)
-def order_page(request: Request, order_id: int, ctx: ShopperContext, db: PortalSessionDep, erp: ErpDep):
+def order_page(request: Request, order_id: RowIdPath, ctx: ShopperContext, db: PortalSessionDep, erp: ErpDep):
     order = orders.get_order(db, ctx=ctx, order_id=order_id)
     erp_status, erp_status_error = None, None
     if order.erp_reference:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from decimal import Decimal
-from typing import Mapping
 
 from ecgateway.config import DEFAULT_DECIMALS
 

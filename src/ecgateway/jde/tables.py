@@ -8,7 +8,7 @@ The schema (PRODDTA, CRPDTA, ...) is configuration, so tables are built per sche
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 from sqlalchemy import BigInteger, Column, Index, Integer, MetaData, PrimaryKeyConstraint, Table
 
@@ -49,7 +49,7 @@ def _chr(name: str, width: int) -> Column:
     return Column(name, JdeChar(width), nullable=False, default=" ")
 
 
-@lru_cache(maxsize=None)
+@cache
 def jde_tables(schema: str | None = None) -> JdeTables:
     """The JDE tables, qualified with schema when one is configured."""
     md = MetaData(schema=schema.lower() if schema else None)

@@ -29,6 +29,7 @@ from ecgateway.web.deps import (
     ShopperAuth,
     SignedInAuth,
 )
+from ecgateway.web.params import AccountNumber, AccountNumberPath
 from ecgateway.web.security import csrf_exempt
 
 CSRF_NOTE = " Needs the `X-CSRF-Token` header (from POST /api/v1/session or the last call that rotated the session)."
@@ -66,13 +67,13 @@ class SessionOut(BaseModel):
 
 
 class StartObo(BaseModel):
-    an8: int = Field(description="Account number from the rep's list")
-    billing_an8: int | None = Field(None, description="One of the account's billing addresses; default the first")
+    an8: AccountNumber = Field(description="Account number from the rep's list")
+    billing_an8: AccountNumber | None = Field(None, description="One of the account's billing addresses; default the first")
 
 
 class ChooseAddresses(BaseModel):
-    billing_an8: int | None = None
-    shipping_an8: int | None = None
+    billing_an8: AccountNumber | None = None
+    shipping_an8: AccountNumber | None = None
 
 
 class AccountOut(BaseModel):
@@ -189,7 +190,7 @@ def api_accounts(auth: RepAuth, db: PortalSessionDep, jde: JdeDep, runtime: Runt
 
 @router.get("/accounts/{an8}", response_model=AccountDetailOut, summary="One account",
             description="A rep sees accounts in their list, a customer their own; anything else is 404.")
-def api_account(an8: int, auth: SignedInAuth, db: PortalSessionDep, jde: JdeDep, runtime: RuntimeDep) -> AccountDetailOut:
+def api_account(an8: AccountNumberPath, auth: SignedInAuth, db: PortalSessionDep, jde: JdeDep, runtime: RuntimeDep) -> AccountDetailOut:
     if not obo.may_see_account(db, jde, runtime=runtime, user=auth.user, an8=an8):
         raise HTTPException(404, f"Account {an8} is not in your list of accounts, or does not exist.")
     detail = read_account_detail(jde, tables=runtime.jde, an8=an8, company=runtime.settings.company,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from ecgateway.accounts import MAX_PAGE_SIZE, SORT_KEYS, CursorError, list_accounts, rep_scope
@@ -21,6 +21,7 @@ from ecgateway.web.deps import (
     ShopperAuth,
     SignedInAuth,
 )
+from ecgateway.web.params import AccountNumberForm, AccountNumberPath, OptionalAccountNumberForm
 
 router = APIRouter(include_in_schema=False)
 
@@ -53,7 +54,7 @@ def picker(request: Request, auth: RepAuth, db: PortalSessionDep, jde: JdeDep, r
 
 
 @router.get("/accounts/{an8}", response_class=HTMLResponse)
-def account_by_number(request: Request, an8: int, auth: SignedInAuth, db: PortalSessionDep, jde: JdeDep,
+def account_by_number(request: Request, an8: AccountNumberPath, auth: SignedInAuth, db: PortalSessionDep, jde: JdeDep,
                       runtime: RuntimeDep):
     """An account named in the URL: shown only if the signed-in user may see it (else 404)."""
     if not obo.may_see_account(db, jde, runtime=runtime, user=auth.user, an8=an8):
@@ -76,7 +77,7 @@ def effective_account_page(request: Request, auth: SignedInAuth, jde: JdeDep, ru
 
 @router.post("/obo")
 def obo_start(request: Request, auth: SignedInAuth, db: PortalSessionDep, jde: JdeDep, runtime: RuntimeDep,
-              an8: Annotated[int, Form()], billing_an8: Annotated[int | None, Form()] = None):
+              an8: AccountNumberForm, billing_an8: OptionalAccountNumberForm = None):
     """Start, or change to, acting on behalf of an account from the rep's list.
 
     Open to every signed-in user so that the service refuses and audits anyone else who tries.
@@ -88,14 +89,14 @@ def obo_start(request: Request, auth: SignedInAuth, db: PortalSessionDep, jde: J
 
 @router.post("/obo/billing")
 def obo_billing(auth: ShopperAuth, db: PortalSessionDep, jde: JdeDep, runtime: RuntimeDep,
-                billing_an8: Annotated[int, Form()]):
+                billing_an8: AccountNumberForm):
     obo.choose_billing(db, jde, runtime=runtime, user=auth.user, auth_session=auth.session, billing_an8=billing_an8)
     return RedirectResponse("/account", status_code=303)
 
 
 @router.post("/obo/shipping")
 def obo_shipping(auth: ShopperAuth, db: PortalSessionDep, jde: JdeDep, runtime: RuntimeDep,
-                 shipping_an8: Annotated[int, Form()]):
+                 shipping_an8: AccountNumberForm):
     obo.choose_shipping(db, jde, runtime=runtime, user=auth.user, auth_session=auth.session, shipping_an8=shipping_an8)
     return RedirectResponse("/account", status_code=303)
 
