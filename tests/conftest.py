@@ -34,7 +34,7 @@ def jde_db(backend, tmp_path_factory) -> JdeDb:
     tmp = tmp_path_factory.mktemp("jde")
     with fresh_database(backend, tmp, "jde") as url:
         schema = "proddta" if backend == "postgresql" else None
-        engine = make_engine(url)
+        engine = make_engine(url, jde=True)
         if schema:
             with engine.begin() as conn:
                 conn.execute(sa.text(f"CREATE SCHEMA {schema}"))

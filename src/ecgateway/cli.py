@@ -88,7 +88,7 @@ def jde_seed(
     from ecgateway.jde.tables import jde_tables
 
     settings = get_settings()
-    engine = make_engine(settings.jde_database_url)
+    engine = make_engine(settings.jde_database_url, jde=True)
     summary = seed_database(engine, jde_tables(settings.jde_schema), accounts=accounts, seed=seed, show_progress=True)
     typer.echo(summary.describe())
 

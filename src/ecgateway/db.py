@@ -6,8 +6,12 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 
-def make_engine(url: str, **kwargs) -> Engine:
-    """An engine with the settings each backend needs here."""
+def make_engine(url: str, *, jde: bool = False, **kwargs) -> Engine:
+    """An engine with the settings each backend needs here.
+
+    jde: the engine reads JDE tables. On SQLite, LIKE is then case-sensitive, as it is on
+    Oracle and PostgreSQL, so that a rep's filter (ABALPH LIKE 'Acme%') means the same there.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -16,6 +20,8 @@ def make_engine(url: str, **kwargs) -> Engine:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
+        if jde:
+            event.listen(engine, "connect", _sqlite_case_sensitive_like)
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         url = parsed.set(drivername="postgresql+psycopg")
@@ -28,4 +34,10 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+def _sqlite_case_sensitive_like(dbapi_connection, _record) -> None:
+    cur = dbapi_connection.cursor()
+    cur.execute("PRAGMA case_sensitive_like=ON")
     cur.close()

@@ -42,7 +42,7 @@ def prepare_demo(settings: Settings, *, accounts: int, seed: int, echo: Callable
     every run (nothing stores them in clear, so a re-run sets and prints fresh ones).
     """
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    jde_engine = make_engine(settings.jde_database_url)
+    jde_engine = make_engine(settings.jde_database_url, jde=True)
     tables = jde_tables(settings.jde_schema)
     try:
         if _jde_is_empty(jde_engine, tables):

@@ -30,7 +30,7 @@ class Runtime:
     def from_settings(cls, settings: Settings) -> Runtime:
         return cls(
             settings=settings,
-            jde_engine=make_engine(settings.jde_database_url),
+            jde_engine=make_engine(settings.jde_database_url, jde=True),
             portal_engine=make_engine(settings.portal_database_url),
             jde=jde_tables(settings.jde_schema),
         )

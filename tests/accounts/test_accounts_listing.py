@@ -154,6 +154,26 @@ def test_an_or_in_the_filter_never_widens_the_base_query(jde_db, wwa, reference)
     assert listed == {a for a, row in reference.accounts.items() if row["ABAC01"] == "NTH"}
 
 
+def test_like_means_the_same_on_every_database(jde_db, wwa, reference):
+    """Case counts (SQLite's LIKE ignores it unless told), and a blank code matches neither
+    LIKE nor NOT LIKE (Oracle trims a blank to NULL; the other databases are made to agree).
+    The generator leaves ABAC04 blank on every account and fills ABAC03 on every one."""
+    name = next(row["ABALPH"] for row in reference.accounts.values() if row["ABALPH"][:1].isupper())
+    with jde_db.engine.connect() as conn:
+        def listed(text: str) -> set[int]:
+            return {r.an8 for r in walk(conn, wwa, filter_scope(text, wwa=wwa))}
+
+        assert listed("ABAC03 LIKE '%'") == set(reference.accounts)
+        assert listed("ABAC04 = ' '") == set(reference.accounts)  # blank, as = compares it
+        assert listed("ABAC04 LIKE '%'") == set()
+        assert listed("ABAC04 NOT LIKE 'ZZ%'") == set()
+        assert listed("UPPER(ABAC04) = 'A'") == set()
+        exact = f"{name[:4]}%".replace("'", "''")
+        assert listed(f"ABALPH LIKE '{exact}'")
+        assert listed(f"ABALPH LIKE '{exact.lower()}'") == {
+            a for a, row in reference.accounts.items() if row["ABALPH"].startswith(name[:4].lower())}
+
+
 def test_the_seed_example_with_quoted_numbers_works_as_written(jde_db, wwa, reference):
     first, second = sorted(reference.accounts)[:2]
     scope = filter_scope(f"ABAN8 in ('{first}','{second}', '4242')", wwa=wwa)

@@ -34,11 +34,11 @@ ACCEPTED: list[tuple[str, str, dict]] = [
     ("ALCTR = 'CA' AND AICPGP = 'WHOLESAL'", "(ALCTR = :f1 AND AICPGP = :f2)", {"f1": "CA ", "f2": "WHOLESAL"}),
     ("ABMCU = 30", "(ABMCU = :f1)", {"f1": "          30"}),  # business units are right-justified
     ("ABMCU IN ('M30', '10')", "(ABMCU IN (:f1, :f2))", {"f1": "         M30", "f2": "          10"}),
-    ("ABALPH LIKE 'Acme%'", "(RTRIM(ABALPH) LIKE :f1)", {"f1": "Acme%"}),  # patterns as typed
-    ("ABALPH NOT LIKE '%Inc'", "(NOT RTRIM(ABALPH) LIKE :f1)", {"f1": "%Inc"}),
-    ("ABMCU LIKE 'M%'", "(RTRIM(LTRIM(ABMCU)) LIKE :f1)", {"f1": "M%"}),
-    ("UPPER(ABALPH) LIKE 'ACME%'", "(UPPER(RTRIM(ABALPH)) LIKE :f1)", {"f1": "ACME%"}),
-    ("upper(ALCTY1) = 'DENVER'", "(UPPER(RTRIM(ALCTY1)) = :f1)", {"f1": "DENVER"}),
+    ("ABALPH LIKE 'Acme%'", "(NULLIF(RTRIM(ABALPH), :blank) LIKE :f1)", {"f1": "Acme%", "blank": ""}),  # patterns as typed
+    ("ABALPH NOT LIKE '%Inc'", "(NOT NULLIF(RTRIM(ABALPH), :blank) LIKE :f1)", {"f1": "%Inc", "blank": ""}),
+    ("ABMCU LIKE 'M%'", "(NULLIF(RTRIM(LTRIM(ABMCU)), :blank) LIKE :f1)", {"f1": "M%", "blank": ""}),
+    ("UPPER(ABALPH) LIKE 'ACME%'", "(UPPER(NULLIF(RTRIM(ABALPH), :blank)) LIKE :f1)", {"f1": "ACME%", "blank": ""}),
+    ("upper(ALCTY1) = 'DENVER'", "(UPPER(NULLIF(RTRIM(ALCTY1), :blank)) = :f1)", {"f1": "DENVER", "blank": ""}),
     ("ABAC01 IS NULL", "(ABAC01 IS NULL)", {}),
     ("ABAC01 IS NOT NULL", "(NOT ABAC01 IS NULL)", {}),
     ("NOT ABAC01 = 'NTH'", "(NOT ABAC01 = :f1)", {"f1": "NTH"}),
@@ -125,6 +125,12 @@ REFUSED: list[tuple[str, str, int, int, str]] = [
     ("ABAN8 IN ('1', '2x')", "'2x' is not", 1, 16, "'2x'"),
     ("ABAC01 = 'TOOLONG'", "'TOOLONG' is 7 characters but ABAC01 holds 3", 1, 10, "'TOOLONG'"),
     ("ABALPH = 'a\x00b'", "control characters", 1, 10, "'a\x00b'"),
+    ("ABALPH = 'a\x85b'", "control characters", 1, 10, "'a\x85b'"),  # C1 controls too
+    ("ABAC01 = 'AB_CD'", "'AB_CD' is 5 characters but ABAC01 holds 3", 1, 10, "'AB_CD'"),  # _ is no wildcard in =
+    ("ABAC01 IN ('N', 'ABC%')", "'ABC%' is 4 characters but ABAC01 holds 3", 1, 17, "'ABC%'"),
+    ("ABALPH LIKE '%\\'", "may not contain a backslash", 1, 13, "'%\\'"),  # PostgreSQL's escape, Oracle's plain text
+    ("ABAN8 = '\uff14\uff12'", "ABAN8 is a whole number", 1, 9, "'\uff14\uff12'"),  # full-width digits
+    ("ABAN8 = \u0664\u0662", "not with another column", 1, 9, "\u0664\u0662"),  # read as a name
     ("ABAN8 LIKE '42%'", "LIKE compares text but ABAN8 is a number", 1, 1, "ABAN8 LIKE '42%'"),
     ("ABAN8 IS 1", "IS is only for IS NULL", 1, 10, "1"),
     # operators outside the list

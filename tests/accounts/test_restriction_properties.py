@@ -72,14 +72,14 @@ def _compare(column: str, op: str, value) -> Callable[[dict, str], Value]:
     return test
 
 
-def _like(pattern: str, *, upper: bool) -> Callable[[dict, str], Value]:
+def _like(pattern: str, *, upper: bool, column: str = "ABALPH") -> Callable[[dict, str], Value]:
     regex = re.compile("".join(".*" if ch == "%" else "." if ch == "_" else re.escape(ch) for ch in pattern), re.S)
 
     def test(row, backend):
-        value = row["ABALPH"].upper() if upper else row["ABALPH"]
-        if backend == "sqlite":  # SQLite's LIKE ignores the case of ASCII letters
-            return re.fullmatch(regex.pattern, value, re.S | re.I | re.A) is not None
-        return regex.fullmatch(value) is not None
+        value = row[column].upper() if upper else row[column]
+        if not value:  # a blank is NULL once trimmed, as on Oracle: neither LIKE nor NOT LIKE holds
+            return None
+        return regex.fullmatch(value) is not None  # case-sensitive on every database
     return test
 
 
@@ -139,7 +139,7 @@ def leaves(an8s: list[int], names: list[str]) -> st.SearchStrategy[Filter]:
         words = [w for w in re.split(r"\W+", name) if w.isascii() and w.isalpha()]
         word = draw(st.sampled_from(words or ["Co"]))
         upper = draw(st.booleans())
-        piece = word.upper() if upper else word
+        piece = word.upper() if upper else draw(st.sampled_from([word, word.lower()]))  # case counts everywhere
         pattern = draw(st.sampled_from([f"{piece}%", f"%{piece}", f"%{piece}%", f"{piece[:1]}_%"]))
         negate = draw(st.booleans())
         column = "UPPER(ABALPH)" if upper else "ABALPH"
@@ -148,12 +148,20 @@ def leaves(an8s: list[int], names: list[str]) -> st.SearchStrategy[Filter]:
                       (lambda row, b: _not(test(row, b))) if negate else test)
 
     @st.composite
+    def code_like(draw):  # ABAC03 is blank for some accounts: a blank matches neither LIKE nor NOT LIKE
+        pattern = draw(st.sampled_from(["%", "_%", "%_", *(f"{c[:1]}%" for c in CLASSES if c)]))
+        negate = draw(st.booleans())
+        test = _like(pattern, upper=False, column="ABAC03")
+        return Filter(f"ABAC03 {'NOT LIKE' if negate else 'LIKE'} {_quote(pattern)}",
+                      (lambda row, b: _not(test(row, b))) if negate else test)
+
+    @st.composite
     def is_null(draw):
         negate = draw(st.booleans())
         return Filter(f"AICPGP IS {'NOT ' if negate else ''}NULL",
                       lambda row, _b: (row["AICPGP"] is None) != negate)
 
-    return st.one_of(number_compare(), code_compare(), in_list(), between(), like(), is_null())
+    return st.one_of(number_compare(), code_compare(), in_list(), between(), like(), code_like(), is_null())
 
 
 def filters(an8s: list[int], names: list[str]) -> st.SearchStrategy[Filter]:

@@ -28,7 +28,7 @@ from ecgateway.accounts.policy import default_policy
 from ecgateway.config import Settings
 
 ALLOWED = set(default_policy().columns)
-SQL_WORDS = {"AND", "OR", "NOT", "IN", "LIKE", "BETWEEN", "IS", "NULL", "UPPER", "RTRIM", "LTRIM"}
+SQL_WORDS = {"AND", "OR", "NOT", "IN", "LIKE", "BETWEEN", "IS", "NULL", "UPPER", "RTRIM", "LTRIM", "NULLIF"}
 COLUMNS = ["ABAN8", "ABAC01", "ABALPH", "ABMCU", "ALCTY1", "AICO", "ABAT1", "ABAC03"]
 HOSTILE = ["ABTAX", "AB.ABAN8", '"ABAN8"', "SELECT", "UNION", "--", "/*", "*/", ";", ":x", "?", "@x", "&x", "q'[x]'",
            "N'x'", "||", "+", "TRUE", "ROWNUM", "(+)", "PRIOR", "EXISTS", "(SELECT 1 FROM DUAL)", "1=1", "OR 1=1",

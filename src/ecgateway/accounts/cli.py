@@ -106,7 +106,7 @@ def accounts(
     with _portal() as portal:
         user = _user(portal, rep)
         scope = rep_scope(portal, rep=user, wwa=wwa)
-    engine = make_engine(settings.jde_database_url)
+    engine = make_engine(settings.jde_database_url, jde=True)
     try:
         with engine.connect() as jde:
             page = list_accounts(jde, wwa=wwa, scope=scope, q=q, sort=sort, cursor=cursor, limit=limit)

@@ -12,7 +12,7 @@ from ecgateway.config import PROJECT_ROOT
 from ecgateway.jde.conventions import MCU_WIDTH, mcu, pad
 
 COLUMN_TYPES = ("integer", "char", "business_unit")
-_INTEGER = re.compile(r"^[+-]?\d+$")
+_INTEGER = re.compile(r"^[+-]?[0-9]+$")  # ASCII digits only: no look-alikes such as '４２'
 
 
 class ValueRefused(ValueError):
@@ -41,11 +41,14 @@ class ColumnRule:
             return mcu(text)
         return pad(text, self.width)
 
-    def check_text(self, text: str) -> str:
-        """Text as typed (patterns, UPPER(...) comparisons): refuses control characters."""
-        if any(ord(ch) < 32 or ord(ch) == 127 for ch in text):
+    def check_text(self, text: str, *, pattern: bool = False) -> str:
+        """Text as typed (values, LIKE patterns, UPPER(...) comparisons): refuses control
+        characters, and values longer than the column (a pattern's wildcards may stand for less)."""
+        if any(ord(ch) < 32 or 127 <= ord(ch) < 160 for ch in text):
             raise ValueRefused(f"{self.name} values may not contain control characters")
-        if self.type != "integer" and len(text.rstrip()) > self.width and "%" not in text and "_" not in text:
+        if pattern and "\\" in text:
+            raise ValueRefused("a LIKE pattern may not contain a backslash: databases disagree on what it means")
+        if self.type != "integer" and len(text.rstrip()) > self.width and not (pattern and ("%" in text or "_" in text)):
             raise ValueRefused(
                 f"{text.rstrip()!r} is {len(text.rstrip())} characters but {self.name} holds {self.width}: "
                 "no account can match"

@@ -22,8 +22,9 @@ from sqlglot.tokens import TokenType
 
 from ecgateway.accounts.policy import ColumnRule, Policy, ValueRefused, default_policy
 
+BLANK_PARAM = "blank"  # the empty text blank values are compared with in NULLIF(RTRIM(col), :blank)
 ORACLE_IN_LIMIT = 1000  # ORA-01795: at most 1,000 expressions in one IN list
-EXAMPLE = "ABAN8 IN ('4242','1003')"
+EXAMPLE = "ABAN8 in ('4242','1003')"
 
 # How each operator is written, by the sqlglot node that carries it.
 _COMPARISONS: dict[type[exp.Expression], str] = {
@@ -363,6 +364,11 @@ class _Checker:
             column = exp.Anonymous(this=trim, expressions=[column])
             if ref.rule.type == "business_unit":
                 column = exp.Anonymous(this="RTRIM", expressions=[column])
+            # a blank value is NULL after trimming, as Oracle has it ('' is NULL there), so that
+            # LIKE, NOT LIKE and UPPER(...) comparisons leave blank values out on every database
+            # (the '' is bound too, so that no quote of any kind is written into the SQL)
+            self.params[BLANK_PARAM] = ""
+            column = exp.Nullif(this=column, expression=exp.Placeholder(this=BLANK_PARAM))
         if ref.function:
             column = exp.Anonymous(this=ref.function, expressions=[column])
         return column
@@ -382,7 +388,7 @@ class _Checker:
         raw = ("-" if negative else "") + literal.this
         try:
             if ref.function or pattern:
-                value: object = ref.rule.check_text(raw)
+                value: object = ref.rule.check_text(raw, pattern=pattern)
             else:
                 value = ref.rule.bind_value(raw, is_string=literal.is_string)
         except ValueRefused as exc:
