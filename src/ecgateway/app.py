@@ -5,6 +5,7 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
+from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from ecgateway import __version__
@@ -14,6 +15,7 @@ from ecgateway.commerce.views import install_commerce
 from ecgateway.config import Settings, get_settings
 from ecgateway.runtime import Runtime
 from ecgateway.web import health, pages
+from ecgateway.web.deps import SignedInAuth
 from ecgateway.web.security import request_guard
 from ecgateway.web.setup import install_web
 from ecgateway.web.templating import make_templates
@@ -31,8 +33,10 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         runtime.dispose()
 
     # request_guard runs before every route: deny by default, Origin check, CSRF (web/security.py).
-    app = FastAPI(title="ecgateway", version=__version__, lifespan=lifespan, docs_url="/api/docs", openapi_url="/api/openapi.json",
-                  dependencies=[Depends(request_guard)])
+    # No docs pages: FastAPI's load their scripts from a CDN, and FastAPI's own routes would skip
+    # the guard. The schema is served below, to signed-in users only.
+    app = FastAPI(title="ecgateway", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
+                  openapi_url=None, dependencies=[Depends(request_guard)])
     app.state.runtime = runtime
     app.state.settings = settings
     app.state.templates = make_templates(settings)
@@ -43,4 +47,10 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     install_web(app)  # session cookie + security headers, error handlers, sign-in, rep pages, /api/v1
     install_admin(app)  # admin pages and /api/v1/admin (ecgateway.admin.views)
     install_commerce(app)  # catalog, cart, checkout, orders: pages and /api/v1 (ecgateway.commerce.views)
+
+    @app.get("/api/openapi.json", include_in_schema=False)
+    def openapi_schema(_auth: SignedInAuth) -> JSONResponse:
+        """The API's OpenAPI schema, for signed-in users (it lists every route and field)."""
+        return JSONResponse(app.openapi())
+
     return app

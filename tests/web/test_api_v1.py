@@ -54,8 +54,16 @@ def test_picker_page_pages_without_javascript(gw):
     assert f'data-an8="{gw.accounts[10]}"' in second.text
 
 
+def test_openapi_is_for_signed_in_users_and_there_is_no_cdn_docs_page(gw):
+    anonymous = gw.client()
+    assert anonymous.get("/api/openapi.json").status_code == 401
+    for path in ("/api/docs", "/docs", "/redoc", "/openapi.json"):
+        assert anonymous.get(path).status_code == 404, path
+        assert gw.client("ar1").get(path).status_code == 404, path
+
+
 def test_openapi_documents_the_api(gw):
-    spec = gw.client().get("/api/openapi.json").json()
+    spec = gw.client("ar1").get("/api/openapi.json").json()
     paths = spec["paths"]
     for path, methods in {"/api/v1/session": {"post", "get", "delete"}, "/api/v1/accounts": {"get"},
                           "/api/v1/accounts/{an8}": {"get"}, "/api/v1/obo": {"get", "post", "delete"}}.items():
