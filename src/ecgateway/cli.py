@@ -43,7 +43,24 @@ def serve(
     """Serve the gateway with uvicorn."""
     import uvicorn
 
+    for warning in exposure_warnings(get_settings(), host):
+        typer.echo(f"warning: {warning}", err=True)
+
     uvicorn.run("ecgateway.app:create_app", factory=True, host=host, port=port, workers=workers, proxy_headers=True)
+
+
+def exposure_warnings(settings, host: str) -> list[str]:
+    """What is unsafe about serving settings on host to other machines (nothing on loopback)."""
+    if host in ("127.0.0.1", "localhost", "::1"):
+        return []
+    warnings = []
+    if not settings.cookie_secure:
+        warnings.append(f"serving on {host} with ECGW_COOKIE_SECURE=false: session cookies would travel over plain "
+                        "HTTP. Serve behind HTTPS and set ECGW_COOKIE_SECURE=true.")
+    if not settings.public_url:
+        warnings.append("ECGW_PUBLIC_URL is not set: forms are checked against the Host header the browser sends. "
+                        "Set it to the address people open, e.g. https://portal.example.com.")
+    return warnings
 
 
 @app.command()

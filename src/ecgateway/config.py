@@ -48,6 +48,9 @@ class Settings(BaseSettings):
         "allow", description="What a rep with no row in EC_Impersonate_Restrictions may see"
     )
     cookie_secure: bool = Field(False, description="Secure + __Host- cookies; set true behind HTTPS")
+    public_url: str | None = Field(
+        None, description="The address people open, e.g. https://portal.example.com: forms are only accepted from "
+        "this origin; unset, the request's own Host is trusted (fine on loopback, not behind a proxy)")
     session_idle_minutes: int = 30
     session_absolute_minutes: int = 480
     company: str = Field("00000", description="JDE company the portal sells from (F03012 AICO)")

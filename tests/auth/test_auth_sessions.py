@@ -322,3 +322,34 @@ def test_deactivation_audits_the_end_of_on_behalf_of(gw):
     assert client.get("/api/v1/session").status_code == 401
     ends = _obo_ends(gw, "leaver2", "user deactivated")
     assert len(ends) == 1 and ends[0].subject_an8 == gw.accounts[1]
+
+
+def test_configured_public_url_is_the_only_origin_accepted(gw):
+    """Behind a proxy the Host header is whatever the client sent: with ECGW_PUBLIC_URL set, a form
+    posted from a site that also forged Host is refused, and the real address is accepted."""
+    app = create_app(gw.settings.model_copy(update={"public_url": "https://portal.example.com"}), gw.runtime)
+    client = TestClient(app, base_url="http://evil.example", follow_redirects=False)
+    forged = client.post("/login", data={"login": "ar1", "password": PASSWORD},
+                         headers={"Origin": "http://evil.example", "Host": "evil.example"})
+    assert forged.status_code == 403 and "another site" in forged.text
+    real = client.post("/login", data={"login": "ar1", "password": PASSWORD},
+                       headers={"Origin": "https://PORTAL.example.com"})
+    assert real.status_code == 303
+
+
+def test_https_deployment_sends_strict_transport_security(gw):
+    plain = gw.client("ar1").get("/accounts")
+    assert "strict-transport-security" not in plain.headers
+    secure_app = create_app(gw.settings.model_copy(update={"cookie_secure": True}), gw.runtime)
+    r = TestClient(secure_app, base_url="https://testserver", follow_redirects=False).get("/login")
+    assert r.status_code == 200 and r.headers["strict-transport-security"] == "max-age=31536000"
+
+
+def test_serve_warns_before_exposing_plain_cookies_or_a_trusted_host(gw):
+    from ecgateway.cli import exposure_warnings
+
+    assert exposure_warnings(gw.settings, "127.0.0.1") == []
+    warned = exposure_warnings(gw.settings, "0.0.0.0")
+    assert len(warned) == 2 and "ECGW_COOKIE_SECURE" in warned[0] and "ECGW_PUBLIC_URL" in warned[1]
+    ready = gw.settings.model_copy(update={"cookie_secure": True, "public_url": "https://portal.example.com"})
+    assert exposure_warnings(ready, "0.0.0.0") == []

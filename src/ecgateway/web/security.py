@@ -63,12 +63,16 @@ def _check_origin(request: Request) -> None:
             return  # not a browser form (browsers send Origin on every POST); the token still applies
         parts = urlsplit(referer)
         origin = f"{parts.scheme}://{parts.netloc}"
-    if origin != _own_origin(request):
+    if origin.lower() != _own_origin(request).lower():
         raise HTTPException(403, f"Refused a request sent from another site ({origin[:100]}). "
                                  "Use the gateway's own pages, or call the API without a browser Origin.")
 
 
 def _own_origin(request: Request) -> str:
+    public_url = request.app.state.settings.public_url
+    if public_url:  # configured: a forged Host header cannot make another site's form look like ours
+        parts = urlsplit(public_url)
+        return f"{parts.scheme}://{parts.netloc}"
     host = request.headers.get("host") or request.url.netloc
     return f"{request.url.scheme}://{host}"
 
@@ -94,7 +98,7 @@ class ResponseSecurityMiddleware:
                 if token is not None:
                     headers.extend(self._cookie_headers(token))
                 names = {name.lower() for name, _ in headers}
-                for name, value in self._security_headers(path):
+                for name, value in self._security_headers(path, secure=self.settings.cookie_secure):
                     if name not in names:
                         headers.append((name, value))
                 notice = getattr(state.get("auth"), "notice", None)
@@ -115,7 +119,7 @@ class ResponseSecurityMiddleware:
         return [(k, v) for k, v in carrier.raw_headers if k == b"set-cookie"]
 
     @staticmethod
-    def _security_headers(path: str) -> list[tuple[bytes, bytes]]:
+    def _security_headers(path: str, *, secure: bool = False) -> list[tuple[bytes, bytes]]:
         headers = [
             (b"x-content-type-options", b"nosniff"),
             (b"referrer-policy", b"same-origin"),
@@ -125,4 +129,6 @@ class ResponseSecurityMiddleware:
             headers.append((b"cache-control", b"no-store"))
         headers.append((b"content-security-policy",
                         b"default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"))
+        if secure:  # served over HTTPS (ECGW_COOKIE_SECURE): browsers keep to HTTPS for a year
+            headers.append((b"strict-transport-security", b"max-age=31536000"))
         return headers
