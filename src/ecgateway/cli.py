@@ -125,9 +125,13 @@ def users_add(
     from ecgateway.db import make_engine
     from ecgateway.portal.users import UserError, create_user
 
+    settings = get_settings()
+    if user_type == "Customer" and account is not None and not _is_customer_account(settings, account):
+        typer.echo(f"error: {account} is not a customer account in the JDE database at {settings.jde_database_url} "
+                   "(a parent account of search type C); check the number", err=True)
+        raise typer.Exit(2)
     if password is None:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-    settings = get_settings()
     engine = make_engine(settings.portal_database_url)
     with Session(engine) as session:
         try:
@@ -138,6 +142,18 @@ def users_add(
             raise typer.Exit(2) from None
         session.commit()
         typer.echo(f"added {user.login} ({user.user_type})")
+
+
+def _is_customer_account(settings, an8: int) -> bool:
+    from ecgateway.accounts import is_customer_account
+    from ecgateway.runtime import Runtime
+
+    runtime = Runtime.from_settings(settings)
+    try:
+        with runtime.jde_engine.connect() as jde:
+            return is_customer_account(jde, wwa=runtime.accounts, an8=an8)
+    finally:
+        runtime.dispose()
 
 
 def main() -> None:

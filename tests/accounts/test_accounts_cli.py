@@ -94,3 +94,20 @@ def test_errors_exit_2_with_a_message(env):
     assert bad_cursor.exit_code == 2 and "the page cursor is not valid" in bad_cursor.output
     bad_sort = run(env, "accounts", "--rep", "cli-rep", "--sort", "ABPASS")
     assert bad_sort.exit_code == 2 and "sort 'ABPASS' is not one of number, name, city" in bad_sort.output
+
+
+def test_users_add_checks_a_customer_account_against_jde(env, jde_db):
+    from ecgateway.accounts import all_scope, list_accounts
+    from ecgateway.accounts.query import WorkWithAccounts
+    from ecgateway.config import Settings
+
+    with jde_db.engine.connect() as conn:
+        wwa = WorkWithAccounts.load(Settings(jde_url=jde_db.url, jde_schema=jde_db.schema),
+                                    dialect=jde_db.engine.dialect.name)
+        first = list_accounts(conn, wwa=wwa, scope=all_scope(wwa), limit=1).items[0].an8
+    refused = run(env, "users", "add", "cli-cust-bad", "--type", "Customer", "--account", "99999998",
+                  ECGW_NEW_PASSWORD="a long password for tests")
+    assert refused.exit_code == 2 and "99999998 is not a customer account" in refused.output
+    added = run(env, "users", "add", "cli-cust", "--type", "Customer", "--account", str(first),
+                ECGW_NEW_PASSWORD="a long password for tests")
+    assert added.exit_code == 0 and "added cli-cust (Customer)" in added.output, added.output

@@ -303,3 +303,33 @@ def test_assign_page_counts_on_the_server_or_after_it_shows(gw):
     # what the script fetches for each distinct filter
     one = admin.get(f"/api/v1/admin/restrictions/{gw.users['sales1']}").json()
     assert one["account_count"] == len(gw.allowed_for("sales1")) and one["kind"] == "filter"
+
+
+def test_a_customer_user_must_belong_to_a_customer_account(gw):
+    """A Customer login for an employee, a supplier, a ship-to or a number JDE does not have is
+    refused with the field named (page, API and type change); a real account is accepted."""
+    f0101 = gw.runtime.jde.F0101
+    with gw.runtime.jde_engine.connect() as jde:
+        employee = jde.scalar(sa.select(f0101.c.aban8).where(f0101.c.abat1 == "E").limit(1))
+        not_accounts = [employee, max(gw.accounts) + 50_000]
+        customer = jde.scalar(sa.select(f0101.c.aban8).where(f0101.c.aban8 == gw.accounts[-1]))
+    assert employee is not None and customer == gw.accounts[-1]
+    admin = gw.client("admin1")
+    token = _token(admin.get("/admin/users").text)
+    for n, an8 in enumerate(not_accounts):
+        page = admin.post("/admin/users", data={"csrf_token": token, "login": f"cust_bad{n}", "name": "Bad",
+                                                "user_type": "Customer", "account_an8": str(an8)})
+        assert page.status_code == 400 and "is not a customer account in JDE" in page.text
+        assert f'value="cust_bad{n}"' in page.text, "what was typed stays in the form"
+        api = admin.post("/api/v1/admin/users", json={"login": f"cust_bad{n}", "user_type": "Customer",
+                                                      "account_an8": an8}, headers={"X-CSRF-Token": token})
+        assert api.status_code == 400 and api.json()["field"] == "account_an8", api.text
+    with gw.portal() as db:
+        assert not db.scalar(sa.select(sa.func.count()).select_from(User).where(User.login.like("cust_bad%")))
+    ok = admin.post("/api/v1/admin/users", json={"login": "cust_good", "user_type": "Customer", "account_an8": customer},
+                    headers={"X-CSRF-Token": token})
+    assert ok.status_code == 201, ok.text
+    user_id = ok.json()["user"]["id"]
+    moved = admin.patch(f"/api/v1/admin/users/{user_id}", json={"user_type": "Customer", "account_an8": employee},
+                        headers={"X-CSRF-Token": token})
+    assert moved.status_code == 400 and "not a customer account" in moved.json()["message"]

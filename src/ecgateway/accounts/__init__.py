@@ -20,6 +20,7 @@ from ecgateway.accounts.service import (
     count_accounts,
     filter_scope,
     get_account,
+    is_customer_account,
     list_accounts,
     may_act,
     rep_scope,
@@ -36,6 +37,6 @@ __all__ = [
     "BaseQueryError", "ColumnRule", "CompiledFilter", "CursorError", "NotARepError", "Policy",
     "RestrictionError", "WorkWithAccounts", "all_scope", "clear_restriction", "compile_filter",
     "compiled_sql", "count_accounts", "default_policy", "filter_scope", "get_account",
-    "get_restriction", "list_accounts", "load_policy", "may_act", "rep_scope", "set_restriction",
+    "get_restriction", "is_customer_account", "list_accounts", "load_policy", "may_act", "rep_scope", "set_restriction",
     "validate_filter",
 ]

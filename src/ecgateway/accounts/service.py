@@ -168,6 +168,11 @@ def may_act(jde: sa.Connection, *, wwa: WorkWithAccounts, scope: AccountScope, a
     return get_account(jde, wwa=wwa, scope=scope, an8=an8) is not None
 
 
+def is_customer_account(jde: sa.Connection, *, wwa: WorkWithAccounts, an8: int) -> bool:
+    """Is an8 an account of the base Work-with-Accounts query (any rep's restriction aside)?"""
+    return may_act(jde, wwa=wwa, scope=all_scope(wwa), an8=an8)
+
+
 def compiled_sql(wwa: WorkWithAccounts, scope: AccountScope) -> tuple[str, dict[str, object]]:
     """The first-page list query of a scope and its parameters, as the database gets them."""
     params = _scope_params(wwa, scope)

@@ -17,7 +17,7 @@ from ecgateway.admin import restrictions as rs
 from ecgateway.admin import transfer, txlog
 from ecgateway.admin import users as us
 from ecgateway.admin.users import AdminError
-from ecgateway.admin.views import csv_response, log_filter
+from ecgateway.admin.views import csv_response, customer_check, log_filter
 from ecgateway.web.deps import AdminAuth, JdeDep, PortalSessionDep, RuntimeDep
 from ecgateway.web.params import AccountNumber, OptionalRowIdQuery, RowIdPath
 
@@ -198,10 +198,11 @@ def api_users(auth: AdminAuth, db: PortalSessionDep, q: Annotated[str | None, Qu
 
 @router.post("/users", response_model=NewUserOut, status_code=201, summary="Create a user with a set-password link",
              description="No password is set here: the answer holds a single-use, expiring link for the user." + CSRF)
-def api_create_user(request: Request, body: NewUserIn, auth: AdminAuth, db: PortalSessionDep):
+def api_create_user(request: Request, body: NewUserIn, auth: AdminAuth, db: PortalSessionDep, jde: JdeDep,
+                    runtime: RuntimeDep):
     new = us.create_user(db, ctx=auth.context, login=body.login, name=body.name or body.login,
                          user_type=body.user_type, email=body.email, account_an8=body.account_an8,
-                         acknowledge_dual_role=body.acknowledge_dual_role)
+                         acknowledge_dual_role=body.acknowledge_dual_role, account_check=customer_check(jde, runtime))
     db.commit()
     return NewUserOut(user=_user(new.user), set_password_link=_link(request, new.link), warnings=list(new.warnings))
 
@@ -213,14 +214,16 @@ def api_user(user_id: RowIdPath, auth: AdminAuth, db: PortalSessionDep):
 
 @router.patch("/users/{user_id}", response_model=UserChangeOut, summary="Change type, deactivate or reactivate",
               description="Changing the type or deactivating ends all of the user's sessions." + CSRF)
-def api_change_user(user_id: RowIdPath, body: UserChange, auth: AdminAuth, db: PortalSessionDep):
+def api_change_user(user_id: RowIdPath, body: UserChange, auth: AdminAuth, db: PortalSessionDep, jde: JdeDep,
+                    runtime: RuntimeDep):
     user = us.get_user(db, user_id=user_id)
     if body.user_type is None and body.active is None:
         raise AdminError("send user_type, active or both", field="user_type")
     ended = 0
     if body.user_type is not None:
         ended += us.change_user_type(db, ctx=auth.context, user=user, user_type=body.user_type,
-                                     account_an8=body.account_an8, acknowledge_dual_role=body.acknowledge_dual_role)
+                                     account_an8=body.account_an8, acknowledge_dual_role=body.acknowledge_dual_role,
+                                     account_check=customer_check(jde, runtime))
     if body.active is not None and body.active != user.active:
         ended += us.set_active(db, ctx=auth.context, user=user, active=body.active)
     db.commit()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import delete, func, or_, select
@@ -127,10 +128,16 @@ def dual_role_message(user_type: str, conflicts: list[User]) -> str:
             "the other login, or confirm that this is intended.")
 
 
+AccountCheck = Callable[[int], bool]  # is this JDE number a customer account (the Work-with-Accounts base query)?
+
+
 def create_user(portal: Session, *, ctx: ActingContext, login: str, name: str, user_type: str,
                 email: str = "", account_an8: int | None = None,
-                acknowledge_dual_role: bool = False) -> NewUser:
-    """Add a user without a password and issue their set-password link; audited."""
+                acknowledge_dual_role: bool = False, account_check: AccountCheck | None = None) -> NewUser:
+    """Add a user without a password and issue their set-password link; audited.
+
+    account_check: for a Customer user, the account must be one of JDE's customer accounts."""
+    _check_customer_account(user_type, account_an8, account_check)
     conflicts = dual_role_conflicts(portal, user_type=user_type, email=email, name=name)
     warnings: tuple[str, ...] = ()
     if conflicts:
@@ -189,7 +196,8 @@ def set_password_with_link(portal: Session, *, token: str, password: str, confir
 
 
 def change_user_type(portal: Session, *, ctx: ActingContext, user: User, user_type: str,
-                     account_an8: int | None = None, acknowledge_dual_role: bool = False) -> int:
+                     account_an8: int | None = None, acknowledge_dual_role: bool = False,
+                     account_check: AccountCheck | None = None) -> int:
     """Give user another type; ends their sessions (returns how many). Audited."""
     if user_type not in USER_TYPES:
         raise AdminError(f"user type {user_type!r} is not one of {', '.join(USER_TYPES)}; pick one from the list",
@@ -199,6 +207,7 @@ def change_user_type(portal: Session, *, ctx: ActingContext, user: User, user_ty
                          status=409)
     if user_type == "Customer" and account_an8 is None:
         raise AdminError("a Customer user needs the JDE account number they belong to; enter it", field="account_an8")
+    _check_customer_account(user_type, account_an8, account_check)
     if user_type == user.user_type and (user_type != "Customer" or account_an8 == user.account_an8):
         raise AdminError(f"user {user.login} already is {user_type}; nothing changed", field="user_type", status=409)
     conflicts = dual_role_conflicts(portal, user_type=user_type, email=user.email, name=user.name,
@@ -242,6 +251,14 @@ def set_active(portal: Session, *, ctx: ActingContext, user: User, active: bool)
 
 
 # -- helpers -------------------------------------------------------------------------------
+
+def _check_customer_account(user_type: str, account_an8: int | None, check: AccountCheck | None) -> None:
+    if user_type != "Customer" or account_an8 is None or check is None:
+        return
+    if not check(account_an8):
+        raise AdminError(f"{account_an8} is not a customer account in JDE (a parent account of search type C); "
+                         "check the number in Work with Accounts", field="account_an8")
+
 
 def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)

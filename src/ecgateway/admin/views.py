@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, FastAPI, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
 
+from ecgateway.accounts import is_customer_account
 from ecgateway.admin import restrictions as rs
 from ecgateway.admin import txlog
 from ecgateway.admin import users as us
@@ -55,7 +56,7 @@ def users_page(request: Request, auth: AdminAuth, db: PortalSessionDep,
 
 
 @router.post("/admin/users", response_class=HTMLResponse)
-def users_create(request: Request, auth: AdminAuth, db: PortalSessionDep,
+def users_create(request: Request, auth: AdminAuth, db: PortalSessionDep, jde: JdeDep, runtime: RuntimeDep,
                  login: Annotated[str, Form(max_length=64)] = "", name: Annotated[str, Form(max_length=120)] = "",
                  email: Annotated[str, Form(max_length=254)] = "", user_type: Annotated[str, Form(max_length=32)] = "",
                  account_an8: Annotated[str, Form(max_length=40)] = "",
@@ -64,7 +65,7 @@ def users_create(request: Request, auth: AdminAuth, db: PortalSessionDep,
     try:
         new = us.create_user(db, ctx=auth.context, login=login, name=name, user_type=user_type, email=email,
                              account_an8=_optional_int(account_an8, "account_an8"),
-                             acknowledge_dual_role=acknowledge_dual_role)
+                             acknowledge_dual_role=acknowledge_dual_role, account_check=customer_check(jde, runtime))
     except us.DualRoleWarning as exc:
         db.rollback()
         return _users_page(request, db, form=form, warning=exc.message, status_code=409)
@@ -83,14 +84,16 @@ def user_page(request: Request, user_id: RowIdPath, auth: AdminAuth, db: PortalS
 
 
 @router.post("/admin/users/{user_id}/type", response_class=HTMLResponse)
-def user_type(request: Request, user_id: RowIdPath, auth: AdminAuth, db: PortalSessionDep,
+def user_type(request: Request, user_id: RowIdPath, auth: AdminAuth, db: PortalSessionDep, jde: JdeDep,
+              runtime: RuntimeDep,
               user_type: Annotated[str, Form(max_length=32)], account_an8: Annotated[str, Form(max_length=40)] = "",
               acknowledge_dual_role: Annotated[bool, Form()] = False):
     user = us.get_user(db, user_id=user_id)
     try:
         ended = us.change_user_type(db, ctx=auth.context, user=user, user_type=user_type,
                                     account_an8=_optional_int(account_an8, "account_an8"),
-                                    acknowledge_dual_role=acknowledge_dual_role)
+                                    acknowledge_dual_role=acknowledge_dual_role,
+                                    account_check=customer_check(jde, runtime))
     except us.DualRoleWarning as exc:
         db.rollback()
         return _user_page(request, db, user, warning=exc.message, asked_type=user_type, status_code=409)
@@ -363,6 +366,11 @@ def _editor(request: Request, db, jde, runtime, rep, filter_text: str, *, previe
         "history": rs.history(db, rep_id=rep.id, limit=50), "default": wwa.restriction_default,
         "column_names": wwa.policy.column_names(),
     }, status_code=status_code)
+
+
+def customer_check(jde, runtime):
+    """For the user service: is a number one of JDE's customer accounts (the base query)?"""
+    return lambda an8: is_customer_account(jde, wwa=runtime.accounts, an8=an8)
 
 
 def _optional_int(text: str, field: str) -> int | None:
