@@ -28,6 +28,7 @@ from ecgateway.accounts import (
     set_restriction,
 )
 from ecgateway.accounts.query import WorkWithAccounts
+from ecgateway.accounts.service import FETCH_SIZES
 from ecgateway.db import make_engine
 from ecgateway.portal.users import create_user
 
@@ -112,6 +113,27 @@ def test_page_size_is_capped_and_at_least_one(jde_db, wwa):
         assert list_accounts(conn, wwa=wwa, scope=all_scope(wwa), limit=10_000).limit == MAX_PAGE_SIZE
         page = list_accounts(conn, wwa=wwa, scope=all_scope(wwa), limit=0)
         assert page.limit == 1 and len(page.items) == 1
+
+
+def test_cycling_page_sizes_runs_a_handful_of_statements_and_each_page_is_exact(jde_db, wwa, reference):
+    """Each page size would be its own statement (the row count is written into the SQL); sizes
+    share the few FETCH_SIZES statements, and the page still holds exactly what was asked for."""
+    seen: set[str] = set()
+
+    def note(_conn, _cursor, statement, *_args):
+        seen.add(statement)
+
+    sa.event.listen(jde_db.engine, "before_cursor_execute", note)
+    try:
+        with jde_db.engine.connect() as conn:
+            for limit in range(1, MAX_PAGE_SIZE + 1):
+                page = list_accounts(conn, wwa=wwa, scope=all_scope(wwa), limit=limit)
+                expected = sorted(reference.accounts)[:limit]
+                assert [r.an8 for r in page.items] == expected
+                assert (page.next_cursor is not None) == (len(reference.accounts) > limit)
+    finally:
+        sa.event.remove(jde_db.engine, "before_cursor_execute", note)
+    assert len(seen) <= len(FETCH_SIZES), len(seen)
 
 
 def test_bad_cursors_and_sort_keys_are_refused_with_a_clear_error(jde_db, wwa):

@@ -30,6 +30,10 @@ from ecgateway.portal.models import ImpersonateRestriction, User
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
+# The row count is written into the SQL (see Shape), so each distinct count is its own statement
+# in the caches of the gateway and the database: a page fetches the smallest of these that holds
+# the page size asked for, and a client cycling through sizes cannot fill those caches.
+FETCH_SIZES = (10, 25, 50, 100, MAX_PAGE_SIZE)
 _DIGITS = re.compile(r"^\d{1,8}$")
 
 
@@ -121,7 +125,8 @@ def list_accounts(
     if scope.kind == "none":
         return AccountPage([], None, sort, q, limit)
     search, params = _search(q)
-    shape = Shape("list", search=search, sort=sort, rows=limit + 1)  # one more tells whether a page follows
+    fetch = next(size for size in FETCH_SIZES if size >= limit)
+    shape = Shape("list", search=search, sort=sort, rows=fetch + 1)  # more than limit: a page follows
     params.update(_scope_params(wwa, scope))
     # The first page starts after the lowest key: a blank (never '', which Oracle reads as NULL) and 0.
     sort_value, params["k_an8"] = after if after is not None else (BLANK, 0)
