@@ -171,6 +171,12 @@ def _clean(value: Any, where: str) -> Any:
     return value
 
 
+def looks_like_card_number(text: str) -> bool:
+    """True when text holds a 13-19 digit run (spaces or dashes allowed) that passes the Luhn
+    check: the one definition of card-shaped text (the audit log masks it, orders refuse it)."""
+    return any(_luhn_ok(re.sub(r"\D", "", m.group(0))) for m in _DIGIT_RUN.finditer(text or ""))
+
+
 def _mask_card_like(match: re.Match[str]) -> str:
     digits = re.sub(r"\D", "", match.group(0))
     if not _luhn_ok(digits):

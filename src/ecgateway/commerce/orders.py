@@ -19,7 +19,6 @@ import base64
 import datetime as dt
 import hashlib
 import json
-import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
-from ecgateway.audit.service import _DIGIT_RUN, _luhn_ok, record
+from ecgateway.audit.service import looks_like_card_number, record
 from ecgateway.commerce.addresses import shipping_addresses
 from ecgateway.commerce.carts import (
     CartItem,
@@ -138,12 +137,6 @@ def get_order(session: Session, *, ctx: ActingContext, order_id: int) -> Order:
 def new_erp_key() -> str:
     """A fresh key the ERP drops duplicates by: 'EC-' + 20 base32 characters (100 random bits)."""
     return "EC-" + base64.b32encode(secrets.token_bytes(13)).decode()[:20]
-
-
-def looks_like_card_number(text: str) -> bool:
-    """True when text holds a 13-19 digit run (spaces or dashes allowed) that passes the Luhn check."""
-    # The audit log's definition of card-shaped text, so the two never disagree.
-    return any(_luhn_ok(re.sub(r"\D", "", m.group(0))) for m in _DIGIT_RUN.finditer(text or ""))
 
 
 # --- helpers ----------------------------------------------------------------------------
