@@ -40,6 +40,9 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(Path("var"), description="Folder for SQLite files, the secret key, artefacts")
     jde_url: str | None = Field(None, description="SQLAlchemy URL of the JDE database; default a SQLite file in data_dir")
+    jde_read_url: str | None = Field(
+        None, description="SQLAlchemy URL of a JDE login with SELECT grants only, for the pages' queries; "
+        "default the JDE URL, opened read-only (SQLite, PostgreSQL)")
     jde_schema: str | None = Field(None, description="Schema of the JDE business data, e.g. PRODDTA; none on SQLite")
     portal_url: str | None = Field(None, description="SQLAlchemy URL of the portal database; default a SQLite file in data_dir")
     erp_mode: Literal["local", "ais"] = "local"

@@ -6,11 +6,14 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 
-def make_engine(url: str, *, jde: bool = False, **kwargs) -> Engine:
+def make_engine(url: str, *, jde: bool = False, read_only: bool = False, **kwargs) -> Engine:
     """An engine with the settings each backend needs here.
 
     jde: the engine reads JDE tables. On SQLite, LIKE is then case-sensitive, as it is on
     Oracle and PostgreSQL, so that a rep's filter (ABALPH LIKE 'Acme%') means the same there.
+    read_only: every connection refuses writes (SQLite: query_only; PostgreSQL: read-only
+    transactions). Oracle has no such switch per connection: give the gateway a reader login
+    (ECGW_JDE_READ_URL) that holds SELECT grants only.
     """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -22,10 +25,21 @@ def make_engine(url: str, *, jde: bool = False, **kwargs) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         if jde:
             event.listen(engine, "connect", _sqlite_case_sensitive_like)
+        if read_only:
+            event.listen(engine, "connect", _sqlite_query_only)
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         url = parsed.set(drivername="postgresql+psycopg")
+    if read_only and parsed.get_backend_name() == "postgresql":
+        connect_args = dict(kwargs.pop("connect_args", {}))
+        connect_args["options"] = (connect_args.get("options", "") + " -c default_transaction_read_only=on").strip()
+        kwargs["connect_args"] = connect_args
     return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def is_in_memory(engine: Engine) -> bool:
+    """A SQLite database in memory: a second engine on its URL would be another, empty database."""
+    return engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:")
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -40,4 +54,10 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 def _sqlite_case_sensitive_like(dbapi_connection, _record) -> None:
     cur = dbapi_connection.cursor()
     cur.execute("PRAGMA case_sensitive_like=ON")
+    cur.close()
+
+
+def _sqlite_query_only(dbapi_connection, _record) -> None:
+    cur = dbapi_connection.cursor()
+    cur.execute("PRAGMA query_only=ON")
     cur.close()

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ecgateway.accounts.query import WorkWithAccounts
 from ecgateway.config import Settings
-from ecgateway.db import make_engine
+from ecgateway.db import is_in_memory, make_engine
 from ecgateway.jde.tables import JdeTables, jde_tables
 
 
@@ -21,10 +21,21 @@ class Runtime:
     jde: JdeTables
     portal_sessions: sessionmaker[Session] = field(init=False)
     accounts: WorkWithAccounts = field(init=False)  # the base query, loaded and checked once
+    # Pages and the API read JDE through this one: it refuses writes. jde_engine (orders into
+    # F47011/F47012 with the local ERP) is the only writer.
+    jde_reader: Engine | None = None
 
     def __post_init__(self) -> None:
         self.portal_sessions = sessionmaker(self.portal_engine, expire_on_commit=False)
         self.accounts = WorkWithAccounts.load(self.settings, dialect=self.jde_engine.dialect.name)
+        if self.jde_reader is None:
+            if self.settings.jde_read_url:
+                self.jde_reader = make_engine(self.settings.jde_read_url, jde=True, read_only=True)
+            elif is_in_memory(self.jde_engine):
+                self.jde_reader = self.jde_engine
+            else:
+                self.jde_reader = make_engine(self.jde_engine.url.render_as_string(hide_password=False),
+                                              jde=True, read_only=True)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Runtime:
@@ -36,5 +47,7 @@ class Runtime:
         )
 
     def dispose(self) -> None:
+        if self.jde_reader is not None and self.jde_reader is not self.jde_engine:
+            self.jde_reader.dispose()
         self.jde_engine.dispose()
         self.portal_engine.dispose()

@@ -26,7 +26,7 @@ def banner_for(request: Request, auth) -> Banner | None:
     ctx = auth.context
     runtime = request.app.state.runtime
     numbers = [n for n in (ctx.subject_an8, ctx.billing_an8, ctx.shipping_an8) if n is not None]
-    with runtime.jde_engine.connect() as jde:
+    with runtime.jde_reader.connect() as jde:
         found = postal_addresses(jde, tables=runtime.jde, an8s=numbers)
     account = found.get(ctx.subject_an8)
     banner = Banner(

@@ -35,8 +35,8 @@ def get_portal_session(runtime: Annotated[Runtime, Depends(get_runtime)]) -> Ite
 
 
 def get_jde(runtime: Annotated[Runtime, Depends(get_runtime)]) -> Iterator[sa.Connection]:
-    """A JDE connection for the request (read-only use)."""
-    with runtime.jde_engine.connect() as conn:
+    """A JDE connection for the request, on the read-only engine."""
+    with runtime.jde_reader.connect() as conn:
         yield conn
 
 
@@ -83,7 +83,7 @@ def get_auth(request: Request, db: PortalSessionDep, runtime: RuntimeDep) -> Aut
         request.state.session_cookie = ""
         return _remember(request, Auth(None, None, None, "Your user is no longer active. Ask an administrator."))
     if row.obo_an8 is not None:
-        ended = obo.recheck(db, runtime.jde_engine.connect, runtime=runtime, user=user, auth_session=row)
+        ended = obo.recheck(db, runtime.jde_reader.connect, runtime=runtime, user=user, auth_session=row)
         if ended is not None:
             request.state.session_cookie = ended.token
     notice = row.notice
