@@ -353,3 +353,32 @@ def test_serve_warns_before_exposing_plain_cookies_or_a_trusted_host(gw):
     assert len(warned) == 2 and "ECGW_COOKIE_SECURE" in warned[0] and "ECGW_PUBLIC_URL" in warned[1]
     ready = gw.settings.model_copy(update={"cookie_secure": True, "public_url": "https://portal.example.com"})
     assert exposure_warnings(ready, "0.0.0.0") == []
+
+
+def test_a_burst_of_concurrent_guesses_gets_no_more_tries_than_the_limit(gw):
+    """Each attempt is noted (and committed) before its password is checked, so attempts that
+    arrive together count each other: at most MAX_PER_LOGIN passwords are ever checked."""
+    import threading
+
+    with gw.portal() as db:
+        create_user(db, login="burst1", name="Burst", user_type="Internal_AR", password=PASSWORD)
+        db.commit()
+    guesses = 16
+    barrier = threading.Barrier(guesses)
+    statuses: list[int] = []
+
+    def guess(n: int) -> None:
+        client = gw.client()
+        barrier.wait()
+        statuses.append(client.post("/api/v1/session", json={"login": "burst1", "password": f"guess-{n}"}).status_code)
+
+    threads = [threading.Thread(target=guess, args=(n,)) for n in range(guesses)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert len(statuses) == guesses and set(statuses) <= {401, 429}, statuses
+    assert statuses.count(401) <= MAX_PER_LOGIN, statuses
+    checked = [e for e in audit_rows(gw, action="auth.sign_in", outcome="refused", object="login burst1")
+               if '"throttled"' not in e.detail]
+    assert len(checked) == statuses.count(401)

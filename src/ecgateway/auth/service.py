@@ -47,8 +47,11 @@ def sign_in(db: Session, *, login: str, password: str, ip: str, previous: AuthSe
     Failures are noted for the throttle and audited, then committed, and SignInError is raised.
     """
     login = (login or "").strip()[:64]
+    attempt = throttle.note_failure(db, login=login, ip=ip)  # until the password proves otherwise
+    db.commit()
     wait = throttle.wait_seconds(db, login=login, ip=ip)
     if wait:
+        throttle.forget(db, attempt)
         record(db, actor=None, subject_an8=None, action="auth.sign_in", object=f"login {login}",
                outcome="refused", detail={"reason": "throttled", "ip": ip})
         db.commit()
@@ -59,7 +62,6 @@ def sign_in(db: Session, *, login: str, password: str, ip: str, previous: AuthSe
     password_ok = verify_password(user.password_hash if user else None, password or "")
     if user is None or not password_ok or not user.active:
         reason = "unknown login" if user is None else ("wrong password" if not password_ok else "user deactivated")
-        throttle.note_failure(db, login=login, ip=ip)
         record(db, actor=None, subject_an8=None, action="auth.sign_in", object=f"login {login}",
                outcome="refused", detail={"reason": reason, "ip": ip, "user_id": user.id if user else None})
         db.commit()
