@@ -32,8 +32,31 @@ def csrf_exempt(endpoint):
     return endpoint
 
 
+NUL_MESSAGE = ("The request contains a NUL character (\\0) in {where}, which no field accepts. "
+               "Remove it and send the request again.")
+
+
+async def _refuse_nul(request: Request) -> None:
+    """PostgreSQL cannot store a NUL in text (the driver raises) and no JDE field holds one:
+    refuse it once, here, in the path, the query string, a form field or a JSON body."""
+    if "\x00" in request.scope.get("path", "") or "%00" in request.url.query or "\x00" in request.url.query:
+        raise HTTPException(400, NUL_MESSAGE.format(where="the address"))
+    if request.method in SAFE_METHODS:
+        return
+    if request.headers.get("content-type", "").startswith(FORM_TYPES):
+        form = await request.form()  # parsed once; the route and the CSRF check reuse it
+        found = any(isinstance(value, str) and "\x00" in value for _key, value in form.multi_items())
+        found = found or any("\x00" in key for key in form.keys())
+    else:
+        body = await request.body()  # JSON: FastAPI has read it already and keeps it
+        found = b"\x00" in body or b"\\u0000" in body
+    if found:
+        raise HTTPException(400, NUL_MESSAGE.format(where="the form or body"))
+
+
 async def request_guard(request: Request, auth: AuthDep) -> None:
     """App-wide dependency: runs before every route's own dependencies."""
+    await _refuse_nul(request)
     route = request.scope.get("route")
     path = getattr(route, "path", request.url.path)
     if route is not None and access_level_of(route) is None and path not in PUBLIC_ROUTES:
