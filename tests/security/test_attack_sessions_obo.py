@@ -91,7 +91,7 @@ def non_customer_parties(gw) -> dict[str, int]:
         "employee": kinds["E"], "supplier": kinds["V"], "supplier with children": supplier_parent,
         "prospect": kinds["P"], "billing address": billing[0].an8,
         "shipping address": next(s.an8 for s in shipping if s.an8 != billing[0].an8),
-        "unknown number": top + 1, "zero": 0, "negative": -1, "nine digits": 100_000_000,
+        "unknown number": top + 1,
     }
     assert all(v is not None for v in found.values()), found
     return found
@@ -284,6 +284,13 @@ def test_parties_that_are_not_customer_accounts_are_never_a_target_even_for_an_u
         assert client.get(f"/api/v1/accounts/{an8}").status_code == 404, kind
     assert obo_state(client)["acting"] is False
     assert len(refused_starts(gw, "cs1")) == before + 2 * len(parties)
+    # numbers that cannot be JDE address numbers are input errors (422, the field named), before any lookup
+    for kind, an8 in {"zero": 0, "negative": -1, "nine digits": 100_000_000}.items():
+        r = start(client, an8)
+        assert r.status_code == 422 and "an8" in r.text, (kind, r.status_code)
+        r = client.post("/api/v1/obo", json={"an8": an8}, headers={"X-CSRF-Token": csrf_of(client)})
+        assert r.status_code == 422 and "an8" in r.json()["message"], (kind, r.status_code)
+    assert obo_state(client)["acting"] is False
 
 
 def test_a_restricted_rep_gets_404_for_a_real_account_outside_the_list(gw):
@@ -424,6 +431,9 @@ def test_sign_in_never_redirects_off_the_site(gw):
     for target in targets:
         anon = raw_client(gw)
         r = anon.post("/login", data={"login": "sales1", "password": PASSWORD, "next": target})
+        if "\x00" in target:  # refused before anything else: no sign-in, no redirect
+            assert r.status_code == 400 and "location" not in r.headers
+            continue
         assert r.status_code == 303, target
         location = r.headers["location"]
         assert location.startswith("/") and not location.startswith("//") and "\\" not in location, (target, location)
