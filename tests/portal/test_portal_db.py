@@ -67,3 +67,32 @@ def test_restriction_row_per_rep(portal):
         s.add(ImpersonateRestriction(rep_id=rep.id, filter_text="ABAC01 = 'NTH'", changed_by="admin"))
         with pytest.raises(sa.exc.IntegrityError):
             s.flush()
+
+
+def test_one_head_and_databases_at_the_old_heads_move_onto_it(backend, tmp_path):
+    from alembic import command
+    from alembic.script import ScriptDirectory
+
+    from databases import fresh_database
+    from ecgateway.portal.migrate import alembic_config
+
+    with fresh_database(backend, tmp_path, "heads") as url:
+        cfg = alembic_config(url)
+        assert ScriptDirectory.from_config(cfg).get_heads() == ["0006_merge_heads"]
+        for old_head in ("0003_sessions_audit", "0004_commerce", "0005_admin"):  # as databases made before 0006
+            command.upgrade(cfg, old_head)
+        engine = make_engine(url)
+        try:
+            def versions() -> list[str]:
+                with engine.connect() as conn:
+                    return sorted(conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalars())
+
+            assert versions() == ["0003_sessions_audit", "0004_commerce", "0005_admin"]
+            upgrade(url)
+            assert versions() == ["0006_merge_heads"]
+            command.downgrade(cfg, "base")  # every migration can be taken back
+            assert set(sa.inspect(engine).get_table_names()) <= {"alembic_version"}
+            command.upgrade(cfg, "head")
+            assert versions() == ["0006_merge_heads"] and "auth_sessions" in sa.inspect(engine).get_table_names()
+        finally:
+            engine.dispose()
