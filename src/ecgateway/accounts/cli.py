@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
 from typing import Annotated
 
 import typer
@@ -116,7 +115,7 @@ def accounts(
         engine.dispose()
     if as_json:
         typer.echo(json.dumps({"rep": user.login, "scope": scope.kind, "reason": scope.reason,
-                               "items": [asdict(item) for item in page.items], "next_cursor": page.next_cursor},
+                               "items": [item._asdict() for item in page.items], "next_cursor": page.next_cursor},
                               ensure_ascii=False, indent=2))
         return
     typer.echo(f"# {scope.reason}")
