@@ -268,3 +268,36 @@ def test_rep_scope_follows_ec_impersonate_restrictions_and_the_default(jde_db, w
         assert clear_restriction(portal, rep=rep) is False
         assert rep_scope(portal, rep=rep, wwa=wwa).kind == "all"
         portal.commit()
+
+
+@pytest.mark.parametrize("shape", [
+    "ABAN8 IN ({values})",
+    "ABAN8 NOT IN ({values})",
+    "ABAN8 IN ({values}) OR ABAC01 = 'NTH'",
+    "NOT (ABAN8 IN ({values}) AND ABAC01 <> 'STH')",
+    "ABAC02 IN ('R01', 'R02') OR NOT ABAN8 IN ({values})",
+])
+def test_deep_pages_that_skip_in_list_values_give_the_same_accounts(jde_db, wwa, reference, shape):
+    """Values of an ABAN8 IN list before a page's key are bound as 0 on deep pages by number;
+    walking the pages must give exactly the accounts the filter means, wherever the IN sits."""
+    numbers = sorted(reference.accounts)
+    picked = numbers[::3] + [4242, 99_999_999]
+    text = shape.format(values=", ".join(f"'{n}'" for n in picked))
+    scope = filter_scope(text, wwa=wwa)
+    assert scope.restriction.number_in_params, "the compiler names the IN list's binds"
+    in_list = set(picked)
+
+    def means(an8: int, row: dict) -> bool:
+        inside = an8 in in_list
+        return {
+            "ABAN8 IN ({values})": inside,
+            "ABAN8 NOT IN ({values})": not inside,
+            "ABAN8 IN ({values}) OR ABAC01 = 'NTH'": inside or row["ABAC01"] == "NTH",
+            "NOT (ABAN8 IN ({values}) AND ABAC01 <> 'STH')": not (inside and row["ABAC01"] != "STH"),
+            "ABAC02 IN ('R01', 'R02') OR NOT ABAN8 IN ({values})": row["ABAC02"] in ("R01", "R02") or not inside,
+        }[shape]
+
+    expected = [a for a in numbers if means(a, reference.accounts[a])]
+    with jde_db.engine.connect() as conn:
+        for limit in (1, 3, 7):
+            assert [r.an8 for r in walk(conn, wwa, scope, limit=limit)] == expected

@@ -22,6 +22,7 @@ from sqlglot.tokens import TokenType
 
 from ecgateway.accounts.policy import ColumnRule, Policy, ValueRefused, default_policy
 
+NUMBER_COLUMN = "ABAN8"  # the account number: the list's default order and its keyset
 BLANK_PARAM = "blank"  # the empty text blank values are compared with in NULLIF(RTRIM(col), :blank)
 ORACLE_IN_LIMIT = 1000  # ORA-01795: at most 1,000 expressions in one IN list
 EXAMPLE = "ABAN8 in ('4242','1003')"
@@ -87,6 +88,9 @@ class CompiledFilter:
     condition: exp.Expression  # parenthesized; columns bare (ABAN8), values as placeholders :f1..
     params: dict[str, object]  # placeholder name -> value as JDE stores it
     columns: frozenset[str]
+    # the binds holding values of ABAN8 IN (...) lists, wherever they sit in the filter (see
+    # accounts.service.list_accounts: deep pages by number skip the values before the page)
+    number_in_params: frozenset[str] = frozenset()
 
     @property
     def sql(self) -> str:
@@ -129,7 +133,7 @@ def _compile(text: str, dialect: str, policy: Policy) -> CompiledFilter:
     checker = _Checker(text, policy, dialect)
     condition = checker.run()
     return CompiledFilter(text=text, dialect=dialect, condition=condition, params=checker.params,
-                          columns=frozenset(checker.columns))
+                          columns=frozenset(checker.columns), number_in_params=frozenset(checker.number_in_params))
 
 
 @dataclass(frozen=True)
@@ -145,6 +149,7 @@ class _Checker:
         self.dialect = dialect
         self.params: dict[str, object] = {}
         self.columns: set[str] = set()
+        self.number_in_params: set[str] = set()
         self.values = 0
         self.tokens: list = []
         allowed_ops = [op for op in policy.operators if op in _OPERATOR_NODES]
@@ -307,6 +312,8 @@ class _Checker:
                                       f"the most allowed in one list is {self.policy.max_in_list:,}")
             column = self._column_sql(ref, pattern=False)
             binds = [self._value(v, ref) for v in values]
+            if ref.rule.name == NUMBER_COLUMN and ref.function is None:
+                self.number_in_params.update(b.name for b in binds)
             return self._in_list(column, binds)
         if isinstance(node, exp.Between):
             ref = self._column(node.this, node)

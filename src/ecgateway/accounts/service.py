@@ -134,6 +134,8 @@ def list_accounts(
     sort_value, params["k_an8"] = after if after is not None else (BLANK, 0)
     if sort != "number":
         params["k_sort"] = sort_value
+    elif after is not None and scope.restriction is not None:
+        _skip_numbers_before(params, scope.restriction.number_in_params, params["k_an8"])
     rows = jde.execute(wwa.statement(scope.restriction, shape), params).all()
     more = len(rows) > limit
     rows = rows[:limit]
@@ -143,6 +145,18 @@ def list_accounts(
         key = None if sort == "number" else last[LIST_COLUMNS.index(SORT_KEYS[sort][0])]
         next_cursor = _encode_cursor(sort, key, int(last[0]))
     return AccountPage([_row(r) for r in rows], next_cursor, sort, q, limit)
+
+
+def _skip_numbers_before(params: dict[str, object], names: frozenset[str], key: int) -> None:
+    """A page by number only holds accounts after key, so in ABAN8 IN (...) every value up to
+    key can be any number up to key without changing which of those accounts match, wherever
+    the IN sits in the filter (under OR or NOT too). They become 0 (no account has it): the
+    database then probes one value instead of every value before the page, and a deep page
+    costs what the first one does. The statement stays the same; only bound values change."""
+    for name in names:
+        value = params[name]
+        if isinstance(value, int) and value <= key:
+            params[name] = 0
 
 
 def count_accounts(jde: sa.Connection, *, wwa: WorkWithAccounts, scope: AccountScope, q: str | None = None) -> int:
