@@ -12,7 +12,7 @@ def make_engine(url: str, *, jde: bool = False, read_only: bool = False, **kwarg
     jde: the engine reads JDE tables. On SQLite, LIKE is then case-sensitive, as it is on
     Oracle and PostgreSQL, so that a rep's filter (ABALPH LIKE 'Acme%') means the same there.
     read_only: every connection refuses writes (SQLite: query_only; PostgreSQL: read-only
-    transactions). Oracle has no such switch per connection: give the gateway a reader login
+    transactions, and no JIT compilation). Oracle has no such switch per connection: give the gateway a reader login
     (ECGW_JDE_READ_URL) that holds SELECT grants only.
     """
     parsed = make_url(url)
@@ -31,8 +31,11 @@ def make_engine(url: str, *, jde: bool = False, read_only: bool = False, **kwarg
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         url = parsed.set(drivername="postgresql+psycopg")
     if read_only and parsed.get_backend_name() == "postgresql":
+        # Pages of 50 rows: JIT compilation only adds start-up time (up to 0.9 s measured when a
+        # plan's cost estimate crosses jit_above_cost; bench/RESULTS-accounts.md), so it is off.
         connect_args = dict(kwargs.pop("connect_args", {}))
-        connect_args["options"] = (connect_args.get("options", "") + " -c default_transaction_read_only=on").strip()
+        connect_args["options"] = (connect_args.get("options", "") + " -c default_transaction_read_only=on"
+                                   " -c jit=off").strip()
         kwargs["connect_args"] = connect_args
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
