@@ -184,7 +184,7 @@ def api_accounts(auth: RepAuth, db: PortalSessionDep, jde: JdeDep, runtime: Runt
         page = list_accounts(jde, wwa=runtime.accounts, scope=scope, q=q, sort=sort, cursor=cursor, limit=limit)
     except CursorError as exc:
         raise HTTPException(422, str(exc)) from None
-    return AccountList(items=[AccountOut(**vars(a)) for a in page.items], next_cursor=page.next_cursor,
+    return AccountList(items=[AccountOut(**a._asdict()) for a in page.items], next_cursor=page.next_cursor,
                        sort=page.sort, q=page.q, limit=page.limit)
 
 
