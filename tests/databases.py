@@ -31,6 +31,19 @@ def postgres_reachable() -> bool:
         return False
 
 
+CHROMIUM = os.environ.get("ECGW_CHROMIUM", "/usr/bin/chromium")
+
+
+def require_chromium() -> None:
+    """Skip off CI when Debian's Chromium is missing; on CI a missing Chromium is a failure."""
+    if Path(CHROMIUM).exists():
+        return
+    message = f"Chromium is not installed at {CHROMIUM} (apt-get install -y chromium)"
+    if ON_CI:
+        pytest.fail(message + " (CI requires it)")
+    pytest.skip(message)
+
+
 def require_postgres() -> None:
     """Skip off CI when PostgreSQL is missing; on CI a missing PostgreSQL is a failure."""
     if postgres_reachable():

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from ecgateway.config import USER_TYPES, get_settings
+from ecgateway.config import USER_TYPES, Settings, get_settings
 
 app = typer.Typer(help="ecgateway: the on-behalf-of gateway for JD Edwards.", no_args_is_help=True)
 db_app = typer.Typer(help="The portal database.", no_args_is_help=True)
@@ -49,7 +49,7 @@ def serve(
     uvicorn.run("ecgateway.app:create_app", factory=True, host=host, port=port, workers=workers, proxy_headers=True)
 
 
-def exposure_warnings(settings, host: str) -> list[str]:
+def exposure_warnings(settings: Settings, host: str) -> list[str]:
     """What is unsafe about serving settings on host to other machines (nothing on loopback)."""
     if host in ("127.0.0.1", "localhost", "::1"):
         return []

@@ -12,8 +12,8 @@ def make_engine(url: str, *, jde: bool = False, read_only: bool = False, **kwarg
     jde: the engine reads JDE tables. On SQLite, LIKE is then case-sensitive, as it is on
     Oracle and PostgreSQL, so that a rep's filter (ABALPH LIKE 'Acme%') means the same there.
     read_only: every connection refuses writes (SQLite: query_only; PostgreSQL: read-only
-    transactions, and no JIT compilation). Oracle has no such switch per connection: give the gateway a reader login
-    (ECGW_JDE_READ_URL) that holds SELECT grants only.
+    transactions, and no JIT compilation). Oracle has no such switch per connection: give the
+    gateway a reader login (ECGW_JDE_READ_URL) that holds SELECT grants only.
     """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -22,11 +22,13 @@ def make_engine(url: str, *, jde: bool = False, read_only: bool = False, **kwarg
 
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
-        event.listen(engine, "connect", _sqlite_pragmas)
+        pragmas = ["PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON",
+                   "PRAGMA busy_timeout=30000"]
         if jde:
-            event.listen(engine, "connect", _sqlite_case_sensitive_like)
+            pragmas.append("PRAGMA case_sensitive_like=ON")
         if read_only:
-            event.listen(engine, "connect", _sqlite_query_only)
+            pragmas.append("PRAGMA query_only=ON")
+        event.listen(engine, "connect", _sqlite_pragmas(pragmas))
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         url = parsed.set(drivername="postgresql+psycopg")
@@ -45,22 +47,13 @@ def is_in_memory(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:")
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
-    cur = dbapi_connection.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=30000")
-    cur.close()
+def _sqlite_pragmas(pragmas: list[str]):
+    """A connect listener that sets pragmas on each new SQLite connection."""
 
+    def apply(dbapi_connection, _record) -> None:
+        cur = dbapi_connection.cursor()
+        for pragma in pragmas:
+            cur.execute(pragma)
+        cur.close()
 
-def _sqlite_case_sensitive_like(dbapi_connection, _record) -> None:
-    cur = dbapi_connection.cursor()
-    cur.execute("PRAGMA case_sensitive_like=ON")
-    cur.close()
-
-
-def _sqlite_query_only(dbapi_connection, _record) -> None:
-    cur = dbapi_connection.cursor()
-    cur.execute("PRAGMA query_only=ON")
-    cur.close()
+    return apply

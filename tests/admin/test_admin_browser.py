@@ -18,12 +18,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from databases import ON_CI
+from databases import CHROMIUM, require_chromium
 from web.web_env import PASSWORD, build_gateway
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
 ARTEFACTS = Path(__file__).resolve().parents[2] / "test-artefacts" / "admin"
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                "--disable-sync", "--no-first-run"]
@@ -38,11 +37,7 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def server(jde_db, portal_url, tmp_path_factory):
     """The gateway under uvicorn on 127.0.0.1, over the seeded data with one user of each type."""
-    if not Path(CHROMIUM).exists():
-        message = f"Chromium is not installed at {CHROMIUM} (apt-get install -y chromium)"
-        if ON_CI:
-            pytest.fail(message)
-        pytest.skip(message)
+    require_chromium()
     data_dir = tmp_path_factory.mktemp("admin-browser")
     gw = build_gateway(jde_db, portal_url, data_dir)
     gw.runtime.dispose()

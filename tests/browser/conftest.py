@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import threading
@@ -13,10 +12,9 @@ import httpx
 import pytest
 import uvicorn
 
-from databases import ON_CI
+from databases import CHROMIUM, require_chromium
 from web.web_env import Gateway, build_gateway
 
-CHROMIUM = os.environ.get("ECGW_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
 ARTEFACTS = Path(__file__).resolve().parents[2] / "test-artefacts" / "browser"
@@ -57,11 +55,7 @@ def served(jde_db, portal_url, tmp_path_factory) -> tuple[Gateway, str]:
 
 @pytest.fixture(scope="module")
 def browser():
-    if not Path(CHROMIUM).exists():
-        message = f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)"
-        if ON_CI:
-            pytest.fail(message)
-        pytest.skip(message)
+    require_chromium()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:

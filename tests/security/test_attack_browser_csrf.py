@@ -17,19 +17,17 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import httpx
 import pytest
 import sqlalchemy as sa
 
-from databases import ON_CI
+from databases import CHROMIUM, require_chromium
 from ecgateway.jde.conventions import pad
 from web.web_env import PASSWORD, build_gateway
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                "--disable-sync", "--no-first-run"]
 
@@ -42,11 +40,7 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def gateway(jde_db, portal_url, tmp_path_factory):
-    if not Path(CHROMIUM).exists():
-        message = f"Chromium is not installed at {CHROMIUM}"
-        if ON_CI:
-            pytest.fail(message)
-        pytest.skip(message)
+    require_chromium()
     data_dir = tmp_path_factory.mktemp("sec-browser")
     gw = build_gateway(jde_db, portal_url, data_dir)
     port = _free_port()

@@ -25,7 +25,7 @@ from ecgateway.accounts.policy import ColumnRule, Policy, ValueRefused, default_
 NUMBER_COLUMN = "ABAN8"  # the account number: the list's default order and its keyset
 BLANK_PARAM = "blank"  # the empty text blank values are compared with in NULLIF(RTRIM(col), :blank)
 ORACLE_IN_LIMIT = 1000  # ORA-01795: at most 1,000 expressions in one IN list
-EXAMPLE = "ABAN8 in ('4242','1003')"
+EXAMPLE = "ABAN8 IN ('4242','1003')"
 
 # How each operator is written, by the sqlglot node that carries it.
 _COMPARISONS: dict[type[exp.Expression], str] = {

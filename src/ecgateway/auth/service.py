@@ -82,11 +82,8 @@ def sign_in(db: Session, *, login: str, password: str, ip: str, previous: AuthSe
 
 def sign_out(db: Session, *, user: User, auth_session: AuthSession) -> None:
     """End the session and with it any on-behalf-of session it carries."""
-    actor = actor_of(user)
-    if auth_session.obo_an8 is not None:
-        record(db, actor=actor, subject_an8=auth_session.obo_an8, action="obo.end",
-               object=f"account {auth_session.obo_an8}", outcome="ok", detail={"reason": "sign-out"})
-    record(db, actor=actor, subject_an8=auth_session.obo_an8 or user.account_an8, action="auth.sign_out",
-           object=f"login {user.login}", outcome="ok")
-    sessions.end_session(db, auth_session)
+    subject = auth_session.obo_an8 or user.account_an8
+    sessions.end_session(db, auth_session, reason="sign-out")  # audits obo.end when acting
+    record(db, actor=actor_of(user), subject_an8=subject, action="auth.sign_out", object=f"login {user.login}",
+           outcome="ok")
     db.commit()

@@ -10,6 +10,7 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import delete, select
@@ -74,12 +75,10 @@ def load_session(db: Session, token: str | None, *, settings: Settings, now: dt.
         return Loaded(None, "unknown")
     now = now or utcnow()
     if now - as_utc(row.created_at) >= dt.timedelta(minutes=settings.session_absolute_minutes):
-        record_obo_ends(db, [row], reason="session limit")
-        db.delete(row)
+        end_session(db, row, reason="session limit")
         return Loaded(None, f"Your session reached its {settings.session_absolute_minutes}-minute limit. Please sign in again.")
     if now - as_utc(row.last_seen_at) >= dt.timedelta(minutes=settings.session_idle_minutes):
-        record_obo_ends(db, [row], reason="idle timeout")
-        db.delete(row)
+        end_session(db, row, reason="idle timeout")
         return Loaded(None, f"Your session ended after {settings.session_idle_minutes} minutes without activity. Please sign in again.")
     if now - as_utc(row.last_seen_at) >= TOUCH_EVERY:
         row.last_seen_at = now
@@ -96,10 +95,9 @@ def rotate(db: Session, row: AuthSession, *, now: dt.datetime | None = None) -> 
     return token
 
 
-def end_session(db: Session, row: AuthSession, *, reason: str | None = None) -> None:
-    """Remove a session; with a reason, an on-behalf-of session it carries is audited as ended."""
-    if reason:
-        record_obo_ends(db, [row], reason=reason)
+def end_session(db: Session, row: AuthSession, *, reason: str) -> None:
+    """Remove a session; an on-behalf-of session it carries is audited as ended, with reason."""
+    record_obo_ends(db, [row], reason=reason)
     db.delete(row)
     db.flush()
 
@@ -123,23 +121,17 @@ def end_user_sessions(db: Session, *, user_id: int, reason: str = "signed out ev
     return result.rowcount or 0
 
 
-def record_obo_ends(db: Session, rows, *, reason: str) -> int:
+def record_obo_ends(db: Session, rows: Iterable[AuthSession], *, reason: str) -> None:
     """Audit obo.end for each session in rows that is acting on behalf of an account, as the
     rep who was acting; every way a session ends goes through here or through obo.end."""
     from ecgateway.audit.service import record  # the audit service imports this package's models
     from ecgateway.auth.service import actor_of
 
-    count = 0
     for row in list(rows):
-        if row.obo_an8 is None:
-            continue
-        user = db.get(User, row.user_id)
-        if user is None:
-            continue
-        record(db, actor=actor_of(user), subject_an8=row.obo_an8, action="obo.end", object=f"account {row.obo_an8}",
-               outcome="ok", detail={"reason": reason})
-        count += 1
-    return count
+        user = db.get(User, row.user_id) if row.obo_an8 is not None else None
+        if user is not None:
+            record(db, actor=actor_of(user), subject_an8=row.obo_an8, action="obo.end",
+                   object=f"account {row.obo_an8}", outcome="ok", detail={"reason": reason})
 
 
 def csrf_matches(row: AuthSession, presented: str | None) -> bool:
