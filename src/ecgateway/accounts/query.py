@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +39,7 @@ MAX_AN8_DIGITS = 8
 # Oracle and SQL Server do not: they get a >= b AND (a > x OR b > y).
 ROW_VALUE_DIALECTS = ("postgres", "sqlite")
 _BASE_PARAMS = {"wwa_today", "wwa_company"}
+_EPOCH = dt.date(1970, 1, 1)  # time.time() counts UTC days from here
 
 
 class BaseQueryError(RuntimeError):
@@ -67,6 +69,7 @@ class WorkWithAccounts:
     company: str
     restriction_default: str = "allow"  # what a rep without a restriction row sees: allow (all) or deny
     _cache: OrderedDict = field(default_factory=OrderedDict, repr=False)
+    _today: tuple[int, dict[str, object]] | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
@@ -87,9 +90,18 @@ class WorkWithAccounts:
         return compile_filter(text, dialect=self.dialect, policy=self.policy)
 
     def base_params(self, today: dt.date | None = None) -> dict[str, object]:
-        """Values of the base query's own binds; today's date is read on each call."""
-        today = today or dt.datetime.now(dt.UTC).date()
-        return {"wwa_today": date_to_julian(today), "wwa_company": self.company}
+        """Values of the base query's own binds (a new dict), for today (UTC) unless told.
+
+        Today's values are kept for the day: every page and check calls this, and the clock is
+        read as one number (the UTC day) instead of building a date each time."""
+        if today is not None:
+            return {"wwa_today": date_to_julian(today), "wwa_company": self.company}
+        day = int(time.time() // 86_400)
+        cached = self._today
+        if cached is None or cached[0] != day:
+            today = _EPOCH + dt.timedelta(days=day)
+            cached = self._today = (day, {"wwa_today": date_to_julian(today), "wwa_company": self.company})
+        return dict(cached[1])
 
     def statement(self, restriction: CompiledFilter | None, shape: Shape) -> sa.TextClause:
         """The executable statement for a shape, rendered once and cached."""

@@ -8,6 +8,7 @@ the check on every later request and the admin preview all use the same statemen
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import re
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ MAX_PAGE_SIZE = 200
 # in the caches of the gateway and the database: a page fetches the smallest of these that holds
 # the page size asked for, and a client cycling through sizes cannot fill those caches.
 FETCH_SIZES = (10, 25, 50, 100, MAX_PAGE_SIZE)
+_FETCH_FOR = [0] + [next(size for size in FETCH_SIZES if size >= n) for n in range(1, MAX_PAGE_SIZE + 1)]
 _DIGITS = re.compile(r"^\d{1,8}$")
 
 
@@ -127,8 +129,7 @@ def list_accounts(
     if scope.kind == "none":
         return AccountPage([], None, sort, q, limit)
     search, params = _search(q)
-    fetch = next(size for size in FETCH_SIZES if size >= limit)
-    shape = Shape("list", search=search, sort=sort, rows=fetch + 1)  # more than limit: a page follows
+    shape = _list_shape(search, sort, _FETCH_FOR[limit] + 1)  # more than limit: a page follows
     params.update(_scope_params(wwa, scope))
     # The first page starts after the lowest key: a blank (never '', which Oracle reads as NULL) and 0.
     sort_value, params["k_an8"] = after if after is not None else (BLANK, 0)
@@ -145,6 +146,13 @@ def list_accounts(
         key = None if sort == "number" else last[LIST_COLUMNS.index(SORT_KEYS[sort][0])]
         next_cursor = _encode_cursor(sort, key, int(last[0]))
     return AccountPage(_rows(rows), next_cursor, sort, q, limit)
+
+
+@functools.lru_cache(maxsize=256)
+def _list_shape(search: str | None, sort: str, rows: int) -> Shape:
+    """The Shape of a list page; one object per kind (building a frozen dataclass costs more
+    than the rest of a page's bookkeeping)."""
+    return Shape("list", search=search, sort=sort, rows=rows)
 
 
 def _skip_numbers_before(params: dict[str, object], names: frozenset[str], key: int) -> None:
@@ -260,7 +268,7 @@ def _encode_cursor(sort: str, key: str | None, an8: int) -> str:
 def _decode_cursor(cursor: str, sort: str) -> tuple[str | None, int]:
     problem = "the page cursor is not valid"
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         version, cursor_sort, key, an8 = json.loads(raw)
     except (ValueError, TypeError):
         raise CursorError(f"{problem}; start again from the first page (leave the cursor out)") from None
