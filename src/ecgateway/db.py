@@ -39,7 +39,29 @@ def make_engine(url: str, *, jde: bool = False, read_only: bool = False, **kwarg
         connect_args["options"] = (connect_args.get("options", "") + " -c default_transaction_read_only=on"
                                    " -c jit=off").strip()
         kwargs["connect_args"] = connect_args
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    engine = create_engine(url, pool_pre_ping=True, **kwargs)
+    if jde and parsed.get_backend_name() == "postgresql":
+        event.listen(engine, "connect", _bind_ints_as_bigint)
+    return engine
+
+
+def _bind_ints_as_bigint(dbapi_connection, _record) -> None:
+    """On psycopg 3, send every Python int as bigint.
+
+    psycopg types an int parameter by its size (0 and numbers up to 32,767 as smallint, larger
+    as integer), and the types are part of a prepared statement. The same page query then became
+    a different server-side statement for each mix of small and large account numbers (a deep
+    page binds the IN values before it as 0), each making its own choice between a generic and
+    a per-run plan: pages 80-95% into a 1,000-value IN list took 25% longer than the rest
+    (bench/RESULTS-accounts.md). With one type, one statement serves every page. JDE numbers
+    are compared, never passed to functions, so bigint against an integer column is exact.
+    """
+    adapters = getattr(dbapi_connection, "adapters", None)
+    if adapters is None:  # another PostgreSQL driver: leave its typing alone
+        return
+    from psycopg.types.numeric import Int8Dumper
+
+    adapters.register_dumper(int, Int8Dumper)
 
 
 def is_in_memory(engine: Engine) -> bool:
