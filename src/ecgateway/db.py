@@ -54,14 +54,17 @@ def _bind_ints_as_bigint(dbapi_connection, _record) -> None:
     page binds the IN values before it as 0), each making its own choice between a generic and
     a per-run plan: pages 80-95% into a 1,000-value IN list took 25% longer than the rest
     (bench/RESULTS-accounts.md). With one type, one statement serves every page. JDE numbers
-    are compared, never passed to functions, so bigint against an integer column is exact.
+    are compared with integer columns (the JDE queries are SQLAlchemy Core, which casts each int
+    it binds, or the accounts statement): raw SQL on a JDE engine that passes an int to a
+    function (substr, make_date, date + n) must cast it, as there is no such function on bigint.
     """
     adapters = getattr(dbapi_connection, "adapters", None)
     if adapters is None:  # another PostgreSQL driver: leave its typing alone
         return
-    from psycopg.types.numeric import Int8Dumper
+    from psycopg.types.numeric import Int8BinaryDumper, Int8Dumper
 
-    adapters.register_dumper(int, Int8Dumper)
+    adapters.register_dumper(int, Int8Dumper)  # text format
+    adapters.register_dumper(int, Int8BinaryDumper)  # binary, and (registered last) the automatic choice
 
 
 def is_in_memory(engine: Engine) -> bool:

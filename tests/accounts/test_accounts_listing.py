@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 
 import pytest
@@ -27,7 +28,6 @@ from ecgateway.accounts import (
     rep_scope,
     set_restriction,
 )
-from ecgateway.accounts.query import WorkWithAccounts
 from ecgateway.accounts.service import FETCH_SIZES
 from ecgateway.db import make_engine
 from ecgateway.portal.users import create_user
@@ -230,7 +230,8 @@ def test_rep_scope_follows_ec_impersonate_restrictions_and_the_default(jde_db, w
         scope = rep_scope(portal, rep=rep, wwa=wwa)
         assert scope.kind == "all"
         assert count_accounts(conn, wwa=wwa, scope=scope) == len(reference.accounts)
-        deny = WorkWithAccounts(**{**wwa.__dict__, "restriction_default": "deny", "_cache": type(wwa._cache)()})
+        deny = dataclasses.replace(wwa, restriction_default="deny")
+        assert deny._cache is not wwa._cache and deny.base is wwa.base
         denied = rep_scope(portal, rep=rep, wwa=deny)
         assert denied.kind == "none" and "ECGW_RESTRICTION_DEFAULT is deny" in denied.reason
         assert list_accounts(conn, wwa=deny, scope=denied).items == []

@@ -42,4 +42,3 @@ def test_a_reader_login_can_be_configured(jde_db, tmp_path):
             conn.execute(sa.delete(runtime.jde.F0101).where(runtime.jde.F0101.c.aban8 == -1))
     finally:
         runtime.dispose()
-

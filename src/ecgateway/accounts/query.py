@@ -68,9 +68,10 @@ class WorkWithAccounts:
     columns: dict[str, exp.Expression]  # output name -> the expression that computes it
     company: str
     restriction_default: str = "allow"  # what a rep without a restriction row sees: allow (all) or deny
-    _cache: OrderedDict = field(default_factory=OrderedDict, repr=False)
-    _today: tuple[int, dict[str, object]] | None = field(default=None, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    # Per object, never copied by dataclasses.replace: statements, their lock, today's values.
+    _cache: OrderedDict = field(default_factory=OrderedDict, init=False, repr=False, compare=False)
+    _today: tuple[int, dict[str, object]] | None = field(default=None, init=False, repr=False, compare=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False, compare=False)
 
     @classmethod
     def load(cls, settings: Settings, *, dialect: str) -> WorkWithAccounts:
