@@ -326,7 +326,8 @@ def _depth_profile(conn, wwa, backend: str, schema: str | None, case: Case, scop
         per = {name: medians[name] / read[name] for name in medians}
         cells = [f"{_ms(m)} ({per[name] * 1e6:.2f})" for name, m in medians.items()]
         spread += f" ({max(per[d] for d in deeper) / per[first]:.2f} per row)"
-    return f"| {backend} | {case.name} | " + " | ".join(cells) + f" | {spread} |"
+    rounds = len(next(iter(times.values())))
+    return f"| {backend} | {case.name} | " + " | ".join(cells) + f" | {spread} | {rounds:,} |"
 
 
 def _caught(conn: sa.Connection, call: Callable) -> tuple[object, dict]:
@@ -412,7 +413,7 @@ def _compile_times(backend: str, wwa: WorkWithAccounts, numbers: list[int]) -> l
                 wwa.statement(wwa.compile(text), Shape("list"))
                 cached.append(time.perf_counter() - t0)
         out.append(f"| {backend} | compile {label} | cold / cached | {_ms(statistics.median(cold))} | {_ms(_p99(cold))} "
-                   f"| {_ms(statistics.median(cached))} | {_ms(_p99(cached))} | | | | |")
+                   f"| {_ms(statistics.median(cached))} | {_ms(_p99(cached))} | | | | | {len(cold)} / {len(cached)} |")
     return out
 
 
@@ -440,7 +441,7 @@ def _row(backend: str, case: str, page: str, times: dict[str, list[float]], read
     label = "deep (90%)" if page == "deep" else page
     return (f"| {backend} | {case} | {label} | {_ms(median_ours)} | {_ms(_p99(ours))} | {_ms(median_hand)} "
             f"| {_ms(_p99(hand))} | {median_ours / median_hand:.2f} | {statistics.median(alone) / median_hand:.2f} "
-            f"| {depth} | {reads} |")
+            f"| {depth} | {reads} | {len(ours):,} |")
 
 
 def render_report(lines: list[str], profile: list[str], args) -> str:
@@ -454,9 +455,11 @@ def render_report(lines: list[str], profile: list[str], args) -> str:
         f"### {dt.date.today().isoformat()} on {platform.node() or 'this machine'}: {cores} cores, {memory} GiB "
         f"(shared with other work), Python {platform.python_version()}",
         "",
-        f"{args.accounts:,} accounts (seed {SEED}), pages of {PAGE}. Per case, six runs are timed {args.repeats} "
-        "times after 3 warm-ups, all six in each round in a shuffled order, on one connection: our page "
-        "(list_accounts) and the hand-written query, first and deep, and our statement alone. Times in ms.",
+        f"{args.accounts:,} accounts (seed {SEED}), pages of {PAGE}. Per case, six runs are timed after 3 "
+        "warm-ups, all six in each round in a shuffled order, on one connection: our page (list_accounts) "
+        "and the hand-written query, first and deep, and our statement alone. `rounds` is how many times "
+        f"each was timed: at least {args.repeats}, and for fast cases about {ROUND_BUDGET:.0f} s of rounds "
+        f"(at most {MAX_ROUNDS:,}). Times in ms.",
         "",
         "- ratio = median of our page / median of the hand-written query (target <= 1.2). Our page is "
         "everything list_accounts does: parameters, the cached statement, the rows trimmed into "
@@ -471,23 +474,25 @@ def render_report(lines: list[str], profile: list[str], args) -> str:
         "of each, deep against first. The IN list probes its values instead of walking.",
         "- compile rows: the two pairs of columns are cold (caches cleared) and cached.",
         "",
-        f"Load average of the machine at the end of the run (other work shares it): "
+        f"Load average of the machine at the end of the run (the benchmark and its database count): "
         f"{' / '.join(f'{x:.1f}' for x in os.getloadavg())} (1 / 5 / 15 min).",
         "",
         "| backend | case | page | ours median | ours p99 | by hand median | by hand p99 | ratio | statement "
-        "| deep/first | read |",
-        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| deep/first | read | rounds |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     depth_head = [
         "",
         "#### Depth profile: our page at several depths",
         "",
         "Medians in ms of our page starting at each fraction of the list (0 = the first page), the "
-        "seven timed interleaved like the table above; the last column is the slowest deeper page "
-        "over the first (target about 1). In brackets, microseconds per row walked (see `read` above).",
+        "seven timed interleaved like the table above; then the slowest deeper page over the first "
+        "(target about 1). In brackets, microseconds per row walked (see `read` above). Each loop "
+        "has its own mix of pages competing for the caches, so absolute times here and in the table "
+        "above differ (by up to half); compare within one table.",
         "",
-        "| backend | case | " + " | ".join("first" if d == 0 else f"{d:.0%}" for d in DEPTHS) + " | slowest deeper / first |",
-        "|---|---|" + "---:|" * (len(DEPTHS) + 1),
+        "| backend | case | " + " | ".join("first" if d == 0 else f"{d:.0%}" for d in DEPTHS) + " | slowest deeper / first | rounds |",
+        "|---|---|" + "---:|" * (len(DEPTHS) + 2),
     ]
     return "\n".join(head + lines + depth_head + profile) + "\n" + NOTES
 
