@@ -30,6 +30,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import sqlalchemy as sa
 
@@ -181,8 +182,17 @@ def cases(account_numbers: list[int]) -> list[Case]:
     ]
 
 
-SORTS = {"number": ("AB.ABAN8", None, None), "name": ("AB.ABALPH", "ABALPH", "AB.ABAN8"),
-         "city": ("AL.ALCTY1", "ALCTY1", "AL.ALAN8")}
+class Sort(NamedTuple):
+    column: str  # the sort column, qualified as in the hand-written query
+    key: str | None  # its name in a row and in the walked table (None: the number is the sort)
+    tie: str | None  # the tie-breaker, qualified
+    table: str  # the table whose index a page walks in this order
+    number: str  # that table's account-number column
+
+
+SORTS = {"number": Sort("AB.ABAN8", None, None, "F0101", "ABAN8"),
+         "name": Sort("AB.ABALPH", "ABALPH", "AB.ABAN8", "F0101", "ABAN8"),
+         "city": Sort("AL.ALCTY1", "ALCTY1", "AL.ALAN8", "F0116", "ALAN8")}
 
 
 def hand_sql(schema: str | None, case: Case) -> str:
@@ -190,7 +200,7 @@ def hand_sql(schema: str | None, case: Case) -> str:
 
     Keyset paging by hand: every page starts after a key; the first after (' ', 0)."""
     s = f"{schema}." if schema else ""
-    sort_column, _, tie = SORTS[case.sort]
+    sort_column, _, tie, _, _ = SORTS[case.sort]
     # By number, the bound is repeated in the F0150 checks (PostgreSQL does not infer it);
     # otherwise a row-value comparison (both SQLite and PostgreSQL have them) starts the index scan.
     k = " AND {} > :k_an8" if case.sort == "number" else ""
@@ -285,18 +295,18 @@ def _rows_walked(conn, schema: str | None, case: Case, start: tuple[object, int]
     """Rows of the index the page walks (F0101 by number or name, F0116 by city) from its start
     key to its last row: what the database reads, customers or not, to find the page's 50."""
     s = f"{schema}." if schema else ""
-    table, sort_column, number = {"number": ("F0101", None, "ABAN8"), "name": ("F0101", "ABALPH", "ABAN8"),
-                                  "city": ("F0116", "ALCTY1", "ALAN8")}[case.sort]
-    if sort_column is None:
-        low, high, params = f"{number} > :a0", f"{number} <= :a1", {"a0": start[1]}
+    sort = SORTS[case.sort]
+    if sort.key is None:
+        low, high, params = f"{sort.number} > :a0", f"{sort.number} <= :a1", {"a0": start[1]}
     else:
-        low, high = f"({sort_column}, {number}) > (:s0, :a0)", f"({sort_column}, {number}) <= (:s1, :a1)"
+        low = f"({sort.key}, {sort.number}) > (:s0, :a0)"
+        high = f"({sort.key}, {sort.number}) <= (:s1, :a1)"
         params = {"s0": start[0], "a0": start[1]}
     if page.next_cursor is None:  # the last page reads to the end
         high = "1 = 1"
     else:
         params["s1"], params["a1"] = _decode_cursor(page.next_cursor, case.sort)
-    sql = f"SELECT COUNT(*) FROM {s}{table} WHERE {low} AND {high}"  # noqa: S608 (bench set-up, names are ours)
+    sql = f"SELECT COUNT(*) FROM {s}{sort.table} WHERE {low} AND {high}"  # noqa: S608 (bench set-up, names are ours)
     return conn.execute(sa.text(sql), params).scalar_one()
 
 
@@ -363,11 +373,11 @@ def _keys_at(conn, schema: str | None, case: Case, fractions: tuple[float, ...])
     sql = hand_sql(schema, case).replace(f"LIMIT {PAGE + 1}", "")
     params = {"today": today_julian(), **case.hand_params, "k_an8": 0, "k_sort": " "}
     all_rows = conn.execute(sa.text(sql), params).all()
-    _, column, _ = SORTS[case.sort]
+    key = SORTS[case.sort].key
     keys = {}
     for fraction in fractions:
         row = all_rows[int(len(all_rows) * fraction)]
-        keys[fraction] = (None if column is None else {"ABALPH": row[1], "ALCTY1": row[2]}[column], row[0])
+        keys[fraction] = (None if key is None else {"ABALPH": row[1], "ALCTY1": row[2]}[key], row[0])
     return keys
 
 

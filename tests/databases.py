@@ -32,6 +32,9 @@ def postgres_reachable() -> bool:
 
 
 CHROMIUM = os.environ.get("ECGW_CHROMIUM", "/usr/bin/chromium")
+# How the browser tests start it: headless in a container, no network of its own.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
 
 
 def require_chromium() -> None:

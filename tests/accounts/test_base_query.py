@@ -142,10 +142,9 @@ def test_by_number_the_page_bound_is_repeated_inside_the_exists_checks(tmp_path)
     assert sql.endswith("AND AB.ABAN8 > :k_an8 ORDER BY AB.ABAN8 ASC LIMIT 51")
 
 
-def test_base_values_are_today_in_utc_kept_for_the_day_and_a_new_dict_each_time(tmp_path, monkeypatch):
+def test_base_values_are_today_in_utc_or_the_date_given_in_a_new_dict_each_time(tmp_path):
     import datetime as dt
 
-    from ecgateway.accounts import query
     from ecgateway.jde.conventions import date_to_julian
 
     wwa = load(resources(tmp_path))
@@ -153,16 +152,4 @@ def test_base_values_are_today_in_utc_kept_for_the_day_and_a_new_dict_each_time(
     assert first == {"wwa_today": date_to_julian(dt.datetime.now(dt.UTC).date()), "wwa_company": wwa.company}
     first["wwa_today"] = 0  # a caller adding to or changing its dict changes no one else's
     assert wwa.base_params()["wwa_today"] != 0
-
-    class Clock:  # 2026-12-31 23:59:59 UTC, then one second later
-        now = dt.datetime(2026, 12, 31, 23, 59, 59, tzinfo=dt.UTC).timestamp()
-
-        def time(self) -> float:
-            return self.now
-
-    clock = Clock()
-    monkeypatch.setattr(query, "time", clock)
-    assert wwa.base_params()["wwa_today"] == 126365  # CYYDDD: 2026, day 365
-    clock.now += 1
-    assert wwa.base_params()["wwa_today"] == 127001  # the next day's first call sees the new date
     assert wwa.base_params(dt.date(2024, 2, 29))["wwa_today"] == 124060

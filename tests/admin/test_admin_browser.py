@@ -18,14 +18,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from databases import CHROMIUM, require_chromium
+from databases import CHROMIUM, CHROMIUM_ARGS, require_chromium
 from web.web_env import PASSWORD, build_gateway
 
 pytestmark = pytest.mark.browser
 
 ARTEFACTS = Path(__file__).resolve().parents[2] / "test-artefacts" / "admin"
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-               "--disable-sync", "--no-first-run"]
 
 
 def _free_port() -> int:
@@ -98,7 +96,7 @@ def test_admin_edits_a_filter_and_the_reps_picker_follows(server, backend):
     before = gw.allowed_for("sales1")
     new_list = [before[0], gw.accounts[-1]]  # one account kept, one from outside the old list
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             rep = _sign_in(browser, base, "sales1")
             rep.goto(base + "/accounts")
@@ -164,7 +162,7 @@ def test_new_user_sets_a_password_through_the_link(server, backend):
     shots = ARTEFACTS / backend
     shots.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             admin = _sign_in(browser, base, "admin1")
             admin.goto(base + "/admin/users")

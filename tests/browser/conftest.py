@@ -12,11 +12,9 @@ import httpx
 import pytest
 import uvicorn
 
-from databases import CHROMIUM, require_chromium
+from databases import CHROMIUM, CHROMIUM_ARGS, require_chromium
 from web.web_env import Gateway, build_gateway
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 ARTEFACTS = Path(__file__).resolve().parents[2] / "test-artefacts" / "browser"
 
 

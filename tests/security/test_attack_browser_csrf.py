@@ -22,14 +22,12 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from databases import CHROMIUM, require_chromium
+from databases import CHROMIUM, CHROMIUM_ARGS, require_chromium
 from ecgateway.jde.conventions import pad
 from web.web_env import PASSWORD, build_gateway
 
 pytestmark = pytest.mark.browser
 
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-               "--disable-sync", "--no-first-run"]
 
 
 def _free_port() -> int:
@@ -127,7 +125,7 @@ def test_another_site_cannot_make_a_signed_in_rep_act_on_behalf(gateway, attacke
         f"fetch('{base}/api/v1/session', {{credentials: 'include'}}).then(r => r.text())"
         "]).then(rs => rs.map(r => r.status === 'fulfilled' ? 'answered' : 'blocked'));</script>")
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             context = browser.new_context()
             rep = _sign_in(context, base, "sales1")
@@ -160,7 +158,7 @@ def test_another_site_cannot_sign_the_victim_in_as_the_attacker(gateway, attacke
         f'<form id="f" method="post" action="{base}/login"><input name="login" value="cust1">'
         f'<input name="password" value="{PASSWORD}"></form><script>document.getElementById("f").submit()</script>')
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             context = browser.new_context()
             page = context.new_page()
@@ -185,7 +183,7 @@ def test_markup_in_an_account_name_does_not_run_in_the_picker_the_account_page_o
                     .values(abalph=pad("<img src=x onerror=alert(1)>O'Brien", 40)))
     try:
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             try:
                 context = browser.new_context()
                 rep = _sign_in(context, base, "sales1")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +22,7 @@ from sqlglot.dialects.dialect import Dialect
 from ecgateway.accounts.policy import Policy, load_policy
 from ecgateway.accounts.restrictions import CompiledFilter, compile_filter, render, sqlglot_dialect
 from ecgateway.config import Settings
-from ecgateway.jde.conventions import date_to_julian, pad
+from ecgateway.jde.conventions import date_to_julian, pad, today_julian
 from ecgateway.jde.tables import jde_tables
 from ecgateway.jde.types import JdeChar
 
@@ -35,11 +34,11 @@ LIST_COLUMNS = ("ABAN8", "ABALPH", "ALCTY1", "ALADDS", "ALADDZ", "ALCTR", "PHONE
 # The city sort breaks ties on ALAN8 (= ABAN8) so that the F0116 index (ALCTY1, ALAN8) gives the order.
 SORT_KEYS: dict[str, tuple[str, ...]] = {"number": ("ABAN8",), "name": ("ABALPH", "ABAN8"), "city": ("ALCTY1", "ALAN8")}
 MAX_AN8_DIGITS = 8
+AN8_MAX = 10**MAX_AN8_DIGITS - 1  # JDE address numbers are NUMBER(8): 99,999,999
 # Databases that compare row values, (a, b) > (x, y), and start an index scan at them.
 # Oracle and SQL Server do not: they get a >= b AND (a > x OR b > y).
 ROW_VALUE_DIALECTS = ("postgres", "sqlite")
 _BASE_PARAMS = {"wwa_today", "wwa_company"}
-_EPOCH = dt.date(1970, 1, 1)  # time.time() counts UTC days from here
 
 
 class BaseQueryError(RuntimeError):
@@ -68,9 +67,8 @@ class WorkWithAccounts:
     columns: dict[str, exp.Expression]  # output name -> the expression that computes it
     company: str
     restriction_default: str = "allow"  # what a rep without a restriction row sees: allow (all) or deny
-    # Per object, never copied by dataclasses.replace: statements, their lock, today's values.
+    # Per object, never copied by dataclasses.replace: the rendered statements and their lock.
     _cache: OrderedDict = field(default_factory=OrderedDict, init=False, repr=False, compare=False)
-    _today: tuple[int, dict[str, object]] | None = field(default=None, init=False, repr=False, compare=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False, compare=False)
 
     @classmethod
@@ -91,18 +89,9 @@ class WorkWithAccounts:
         return compile_filter(text, dialect=self.dialect, policy=self.policy)
 
     def base_params(self, today: dt.date | None = None) -> dict[str, object]:
-        """Values of the base query's own binds (a new dict), for today (UTC) unless told.
-
-        Today's values are kept for the day: every page and check calls this, and the clock is
-        read as one number (the UTC day) instead of building a date each time."""
-        if today is not None:
-            return {"wwa_today": date_to_julian(today), "wwa_company": self.company}
-        day = int(time.time() // 86_400)
-        cached = self._today
-        if cached is None or cached[0] != day:
-            today = _EPOCH + dt.timedelta(days=day)
-            cached = self._today = (day, {"wwa_today": date_to_julian(today), "wwa_company": self.company})
-        return dict(cached[1])
+        """Values of the base query's own binds (a new dict), for today (UTC) unless told."""
+        julian = today_julian() if today is None else date_to_julian(today)
+        return {"wwa_today": julian, "wwa_company": self.company}
 
     def statement(self, restriction: CompiledFilter | None, shape: Shape) -> sa.TextClause:
         """The executable statement for a shape, rendered once and cached."""

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from ecgateway.accounts.query import (
+    AN8_MAX,
     LIST_COLUMNS,
     MAX_AN8_DIGITS,
     SORT_KEYS,
@@ -36,7 +37,7 @@ MAX_PAGE_SIZE = 200
 # the page size asked for, and a client cycling through sizes cannot fill those caches.
 FETCH_SIZES = (10, 25, 50, 100, MAX_PAGE_SIZE)
 _FETCH_FOR = [0] + [next(size for size in FETCH_SIZES if size >= n) for n in range(1, MAX_PAGE_SIZE + 1)]
-_DIGITS = re.compile(r"^\d{1,8}$")
+_DIGITS = re.compile(rf"^\d{{1,{MAX_AN8_DIGITS}}}$")
 
 
 class CursorError(ValueError):
@@ -184,7 +185,7 @@ def get_account(jde: sa.Connection, *, wwa: WorkWithAccounts, scope: AccountScop
         an8 = int(an8)
     except (TypeError, ValueError):
         return None
-    if not 0 < an8 < 10**MAX_AN8_DIGITS:
+    if not 0 < an8 <= AN8_MAX:
         return None
     params = _scope_params(wwa, scope)
     params["an8"] = an8
@@ -272,7 +273,7 @@ def _decode_cursor(cursor: str, sort: str) -> tuple[str | None, int]:
         version, cursor_sort, key, an8 = json.loads(raw)
     except (ValueError, TypeError):
         raise CursorError(f"{problem}; start again from the first page (leave the cursor out)") from None
-    if version != 1 or not isinstance(an8, int) or isinstance(an8, bool) or not 0 <= an8 < 10**MAX_AN8_DIGITS:
+    if version != 1 or not isinstance(an8, int) or isinstance(an8, bool) or not 0 <= an8 <= AN8_MAX:
         raise CursorError(f"{problem}; start again from the first page (leave the cursor out)")
     if cursor_sort != sort:
         raise CursorError(f"the page cursor belongs to sort {cursor_sort!r}, not {sort!r}; "

@@ -12,9 +12,8 @@ from typing import Annotated
 from fastapi import Form, Path, Query
 from pydantic import Field
 
-from ecgateway.accounts.query import MAX_AN8_DIGITS
+from ecgateway.accounts.query import AN8_MAX
 
-AN8_MAX = 10**MAX_AN8_DIGITS - 1  # JDE address numbers are NUMBER(8): 99,999,999
 ROW_ID_MAX = 2_147_483_647  # portal ids are 32-bit integers on every database
 
 AccountNumber = Annotated[int, Field(ge=1, le=AN8_MAX)]
