@@ -1,0 +1,77 @@
+"""JDE 9.2's real column lists for the tables the gateway touches, read from `columns.tsv`.
+
+`columns.tsv` is a copy of the project notes' `jde-columns.tsv` (table, column, kind, primary
+key, position). Its source: the public JDE 9.2 model set JDEQuery
+(github.com/LongJohnBlackbeard/JDEQuery, `JDE.Models/<table>Model.cs` at commit dab104f), keys as
+its models mark them. It gives names, kinds and keys, not widths, implied decimals or
+nullability: widths and decimals are the data dictionary's (see jde/tables.py and
+ECGW_DECIMALS).
+
+Writers of JDE tables use it to set every column (JDE stores no NULL: blank text, 0 numbers
+and dates); tests use it to create tables in JDE's real shape (`real_table`).
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+from sqlalchemy import BigInteger, Column, DateTime, MetaData, PrimaryKeyConstraint, Table
+
+from ecgateway.jde.types import JdeChar
+
+TEXT, NUMBER, DATE = "text", "number", "date"
+
+
+@dataclass(frozen=True)
+class LayoutColumn:
+    table: str  # e.g. "F47011"
+    name: str  # upper case, with the table's prefix, e.g. "SYEDOC"
+    kind: str  # text, number (Julian dates included) or date (a DateTime column)
+    primary_key: bool
+    position: int
+
+
+@cache
+def layouts() -> dict[str, tuple[LayoutColumn, ...]]:
+    """Every table of columns.tsv, its columns in the model's order."""
+    text = resources.files("ecgateway.jde").joinpath("columns.tsv").read_text(encoding="utf-8")
+    tables: dict[str, list[LayoutColumn]] = {}
+    for row in csv.DictReader(text.splitlines(), delimiter="\t"):
+        column = LayoutColumn(table=row["table"], name=row["column"], kind=row["kind"],
+                              primary_key=row["primary_key"] == "y", position=int(row["position"]))
+        tables.setdefault(column.table, []).append(column)
+    return {name: tuple(sorted(cols, key=lambda c: c.position)) for name, cols in tables.items()}
+
+
+def layout(table: str) -> tuple[LayoutColumn, ...]:
+    """The real columns of one JDE table; KeyError names a table the file does not hold."""
+    try:
+        return layouts()[table.upper()]
+    except KeyError:
+        raise KeyError(f"no JDE column list for {table} in ecgateway/jde/columns.tsv") from None
+
+
+def real_table(metadata: MetaData, table: str, *, widths: dict[str, int] | None = None,
+               text_width: int = 40) -> Table:
+    """The table as JDE lays it out: every real column NOT NULL with no default.
+
+    A column an INSERT leaves out then fails the insert, as it would leave a NULL that JDE's
+    own programs never write. Text columns are fixed-width (padded) with the width given in
+    `widths` (lower-case column name -> characters), else `text_width`.
+    """
+    widths = widths or {}
+    columns = []
+    for col in layout(table):
+        name = col.name.lower()
+        if col.kind == TEXT:
+            type_ = JdeChar(widths.get(name, text_width))
+        elif col.kind == DATE:
+            type_ = DateTime()
+        else:
+            type_ = BigInteger()
+        columns.append(Column(name, type_, nullable=False))
+    keys = [c.name.lower() for c in layout(table) if c.primary_key]
+    return Table(table.lower(), metadata, *columns, PrimaryKeyConstraint(*keys))
