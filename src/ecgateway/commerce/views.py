@@ -385,6 +385,15 @@ def order_page(request: Request, order_id: RowIdPath, ctx: ShopperContext, db: P
                                                      "erp_status_error": erp_status_error, "ctx": ctx})
 
 
+@pages.post("/orders/{order_id}/cart")
+def put_back_in_cart_form(order_id: RowIdPath, ctx: ShopperContext, db: PortalSessionDep, jde: JdeDep,
+                          runtime: RuntimeDep):
+    """A rejected order's lines back into the cart, to fix and place again."""
+    _audited(db, ctx, "order.reorder", f"order {order_id}",
+             lambda: orders.put_back_in_cart(db, jde, tables=runtime.jde, ctx=ctx, order_id=order_id))
+    return RedirectResponse("/cart", status_code=303)
+
+
 # --- helpers ------------------------------------------------------------------------------
 
 def _audited(db: Session, ctx: ActingContext, action: str, obj: str, action_fn: Callable[[], T]) -> T:
