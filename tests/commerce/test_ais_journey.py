@@ -190,6 +190,30 @@ def test_a_refused_order_shows_jdes_reason_and_is_placed_again_after_the_fix(ais
     assert len(set(keys)) == 2  # placed again under a new key
 
 
+def test_a_cart_jde_refuses_to_price_shows_why_and_the_line_can_be_removed(ais_gw):
+    gw, fake = ais_gw
+    rep = gw.client("sales1")
+    act_on_behalf(rep, gw.accounts[0])
+    good, bad = fill_cart(rep, 2)
+    reason = f"Item {bad} may not be sold to this customer (export restriction)"
+    fake.block(bad, reason)
+    page = rep.get("/cart")
+    assert page.status_code == 200 and reason in page.text  # the cart, unpriced, with JDE's words
+    assert f'<tr data-item="{bad}">' in page.text and f'<tr data-item="{good}">' in page.text
+    checkout = rep.get("/checkout")
+    assert reason in checkout.text and "The cart is empty" not in checkout.text
+    api = rep.get("/api/v1/cart").json()
+    assert api["priced"] is False and reason in api["message"]
+    assert gw.app.state.erp.breaker.state == "closed"
+    r = rep.post("/cart/remove", data={"item": bad, "csrf_token": csrf(rep)})
+    assert r.status_code == 303
+    page = rep.get("/cart")
+    assert page.status_code == 200 and reason not in page.text and 'id="cart-total"' in page.text
+    order_id = check_out(rep, gw, "PO-BLOCKED-1")
+    relay(gw).run_until_idle()
+    assert status_of(gw, order_id) == "sent"
+
+
 def test_putting_back_a_sent_order_or_anothers_order_is_refused(ais_gw):
     gw, fake = ais_gw
     rep = gw.client("sales1")

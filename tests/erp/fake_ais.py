@@ -20,7 +20,8 @@ message/exception/status. It is as strict as Oracle documents the real server to
   Guide, "Defining Error Handling for Orchestration Steps":
   https://docs.oracle.com/en/applications/jd-edwards/cross-product/9.2/eotot/defining-error-handling-for-orchestration-steps.html).
   `fake.hold(sold_to, text)` puts a sold-to on credit hold: the order orchestration then
-  aborts that way, as an orchestration whose first step checks F03012 AIHOLD would.
+  aborts that way, as an orchestration whose first step checks F03012 AIHOLD would;
+  `fake.block(item, text)` makes pricing and orders of a grid holding the item abort so.
 
 It fails on demand: `fake.fail_next("444", "500", ("slow", 2.0), "drop")` applies one
 behaviour to each of the next orchestration calls. "500" is an outage (the HTML server
@@ -75,6 +76,7 @@ class FakeAis:
     calls: list[tuple[str, dict]] = field(default_factory=list)
     orders: dict[str, dict] = field(default_factory=dict)  # ExternalReference (or a serial) -> order
     holds: dict[str, str] = field(default_factory=dict)  # sold-to -> why its orders are refused
+    blocked: dict[str, str] = field(default_factory=dict)  # item -> why a cart or order holding it is refused
     script: deque = field(default_factory=deque)
     lock: threading.Lock = field(default_factory=threading.Lock)
     offset: float = 0.0  # added to the clock: idle_for() moves time on without sleeping
@@ -103,6 +105,11 @@ class FakeAis:
         """Orders for this sold-to are refused with reason (as a credit-hold check would)."""
         with self.lock:
             self.holds[str(sold_to)] = reason
+
+    def block(self, item: str, reason: str) -> None:
+        """Pricing and orders of a grid holding this item are refused with reason (a whole-call abort)."""
+        with self.lock:
+            self.blocked[item] = reason
 
     def release(self, sold_to: int | str) -> None:
         with self.lock:
@@ -227,7 +234,10 @@ class FakeAis:
         inputs, grid = _read_standard_input(payload)
         with self.lock:
             held = self.holds.get(str(inputs.get("SoldTo", "")))
-        if name == PRICE:
+            barred = next((self.blocked[row["ItemNumber"]] for row in grid if row.get("ItemNumber") in self.blocked), None)
+        if name in (PRICE, ORDER) and barred:
+            status, reply = 500, _step_aborted(name, barred)
+        elif name == PRICE:
             status, reply = 200, self._price(inputs, grid)
         elif name == ORDER and held:
             status, reply = 500, _step_aborted(name, held)
