@@ -201,3 +201,14 @@ def test_other_refusing_4xx_are_refusals(fake, make_client, status):
         client.price(CART)
     assert info.value.reason == "Item FAS-00001 is obsolete"
     assert client.breaker.state == "closed"
+
+
+@pytest.mark.parametrize(("status", "words"), [
+    (403, "ask the JDE security administrator"), (404, "ECGW_AIS_\\*_ORCHESTRATION"), (415, "disagree on the call")])
+def test_setup_errors_wait_for_a_fix_and_do_not_open_the_circuit(fake, make_client, status, words):
+    client = make_client(failure_threshold=1)
+    for _ in range(2):
+        fake.fail_next(("reply", status, {"message": "refused", "status": "ERROR"}))
+        with pytest.raises(ErpUnavailable, match=words):
+            client.submit_order(order("setup"))
+    assert fake.calls_to(ORDER) == 2 and client.breaker.state == "closed"

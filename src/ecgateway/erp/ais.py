@@ -120,9 +120,9 @@ AUTH_HEADER = "jde-AIS-Auth"
 DEVICE_HEADER = "jde-AIS-Auth-Device"
 TOKEN_INVALID = 444
 ACCEPTED = "accepted"
-# 4xx that say the gateway is set up wrong, not that this request is refused.
-SETUP_STATUSES = {401: "not signed in", 403: "not authorized", 404: "no such orchestration",
-                  405: "method not allowed", 406: "Accept header refused", 415: "content type refused"}
+# 4xx that say the gateway is set up wrong (login, grants, orchestration name, the call's form),
+# not that this request is refused.
+SETUP_STATUSES = frozenset({401, 403, 404, 405, 406, 415})
 # Words of a ServiceErrorResponse that report a server not reached rather than a refusal.
 _UNREACHED = re.compile(
     r"connect|timed?\s*out|timeout|unavailable|unreachable|(?:cannot|could not|can't|not) be reached|not reachable"
