@@ -18,32 +18,8 @@ from ecgateway.erp import (
     PriceRequest,
     PriceRequestLine,
 )
-from ecgateway.erp.ais import AisErp
 from ecgateway.erp.references import external_reference
-from erp.fake_ais import ORDER, PASSWORD, PRICE, USERNAME, FakeAis, local_pricer, serve
-
-
-class Switch:
-    """One server per module; each test plugs in a fresh fake."""
-
-    app: FakeAis | None = None
-
-    async def __call__(self, scope, receive, send):
-        await self.app(scope, receive, send)
-
-
-@pytest.fixture(scope="module")
-def server():
-    switch = Switch()
-    with serve(switch) as url:
-        yield switch, url
-
-
-@pytest.fixture
-def fake(server) -> FakeAis:
-    switch, _url = server
-    switch.app = FakeAis()
-    return switch.app
+from erp.fake_ais import ORDER, PRICE, USERNAME, FakeAis, local_pricer
 
 
 class Clock:
@@ -52,26 +28,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-@pytest.fixture
-def make_client(server, tmp_path):
-    _switch, url = server
-    made: list[AisErp] = []
-
-    def make(*, base_url: str = url, timeout: float = 2.0, password: str = PASSWORD, drops_duplicates: bool = True,
-             price_orchestration: str = PRICE, sleeps: list | None = None, **options) -> AisErp:
-        settings = Settings(data_dir=tmp_path, erp_mode="ais", ais_url=base_url, ais_username=USERNAME,
-                            ais_password=password, ais_device_name="ecgw-test-1", ais_timeout_seconds=timeout,
-                            ais_order_drops_duplicates=drops_duplicates, ais_price_orchestration=price_orchestration)
-        record = sleeps if sleeps is not None else []
-        client = AisErp(settings, sleep=record.append, **options)
-        made.append(client)
-        return client
-
-    yield make
-    for client in made:
-        client.close()
 
 
 CART = PriceRequest(sold_to=4242, ship_to=4243, company="00000", branch="30", currency=None,

@@ -131,7 +131,8 @@ ROUTES: list[Route] = [
     *[Route(m, p, "shopper", past=True) for m, p in (
         ("GET", "/catalog"), ("GET", "/cart"), ("POST", "/cart/add"), ("POST", "/cart/update"), ("POST", "/cart/remove"),
         ("GET", "/checkout"), ("POST", "/orders"), ("GET", "/orders"),
-        ("GET", "/orders/{order_id}"), ("GET", "/api/v1/catalog"), ("GET", "/api/v1/cart"), ("POST", "/api/v1/cart"),
+        ("GET", "/orders/{order_id}"), ("POST", "/orders/{order_id}/cart"), ("GET", "/api/v1/catalog"),
+        ("GET", "/api/v1/cart"), ("POST", "/api/v1/cart"),
         ("POST", "/api/v1/cart/lines"), ("PUT", "/api/v1/cart/lines/{item}"), ("DELETE", "/api/v1/cart/lines/{item}"),
         ("POST", "/api/v1/orders"), ("GET", "/api/v1/orders"),
         ("GET", "/api/v1/orders/{order_id}"))],
@@ -207,6 +208,7 @@ ROUTES += [
     Route("POST", "/orders", "shopper", expect=_SHOPPERS_422),
     Route("GET", "/orders", "shopper"),
     Route("GET", "/orders/{order_id}", "shopper", expect=_SHOPPERS_404),
+    Route("POST", "/orders/{order_id}/cart", "shopper", expect=_SHOPPERS_404),  # issue 12: a rejected order back in the cart
     Route("GET", "/api/v1/catalog", "shopper"),
     Route("GET", "/api/v1/cart", "shopper"),
     Route("POST", "/api/v1/cart", "shopper", body=lambda gw: {"lines": [{"item": _an_item(gw), "quantity": 1}]}),

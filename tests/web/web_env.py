@@ -75,9 +75,10 @@ class Gateway:
         return self.accounts[:n]
 
 
-def build_gateway(jde_db, portal_url: str, data_dir: Path) -> Gateway:
-    settings = Settings(data_dir=data_dir, jde_url=jde_db.url, jde_schema=jde_db.schema, portal_url=portal_url,
-                        secret_key="t" * 48, cookie_secure=False)
+def build_gateway(jde_db, portal_url: str, data_dir: Path, **settings: object) -> Gateway:
+    """The app over these databases; settings override the test defaults (e.g. erp_mode="ais")."""
+    settings = Settings(**{"data_dir": data_dir, "jde_url": jde_db.url, "jde_schema": jde_db.schema,
+                           "portal_url": portal_url, "secret_key": "t" * 48, "cookie_secure": False, **settings})
     runtime = Runtime.from_settings(settings)
     app = create_app(settings, runtime)
     with runtime.jde_engine.connect() as jde:

@@ -19,7 +19,14 @@ from sqlalchemy.orm import Session, selectinload
 
 from ecgateway.audit.service import record
 from ecgateway.commerce.addresses import branch_of
-from ecgateway.commerce.errors import Invalid, NoAccount, NotAllowed, NotFound, PricingUnavailable
+from ecgateway.commerce.errors import (
+    Invalid,
+    NoAccount,
+    NotAllowed,
+    NotFound,
+    PricingRefused,
+    PricingUnavailable,
+)
 from ecgateway.commerce.models import Cart, CartLine
 from ecgateway.config import INTERNAL_TYPES
 from ecgateway.erp.base import (
@@ -167,7 +174,8 @@ def price_items(
         raise PricingUnavailable(f"prices cannot be fetched from JD Edwards just now ({exc}); "
                                  "the cart is kept: try again in a minute") from exc
     except ErpRejected as exc:
-        raise Invalid(f"JD Edwards refused to price the cart for billing address {sold_to}: {exc}") from exc
+        raise PricingRefused(f"JD Edwards refused to price the cart for billing address {sold_to}: {exc.reason}. "
+                             "Change or remove the line it names, or ask the customer's JD Edwards contact") from exc
     return PricedCart(account, sold_to, ship, result, branch)
 
 

@@ -49,28 +49,17 @@ def outbox_run(
 
 @outbox_app.command("status")
 def outbox_status() -> None:
-    """Rows per state (pending, done, dead) and the oldest pending row's age and last error."""
-    import datetime as dt
-
-    import sqlalchemy as sa
-
-    from ecgateway.commerce.models import OUTBOX_PENDING, OutboxMessage
-    from ecgateway.commerce.outbox import outbox_counts
+    """Rows per state (pending, done, dead), the oldest pending row's age and last error, and the
+    latest orders JD Edwards refused with its reason."""
+    from ecgateway.commerce.outbox import outbox_report
     from ecgateway.config import get_settings
     from ecgateway.runtime import Runtime
 
     runtime = Runtime.from_settings(get_settings())
     try:
         with runtime.portal_sessions() as session:
-            counts = outbox_counts(session)
-            oldest = session.scalars(
-                sa.select(OutboxMessage).where(OutboxMessage.state == OUTBOX_PENDING).order_by(OutboxMessage.id).limit(1)
-            ).first()
-        typer.echo(", ".join(f"{state} {counts.get(state, 0)}" for state in ("pending", "done", "dead")))
-        if oldest is not None:
-            created = oldest.created_at if oldest.created_at.tzinfo else oldest.created_at.replace(tzinfo=dt.UTC)
-            age = dt.datetime.now(dt.UTC) - created
-            typer.echo(f"oldest pending: order {oldest.order_id}, {int(age.total_seconds())} s old, "
-                       f"{oldest.attempts} attempt(s); last error: {oldest.last_error or '-'}")
+            lines = outbox_report(session)
+        for line in lines:
+            typer.echo(line)
     finally:
         runtime.dispose()

@@ -48,3 +48,8 @@ class PricingUnavailable(CommerceError):
     """The ERP could not price the cart just now."""
 
     http_status = 503
+
+
+class PricingRefused(Invalid):
+    """JD Edwards refused to price the cart (e.g. an item it may not sell to this customer); the
+    message carries its reason, so the person can change the cart."""

@@ -31,9 +31,11 @@ from ecgateway.commerce.addresses import shipping_addresses
 from ecgateway.commerce.carts import (
     CartItem,
     account_of,
+    add_item,
     cart_items,
     find_cart,
     price_items,
+    set_quantity,
     sold_to_of,
 )
 from ecgateway.commerce.errors import (
@@ -46,6 +48,7 @@ from ecgateway.commerce.errors import (
 from ecgateway.commerce.models import (
     KEY_DONE,
     KEY_IN_FLIGHT,
+    ORDER_REJECTED,
     ORDER_WAITING,
     CartLine,
     IdempotencyKey,
@@ -132,6 +135,30 @@ def get_order(session: Session, *, ctx: ActingContext, order_id: int) -> Order:
     if order is None:
         raise NotFound(f"order {order_id} is not one of account {account}'s orders; open the order history to find it")
     return order
+
+
+def put_back_in_cart(session: Session, jde_conn: sa.Connection, *, tables: JdeTables, ctx: ActingContext,
+                     order_id: int) -> int:
+    """A rejected order's lines back into the acting context's cart, to fix and place again; the caller commits.
+
+    Each line ends up with at least the order's quantity (a second click adds nothing); the new
+    checkout gets a new Idempotency-Key, so JD Edwards sees a new order. Returns the lines put back.
+    """
+    order = get_order(session, ctx=ctx, order_id=order_id)
+    if order.status != ORDER_REJECTED:
+        raise Invalid(f"order {order.id} is {order.status}, not rejected: only a rejected order's lines can be put "
+                      "back in the cart. To order the same items again, add them from the catalog", field="order")
+    in_cart = {i.item: i.quantity for i in cart_items(session, ctx=ctx)}
+    for line in order.lines:
+        have = in_cart.get(line.item, 0)
+        if have == 0:
+            add_item(session, jde_conn, tables=tables, ctx=ctx, item=line.item, quantity=line.quantity)
+        elif have < line.quantity:
+            set_quantity(session, ctx=ctx, item=line.item, quantity=line.quantity)
+    record(session, actor=ctx.actor, subject_an8=order.account_an8, action="order.reorder", object=f"order {order.id}",
+           outcome="ok", detail={"on_behalf": ctx.on_behalf, "lines": len(order.lines),
+                                 "reason": order.status_detail[:300]})
+    return len(order.lines)
 
 
 def new_erp_key() -> str:

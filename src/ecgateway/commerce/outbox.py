@@ -302,9 +302,10 @@ class Relay:
                 return
             row = session.get(OutboxMessage, outbox_id)
             order = session.get(Order, row.order_id)
-            order.status, order.status_detail, order.updated_at = ORDER_REJECTED, str(exc)[:500], now
+            # JDE's own words, which the rep and the customer read in the order history.
+            order.status, order.status_detail, order.updated_at = ORDER_REJECTED, exc.reason[:500], now
             record(session, actor=None, subject_an8=order.account_an8, action="order.rejected",
-                   object=f"order {order.id}", outcome="error", detail={"reason": str(exc)[:300], "relay": self.name})
+                   object=f"order {order.id}", outcome="error", detail={"reason": exc.reason[:300], "relay": self.name})
         log.error("outbox: JD Edwards refused order row %d: %s", outbox_id, exc)
 
 
@@ -318,6 +319,30 @@ def outbox_counts(session: Session) -> dict[str, int]:
     """Rows per outbox state."""
     rows = session.execute(sa.select(OutboxMessage.state, sa.func.count()).group_by(OutboxMessage.state))
     return {state: count for state, count in rows}
+
+
+def outbox_report(session: Session, *, rejected: int = 10) -> list[str]:
+    """The lines of `ecgateway outbox status`: rows per state, the oldest waiting order, the latest refused."""
+    counts = outbox_counts(session)
+    lines = [", ".join(f"{state} {counts.get(state, 0)}" for state in (OUTBOX_PENDING, OUTBOX_DONE, OUTBOX_DEAD))]
+    oldest = session.scalars(
+        sa.select(OutboxMessage).where(OutboxMessage.state == OUTBOX_PENDING).order_by(OutboxMessage.id).limit(1)
+    ).first()
+    if oldest is not None:
+        created = oldest.created_at if oldest.created_at.tzinfo else oldest.created_at.replace(tzinfo=dt.UTC)
+        age = dt.datetime.now(dt.UTC) - created
+        lines.append(f"oldest pending: order {oldest.order_id}, {int(age.total_seconds())} s old, "
+                     f"{oldest.attempts} attempt(s); last error: {oldest.last_error or '-'}")
+    refused = session.execute(
+        sa.select(Order.id, Order.account_an8, Order.sold_to, Order.customer_po, Order.status_detail)
+        .join(OutboxMessage, OutboxMessage.order_id == Order.id)
+        .where(OutboxMessage.state == OUTBOX_DEAD).order_by(OutboxMessage.id.desc()).limit(rejected)
+    ).all()
+    if refused:
+        lines.append(f"refused by JD Edwards (latest {len(refused)}; placed again from the order page):")
+        lines.extend(f"  order {r.id}, account {r.account_an8}, sold-to {r.sold_to}, PO {r.customer_po}: "
+                     f"{r.status_detail or '-'}" for r in refused)
+    return lines
 
 
 def submission_to_json(order: OrderSubmission) -> dict:

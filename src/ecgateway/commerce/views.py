@@ -27,6 +27,7 @@ from ecgateway.commerce.errors import (
     IdempotencyKeyInFlight,
     IdempotencyKeyReused,
     Invalid,
+    PricingRefused,
     PricingUnavailable,
 )
 from ecgateway.commerce.models import Order
@@ -385,6 +386,15 @@ def order_page(request: Request, order_id: RowIdPath, ctx: ShopperContext, db: P
                                                      "erp_status_error": erp_status_error, "ctx": ctx})
 
 
+@pages.post("/orders/{order_id}/cart")
+def put_back_in_cart_form(order_id: RowIdPath, ctx: ShopperContext, db: PortalSessionDep, jde: JdeDep,
+                          runtime: RuntimeDep):
+    """A rejected order's lines back into the cart, to fix and place again."""
+    _audited(db, ctx, "order.reorder", f"order {order_id}",
+             lambda: orders.put_back_in_cart(db, jde, tables=runtime.jde, ctx=ctx, order_id=order_id))
+    return RedirectResponse("/cart", status_code=303)
+
+
 # --- helpers ------------------------------------------------------------------------------
 
 def _audited(db: Session, ctx: ActingContext, action: str, obj: str, action_fn: Callable[[], T]) -> T:
@@ -405,7 +415,7 @@ def _cart_out(db: Session, jde, erp: Erp, runtime, ctx: ActingContext) -> CartOu
     items = carts.cart_items(db, ctx=ctx)
     try:
         priced = carts.price_items(jde, erp, tables=runtime.jde, company=runtime.settings.company, ctx=ctx, items=items)
-    except PricingUnavailable as exc:  # show the cart anyway, without prices
+    except (PricingUnavailable, PricingRefused) as exc:  # show the cart anyway, without prices, and why
         sold_to = carts.sold_to_of(ctx)
         return CartOut(account_an8=ctx.subject_an8, sold_to=sold_to, ship_to=ctx.shipping_an8 or sold_to,
                        on_behalf=ctx.on_behalf, currency="", total=Decimal(0), priced=False, message=exc.message,
@@ -426,11 +436,14 @@ def _checkout(request: Request, ctx: ActingContext, db: Session, jde, erp: Erp, 
     items = carts.cart_items(db, ctx=ctx)
     priced = None
     if items:
-        priced = carts.price_items(jde, erp, tables=runtime.jde, company=runtime.settings.company, ctx=ctx,
-                                   items=items, ship_to=chosen)
+        try:
+            priced = carts.price_items(jde, erp, tables=runtime.jde, company=runtime.settings.company, ctx=ctx,
+                                       items=items, ship_to=chosen)
+        except PricingRefused as exc:  # the checkout page says why, with the way back to the cart
+            error = error or exc
     return _render(request, "commerce/checkout.html", {
         "ctx": ctx, "ships": ships, "chosen": chosen, "priced": priced, "customer_po": customer_po,
-        "key": key, "error": error, "sold_to": sold_to,
+        "key": key, "error": error, "sold_to": sold_to, "has_items": bool(items),
     }, status=status)
 
 

@@ -1,11 +1,21 @@
 """The ERP over a JDE AIS server: one token per process, one orchestration call per request.
 
-Session: `POST /jderest/v2/tokenrequest` with the configured user, environment, role and a
-stable deviceName (ECGW_AIS_DEVICE_NAME) gives the token every later call sends in the
-`jde-AIS-Auth` header. One token serves every thread of the process; it is requested
-on first use, requested again once when AIS answers 444 (or 403 naming the token) and
-the call is then repeated once, and it is logged out by close(). A 444 means AIS did not
-run the call, so repeating it is safe even for an order.
+Session (Interoperability Guide for AIS, "Requesting a Token", "Using a Token", "Session
+Management": https://docs.oracle.com/en/applications/jd-edwards/interoperability/9.2.x/eoiis/using-a-token.html
+and .../eoiis/session-management.html):
+- `POST /jderest/v2/tokenrequest` with the configured user, environment, role and a stable
+  deviceName (ECGW_AIS_DEVICE_NAME) gives the token. AIS binds the token to that device name
+  (to the caller's IP address when there is none) and checks it on every use, so every later
+  call, the logout included, sends both: the `jde-AIS-Auth` and `jde-AIS-Auth-Device` headers.
+- One token serves every thread of the process (one AisErp per process, commerce/wiring.py):
+  it is requested on first use and held until close(), which logs it out
+  (`POST /jderest/v2/tokenrequest/logout` with token and deviceName). Each uvicorn worker
+  process and each `ecgateway outbox run` therefore holds one AIS session.
+- AIS ends a session left idle longer than its time-out (rest.ini) and answers 444 (or 403
+  naming the token) to a token it no longer holds. The client then requests a new token once
+  and repeats the call once; a 444 means AIS did not run the call, so repeating it is safe even
+  for an order. A new token refused again is a clear ErpUnavailable (a device name or session
+  setting is wrong), never a loop of logins.
 
 Calls: `POST /jderest/v3/orchestrator/{name}` in JDE's standard input form:
 `{"inputs": [{"name", "value"}...], "detailInputs": [{"name": "GridData",
@@ -25,32 +35,58 @@ Calls: `POST /jderest/v3/orchestrator/{name}` in JDE's standard input form:
   status (ECGW_AIS_STATUS_ORCHESTRATION).
     inputs: OrderNumber, OrderType, OrderCompany.
     reply: {"NextStatus", "LastStatus", "Description"}.
-  Any reply whose jde__status is ERROR is a refusal; jde__simpleMessage says why.
 
-Retries, with capped, jittered exponential backoff (at most max_attempts tries):
+Refusals and outages are told apart by reading the answer before anything is retried.
+Oracle's REST API reference ("Execute an Orchestration v2",
+https://docs.oracle.com/en/applications/jd-edwards/cross-product/9.2/rest-api/op-v2-orchestrator-orchestration-post.html)
+gives 400, 403, 415, 444 and 500 for an orchestration, each 4xx/500 with a ServiceErrorResponse
+body (message, exception, exceptionId, timeStamp, status ERROR/WARNING, userDefinedErrorText).
+A step set to abort on error puts its User Defined Error Text into userDefinedErrorText
+(Orchestrator Guide, "Defining Error Handling for Orchestration Steps",
+https://docs.oracle.com/en/applications/jd-edwards/cross-product/9.2/eotot/defining-error-handling-for-orchestration-steps.html),
+and the same HTTP 500 also reports the server's own failures: the HTML server or an external
+resource not answering (Orchestrator Guide, "Possible Causes of Orchestrator Exceptions",
+.../eotot/possible-causes-of-orchestrator-exceptions.html). So:
+
+- a refusal (ErpRejected, with JDE's words as its reason; never retried, never counted by
+  the breaker): a reply whose jde__status is ERROR; HTTP 400, 409, 422 and any other 4xx not
+  named below; HTTP 500 whose body is a ServiceErrorResponse with a non-blank
+  userDefinedErrorText (a step stopped the orchestration on purpose), or with a message that
+  names no failure to reach a server (see _UNREACHED: connection, time-out, unavailable,
+  socket, JDENET, enterprise/HTML server ...);
+- an outage (retried with capped, jittered backoff where safe, counted by the breaker): no
+  connection, a time-out, a dropped connection; HTTP 429, 502, 503, 504 and other 5xx; an HTTP
+  500 whose body is not a ServiceErrorResponse (a proxy's page, not JSON, no message) or whose
+  message or exception names a server that could not be reached;
+- a gateway set up wrong (ErpUnavailable, not retried, not counted, the order waits in the
+  outbox until it is fixed): the login refused, HTTP 401/403 (the AIS user may not run the
+  orchestration), 404 (no such orchestration), 405/406/415 (the two sides disagree on the call).
+
+An orchestration that refuses for a business reason should therefore stop at a step set to
+abort with a User Defined Error Text written for the rep and the customer ("Customer on credit
+hold: call Credit Control"): that text is what the order history shows.
+
+Retries of outages (at most max_attempts tries):
 - pricing and status always: they change nothing;
-- an order only when nothing reached AIS (the connection was refused or never opened),
-  or when it carries an idempotency key and ECGW_AIS_ORDER_DROPS_DUPLICATES is true. That
-  setting promises that the order orchestration, as its first step, inserts the
-  ExternalReference into a custom table with a unique key (and finds the sales order whose
-  SHVR02 holds it): a repeated reference fails that insert, and the orchestration returns
-  the first order with Duplicate true instead of making a second. Without that promise a
-  timed-out order is not retried here: the outbox sends it again later, and the message
-  says to check JDE first.
+- an order only when nothing reached AIS (the connection was refused or never opened, or the
+  token request itself failed), or when it carries an idempotency key and
+  ECGW_AIS_ORDER_DROPS_DUPLICATES is true. That setting promises that the order orchestration,
+  as its first step, inserts the ExternalReference into a custom table with a unique key (and
+  finds the sales order whose SHVR02 holds it): a repeated reference fails that insert, and the
+  orchestration returns the first order with Duplicate true instead of making a second.
+  Without that promise a timed-out order is not retried here: the outbox sends it again later,
+  and the message says to check JDE first.
 
-Circuit breaker: after failure_threshold failures in a row (no answer, dropped connection,
-HTTP 5xx) calls fail at once with ErpUnavailable for reset_after seconds; then one trial
-call decides whether it closes again.
-
-Errors: ErpUnavailable when AIS is down, slow, misconfigured or refuses our login (the
-request may succeed later unchanged); ErpRejected when AIS or the orchestration refuses the
-request itself (HTTP 400, jde__status ERROR).
+Circuit breaker: after failure_threshold outages in a row calls fail at once with
+ErpUnavailable for reset_after seconds; then one trial call decides whether it closes again.
+Any answer that is not an outage (a refusal included) counts as a success: AIS is up.
 """
 
 from __future__ import annotations
 
 import logging
 import random
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -62,6 +98,7 @@ import httpx
 
 from ecgateway.config import Settings
 from ecgateway.erp.base import (
+    ErpError,
     ErpRejected,
     ErpUnavailable,
     OrderReceipt,
@@ -80,8 +117,17 @@ TOKEN_PATH = "/jderest/v2/tokenrequest"
 LOGOUT_PATH = "/jderest/v2/tokenrequest/logout"
 ORCHESTRATOR_PATH = "/jderest/v3/orchestrator/"
 AUTH_HEADER = "jde-AIS-Auth"
+DEVICE_HEADER = "jde-AIS-Auth-Device"
 TOKEN_INVALID = 444
 ACCEPTED = "accepted"
+# 4xx that say the gateway is set up wrong (login, grants, orchestration name, the call's form),
+# not that this request is refused.
+SETUP_STATUSES = frozenset({401, 403, 404, 405, 406, 415})
+# Words of a ServiceErrorResponse that report a server not reached rather than a refusal.
+_UNREACHED = re.compile(
+    r"connect|timed?\s*out|timeout|unavailable|unreachable|(?:cannot|could not|can't|not) be reached|not reachable"
+    r"|no route|socket|jdenet|enterprise ?server|html ?server|jas ?server|server is down|shutting down"
+    r"|service temporarily|too many sessions|try again later", re.IGNORECASE)
 
 
 class _Transient(Exception):
@@ -120,6 +166,7 @@ class AisErp:
         seconds = settings.ais_timeout_seconds
         self._http = httpx.Client(base_url=self.url, timeout=httpx.Timeout(seconds, connect=min(seconds, 5.0)),
                                   headers={"Accept": "application/json"}, transport=transport)
+        self.device = (settings.ais_device_name or "").strip()
         self._token_lock = threading.Lock()
         self._token: str | None = None
         self.token_requests = 0
@@ -183,10 +230,15 @@ class AisErp:
         with self._token_lock:
             token, self._token = self._token, None
         if token is not None:
+            body = {"token": token, **({"deviceName": self.device} if self.device else {})}
             try:
-                self._http.post(LOGOUT_PATH, json={"token": token}, headers={AUTH_HEADER: token})
-            except httpx.HTTPError as exc:
+                response = self._post(LOGOUT_PATH, body, token)
+            except _Transient as exc:
                 log.warning("logging out of JDE AIS at %s failed (%s); the session ends when it times out", self.url, exc)
+            else:
+                if response.status_code != 200:
+                    log.warning("JDE AIS at %s refused the logout (HTTP %s: %s); the session ends when it times out",
+                                self.url, response.status_code, _message(response))
         self._http.close()
 
     # --- calls -------------------------------------------------------------------------
@@ -216,8 +268,8 @@ class AisErp:
                     f" ({unsent_hint}) is unknown and it is not sent twice automatically: check JDE for it before"
                     " sending it again"
                 ) from exc
-            except ErpRejected:
-                self.breaker.record_success()  # AIS answered: it is up
+            except ErpError:
+                self.breaker.record_success()  # AIS answered (a refusal, a setup error): it is up
                 raise
             except BaseException:
                 self.breaker.record_failure()
@@ -228,19 +280,33 @@ class AisErp:
                              " try again later; orders wait in the outbox") from last
 
     def _call(self, name: str, body: dict) -> dict:
-        token = self._current_token()
-        response = self._post(ORCHESTRATOR_PATH + quote(name, safe=""), body, token)
+        path = ORCHESTRATOR_PATH + quote(name, safe="")
+        token = self._session(self._current_token)
+        response = self._post(path, body, token)
         if _token_refused(response):
-            log.info("AIS refused the token (HTTP %s); requesting a new one", response.status_code)
-            token = self._renew_token(token)
-            response = self._post(ORCHESTRATOR_PATH + quote(name, safe=""), body, token)
+            log.info("AIS refused the token (HTTP %s: %s); requesting a new one", response.status_code,
+                     _message(response))
+            token = self._session(lambda: self._renew_token(token))
+            response = self._post(path, body, token)
             if _token_refused(response):
                 raise ErpUnavailable(f"JDE AIS at {self.url} refused a token it had just issued for {name}"
-                                     f" ({_message(response)}): check the AIS server's session settings")
+                                     f" ({_message(response)}): check that ECGW_AIS_DEVICE_NAME is stable and"
+                                     " that the AIS server's session time-out is not shorter than a call")
         return self._read(name, response)
 
+    def _session(self, get_token: Callable[[], str]) -> str:
+        """A token; a token request that failed in transit sent no order, so it may be tried again."""
+        try:
+            return get_token()
+        except _Transient as exc:
+            raise _Transient(f"token request: {exc}", sent=False) from exc
+
     def _post(self, path: str, body: dict, token: str | None) -> httpx.Response:
-        headers = {AUTH_HEADER: token} if token else {}
+        headers = {}
+        if token:
+            headers[AUTH_HEADER] = token
+            if self.device:  # a token requested with a device name is valid only with it
+                headers[DEVICE_HEADER] = self.device
         try:
             response = self._http.post(path, json=body, headers=headers)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
@@ -249,23 +315,28 @@ class AisErp:
             raise _Transient(f"no answer within {self.settings.ais_timeout_seconds}s", sent=True) from exc
         except httpx.TransportError as exc:
             raise _Transient(f"connection dropped: {type(exc).__name__} {exc}".strip(), sent=True) from exc
-        if response.status_code >= 500 or response.status_code == 429:
-            raise _Transient(f"HTTP {response.status_code}: {_message(response)}", sent=True)
+        status = response.status_code
+        if status == 429 or (status >= 500 and not (status == 500 and refusal_reason(response))):
+            raise _Transient(f"HTTP {status}: {_message(response)}", sent=True)
         return response
 
     def _read(self, name: str, response: httpx.Response) -> dict:
         status = response.status_code
-        if status == 400:
-            raise ErpRejected(f"JDE refused {name} as a bad request: {_message(response)}")
         if status in (401, 403):
             raise ErpUnavailable(f"AIS user {self.settings.ais_username} may not run orchestration {name} (HTTP {status}:"
                                  f" {_message(response)}): ask the JDE security administrator to grant it")
         if status == 404:
             raise ErpUnavailable(f"JDE AIS at {self.url} has no orchestration {name} (HTTP 404): check the"
                                  " ECGW_AIS_*_ORCHESTRATION settings")
-        if status >= 300:
+        if status in SETUP_STATUSES or 300 <= status < 400:
             raise ErpUnavailable(f"JDE AIS answered {name} with HTTP {status} ({_message(response)}):"
                                  " the gateway and the AIS server disagree on the call; see erp/ais.py")
+        if status == 400:
+            reason = _message(response)
+            raise ErpRejected(f"JDE refused {name} as a bad request: {reason}", reason=reason)
+        if status >= 400:  # 4xx naming this request, or a 500 that refusal_reason() read as a refusal
+            reason = refusal_reason(response) or _message(response)
+            raise ErpRejected(f"JDE refused {name} (HTTP {status}): {reason}", reason=reason)
         try:
             reply = response.json()
         except ValueError as exc:
@@ -274,7 +345,9 @@ class AisErp:
         if not isinstance(reply, dict):
             raise ErpUnavailable(f"JDE AIS answered {name} with JSON that is not an object: check the orchestration's outputs")
         if str(reply.get("jde__status", "")).upper() == "ERROR":
-            raise ErpRejected(f"JDE refused {name}: {reply.get('jde__simpleMessage') or reply.get('message') or 'no reason given'}")
+            reason = str(reply.get("jde__simpleMessage") or reply.get("userDefinedErrorText") or reply.get("message")
+                         or "no reason given").strip()
+            raise ErpRejected(f"JDE refused {name}: {reason}", reason=reason)
         return reply
 
     # --- the token ---------------------------------------------------------------------
@@ -374,6 +447,23 @@ def _decimal(value: Any) -> Decimal | None:
         return None
 
 
+def refusal_reason(response: httpx.Response) -> str | None:
+    """JDE's words when an HTTP 500 is a business refusal; None when it is an outage (module docstring)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None  # a proxy's or servlet container's page: not AIS answering
+    if not isinstance(body, dict):
+        return None
+    defined = str(body.get("userDefinedErrorText") or "").strip()
+    if defined:
+        return defined
+    message = str(body.get("message") or "").strip()
+    if not message or _UNREACHED.search(f"{message} {body.get('exception') or ''}"):
+        return None
+    return message
+
+
 def _token_refused(response: httpx.Response) -> bool:
     if response.status_code == TOKEN_INVALID:
         return True
@@ -386,5 +476,6 @@ def _message(response: httpx.Response) -> str:
     except ValueError:
         return response.text.strip()[:200] or response.reason_phrase
     if isinstance(body, dict):
-        return str(body.get("message") or body.get("jde__simpleMessage") or body.get("exception") or body)[:300]
+        return str(body.get("userDefinedErrorText") or body.get("message") or body.get("jde__simpleMessage")
+                   or body.get("exception") or body)[:300]
     return str(body)[:300]

@@ -88,7 +88,15 @@ class ErpUnavailable(ErpError):
 
 
 class ErpRejected(ErpError):
-    """The ERP refused the request for a reason a retry will not fix; the message says why."""
+    """The ERP refused the request for a reason a retry will not fix; the message says why.
+
+    reason is the ERP's own words (e.g. JDE's "customer on credit hold"), the part a rep and a
+    customer are shown; the message adds which call was refused, for the logs.
+    """
+
+    def __init__(self, message: str, *, reason: str | None = None):
+        super().__init__(message)
+        self.reason = (reason or message).strip()
 
 
 class Erp(Protocol):
