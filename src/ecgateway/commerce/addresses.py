@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from ecgateway.jde.conventions import today_julian
 from ecgateway.jde.tables import JdeTables
 
 DEFAULT_COMPANY = "00000"
@@ -59,7 +58,7 @@ def branch_of(conn: sa.Connection, *, tables: JdeTables, an8: int) -> str:
 def _children(conn: sa.Connection, *, tables: JdeTables, parent: int) -> list[int]:
     """Address numbers under parent in the default structure (blank MAOSTP), current today."""
     f0150 = tables.F0150
-    today = today_julian()
+    today = tables.today()
     return list(conn.execute(
         sa.select(f0150.c.maan8)
         .where(f0150.c.maostp == " ", f0150.c.mapa8 == parent,
@@ -73,7 +72,7 @@ def _describe(conn: sa.Connection, *, tables: JdeTables, an8s: list[int], compan
     if not an8s:
         return []
     f0101, f0116, f03012 = tables.F0101, tables.F0116, tables.F03012
-    today = today_julian()
+    today = tables.today()
     dated = f0116.alias("dated")
     current = (  # the postal address in force today: the latest ALEFTB on or before it
         sa.select(sa.func.max(dated.c.aleftb))

@@ -15,7 +15,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from ecgateway.commerce.addresses import DEFAULT_COMPANY, billing_addresses, shipping_addresses
-from ecgateway.jde.conventions import from_implied, julian_to_date, today_julian, trim
+from ecgateway.jde.conventions import from_implied, julian_to_date, trim
 from ecgateway.jde.tables import JdeTables
 
 OPEN_ORDERS_SHOWN = 50
@@ -116,7 +116,7 @@ def postal_addresses(jde: sa.Connection, *, tables: JdeTables, an8s: list[int]) 
     dated = f0116.alias("dated")
     current = (
         sa.select(sa.func.max(dated.c.aleftb))
-        .where(dated.c.alan8 == f0101.c.aban8, dated.c.aleftb <= today_julian())
+        .where(dated.c.alan8 == f0101.c.aban8, dated.c.aleftb <= tables.today())
         .correlate(f0101)
         .scalar_subquery()
     )
