@@ -75,7 +75,13 @@ from ecgateway.erp.base import (
 )
 from ecgateway.erp.local_pricing import load_items, price_cart
 from ecgateway.erp.references import EdiReference, external_reference, sales_order_status
-from ecgateway.jde.conventions import date_to_julian, jde_now, julian_to_date, time_of_day, to_implied
+from ecgateway.jde.conventions import (
+    date_to_julian,
+    jde_now,
+    julian_to_date,
+    time_of_day,
+    to_implied,
+)
 from ecgateway.jde.layouts import blank_row
 from ecgateway.jde.tables import JdeTables
 
