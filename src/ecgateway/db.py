@@ -2,8 +2,27 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, create_engine, event
+from collections.abc import Iterable
+
+from sqlalchemy import ColumnElement, Engine, create_engine, event, or_
 from sqlalchemy.engine import make_url
+
+# Oracle takes at most 1,000 expressions in one IN list (ORA-01795).
+IN_LIST_LIMIT = 1000
+
+
+def in_values(column: ColumnElement, values: Iterable) -> ColumnElement[bool]:
+    """column IN (values) that every database takes: an OR of IN lists of at most 1,000 values.
+
+    Every list of values the gateway sends (an account's ship-tos, its addresses, ids) goes
+    through here; only the restriction filters compiled in accounts/ split their own literals.
+    Repeated values are sent once; no values gives SQLAlchemy's empty IN, false on every database.
+    """
+    distinct = list(dict.fromkeys(values))
+    if not distinct:
+        return column.in_([])
+    lists = [column.in_(distinct[i:i + IN_LIST_LIMIT]) for i in range(0, len(distinct), IN_LIST_LIMIT)]
+    return lists[0] if len(lists) == 1 else or_(*lists)
 
 
 def make_engine(url: str, *, jde: bool = False, read_only: bool = False, **kwargs) -> Engine:

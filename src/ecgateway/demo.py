@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from ecgateway.auth.passwords import hash_password
 from ecgateway.config import Settings
-from ecgateway.db import make_engine
+from ecgateway.db import in_values, make_engine
 from ecgateway.jde.generator import seed_database
 from ecgateway.jde.tables import JdeTables, jde_tables
 from ecgateway.portal.migrate import upgrade
@@ -88,7 +88,7 @@ def _password() -> str:
 def _demo_users(session: Session, jde_engine: sa.Engine, tables: JdeTables) -> list[DemoLogin]:
     f0101 = tables.F0101
     customers = [
-        ("buyer1", "Blake Buyer", demo_accounts(jde_engine, tables, where=f0101.c.abac02.in_(("R01", "R02", "R03")), limit=1)),
+        ("buyer1", "Blake Buyer", demo_accounts(jde_engine, tables, where=in_values(f0101.c.abac02, ("R01", "R02", "R03")), limit=1)),
         ("buyer2", "Robin Purchaser", demo_accounts(jde_engine, tables, where=f0101.c.abac01 == "NTH", limit=1)),
     ]
     logins: list[DemoLogin] = []

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from ecgateway.db import in_values
 from ecgateway.jde.tables import JdeTables
 
 DEFAULT_COMPANY = "00000"
@@ -83,12 +84,12 @@ def _describe(conn: sa.Connection, *, tables: JdeTables, an8s: list[int], compan
     names = conn.execute(
         sa.select(f0101.c.aban8, f0101.c.abalph, f0116.c.alcty1)
         .select_from(f0101.outerjoin(f0116, sa.and_(f0116.c.alan8 == f0101.c.aban8, f0116.c.aleftb == current)))
-        .where(f0101.c.aban8.in_(an8s))
+        .where(in_values(f0101.c.aban8, an8s))
     ).all()
     types: dict[int, dict[str, str]] = {}
     for an8, aico, badt in conn.execute(
         sa.select(f03012.c.aian8, f03012.c.aico, f03012.c.aibadt)
-        .where(f03012.c.aian8.in_(an8s), f03012.c.aico.in_(sorted({company, DEFAULT_COMPANY})))
+        .where(in_values(f03012.c.aian8, an8s), in_values(f03012.c.aico, sorted({company, DEFAULT_COMPANY})))
     ):
         types.setdefault(an8, {})[aico] = badt
     by_an8 = {an8: (name or "", city or "") for an8, name, city in names}
