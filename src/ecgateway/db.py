@@ -61,7 +61,27 @@ def make_engine(url: str, *, jde: bool = False, read_only: bool = False, **kwarg
     engine = create_engine(url, pool_pre_ping=True, **kwargs)
     if jde and parsed.get_backend_name() == "postgresql":
         event.listen(engine, "connect", _bind_ints_as_bigint)
+    if parsed.get_backend_name() == "oracle":
+        event.listen(engine, "connect", binary_sort_order)
     return engine
+
+
+# Binary comparison and sort on every Oracle session, whatever the client's or the database's
+# NLS defaults: with a linguistic NLS_SORT (e.g. a client whose NLS_LANGUAGE implies one), ORDER BY
+# and the keyset conditions (ABALPH > :after) follow the language's collation, not the B-tree
+# index's binary order, so pages skip or repeat rows and the index is not used for the order.
+# https://docs.oracle.com/en/database/oracle/oracle-database/19/nlspg/linguistic-sorting-and-matching.html
+ORACLE_SESSION_STATEMENTS = ("ALTER SESSION SET NLS_SORT = BINARY", "ALTER SESSION SET NLS_COMP = BINARY")
+
+
+def binary_sort_order(dbapi_connection, _record) -> None:
+    """A connect listener: pin NLS_SORT and NLS_COMP to BINARY on a new Oracle connection."""
+    cursor = dbapi_connection.cursor()
+    try:
+        for statement in ORACLE_SESSION_STATEMENTS:
+            cursor.execute(statement)
+    finally:
+        cursor.close()
 
 
 def _bind_ints_as_bigint(dbapi_connection, _record) -> None:
