@@ -64,6 +64,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ClauseElement, Executable
 
 from ecgateway.config import Settings
+from ecgateway.db import in_values
 from ecgateway.erp.base import (
     ErpRejected,
     ErpUnavailable,
@@ -180,6 +181,28 @@ class LocalErp:
         limit = dt.timedelta(minutes=self.settings.edi_wait_minutes)
         ages = [w for w in (self._waited(r.syupmj, r.sytday) for r in rows) if w is not None and w >= limit]
         return WaitingOrders(count=len(ages), oldest=max(ages, default=None), unprocessed=len(rows))
+
+    def waiting_among(self, erp_references: list[str]) -> set[str]:
+        """Those of the given EDI references R47011 has left unprocessed past ECGW_EDI_WAIT_MINUTES (one query)."""
+        refs = {}
+        for text in erp_references:
+            try:
+                refs[text] = EdiReference.parse(text)
+            except ErpRejected:
+                continue  # not a local ERP reference (e.g. an order sent through AIS before a switch)
+        if not refs:
+            return set()
+        h = self.tables.F47011
+        try:
+            with self.engine.connect() as conn:
+                rows = conn.execute(sa.select(h.c.syekco, h.c.syedct, h.c.syedoc, h.c.syupmj, h.c.sytday).where(
+                    in_values(h.c.syedoc, sorted({r.number for r in refs.values()})), h.c.syedsp != PROCESSED)).all()
+        except sa.exc.OperationalError as exc:
+            raise ErpUnavailable(f"the JDE database did not answer ({_first_line(exc)})") from exc
+        limit = dt.timedelta(minutes=self.settings.edi_wait_minutes)
+        late = {str(EdiReference(company=r.syekco, doc_type=r.syedct, number=r.syedoc)) for r in rows
+                if (self._waited(r.syupmj, r.sytday) or dt.timedelta(0)) >= limit}
+        return {text for text, ref in refs.items() if str(ref) in late}
 
     def _waited(self, upmj: int, tday: int) -> dt.timedelta | None:
         """How long ago a row was written, from its UPMJ/TDAY on JDE's clock; None if they hold no date."""
