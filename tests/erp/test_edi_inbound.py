@@ -16,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from ecgateway.config import Settings
-from ecgateway.erp import ErpUnavailable, OrderLine, OrderSubmission
+from ecgateway.erp import ErpRejected, ErpUnavailable, OrderLine, OrderSubmission
 from ecgateway.erp.local import WAITING, LocalErp
 from ecgateway.jde.layouts import layout
 from erp import jde_rows as rows
@@ -211,3 +211,19 @@ def test_an_order_r47011_has_not_taken_is_reported_waiting(erp, jde_db):
     waiting = later.waiting_for_r47011()
     assert waiting.count >= 1 and waiting.oldest >= dt.timedelta(minutes=65)
     assert erp.waiting_for_r47011().count == 0
+
+
+def test_a_repeated_or_refused_order_gives_its_number_back(erp, jde_db):
+    f0002 = jde_db.tables.F0002
+
+    def next_number():
+        with jde_db.engine.connect() as conn:
+            return conn.scalar(sa.select(f0002.c.nnn001).where(f0002.c.nnsy == "47"))
+
+    key = "again-" + uuid.uuid4().hex[:8]
+    first = erp.submit_order(order(key))
+    after_first = next_number()
+    assert erp.submit_order(order(key)) == first
+    with pytest.raises(ErpRejected, match="not in the item master"):
+        erp.submit_order(order("bad-" + uuid.uuid4().hex[:8], lines=(OrderLine("NO-SUCH", 1, "EA", Decimal(1)),)))
+    assert next_number() == after_first

@@ -38,8 +38,9 @@ Document numbers (SYEDOC) come from ECGW_EDI_NUMBERS:
   duplicates are not.
 Never MAX(EDOC)+1: that is only safe among writers that take one lock, and JDE's do not.
 
-Exactly once: the check for an earlier order with the same reference and the inserts happen
-in one transaction that first takes a lock serialising the gateway's writers of F47011
+Exactly once: the number, the check for an earlier order with the same reference and the
+inserts happen in one transaction (a repeat rolls its number back) that takes, after the number,
+a lock serialising the gateway's writers of F47011
 (LOCK TABLE ... IN SHARE ROW EXCLUSIVE MODE on PostgreSQL and Oracle; on SQLite an update
 matching no row, which takes the database's write lock). A second submit with the same key,
 concurrent or later, waits for the first and returns its receipt. Other databases are not
@@ -128,12 +129,17 @@ class LocalErp:
         _check_order(order)
         try:
             with self.engine.begin() as conn:
+                # The number first, then F47011: the lock order of a writer that takes its next number and
+                # then inserts, so the two cannot deadlock. Anything that stops the order rolls the number back.
+                number = self.numbers.take(conn)
                 _serialise_inbound_writers(conn, self.tables.F47011)
                 earlier = _find_by_reference(conn, self.tables, reference)
                 if earlier is not None:
-                    log.info("order with external reference %s already queued as %s", reference, earlier)
-                    return OrderReceipt(erp_reference=str(earlier), status=QUEUED)
-                queued = self._insert(conn, order, reference)
+                    raise _AlreadyQueued(earlier)
+                queued = self._insert(conn, order, reference, number)
+        except _AlreadyQueued as already:
+            log.info("order with external reference %s already queued as %s", reference, already.reference)
+            return OrderReceipt(erp_reference=str(already.reference), status=QUEUED)
         except sa.exc.OperationalError as exc:
             raise ErpUnavailable(f"the JDE database did not take the order ({_first_line(exc)}):"
                                  " it stays in the outbox and is sent again later") from exc
@@ -217,14 +223,14 @@ class LocalErp:
     def close(self) -> None:
         """Nothing to release: the engine belongs to the runtime."""
 
-    def _insert(self, conn: sa.Connection, order: OrderSubmission, reference: str) -> EdiReference:
+    def _insert(self, conn: sa.Connection, order: OrderSubmission, reference: str, number: int) -> EdiReference:
         t, cfg = self.tables, self.settings
         items = load_items(conn, t, {line.item for line in order.lines})
         missing = sorted({line.item for line in order.lines} - set(items))
         if missing:
             raise ErpRejected(f"items {', '.join(missing)} are not in the item master F4101: remove them from the"
                               " cart and order again")
-        queued = EdiReference(company=order.company, doc_type=EDI_DOC_TYPE, number=self.numbers.take(conn))
+        queued = EdiReference(company=order.company, doc_type=EDI_DOC_TYPE, number=number)
         now = self.now()
         today = self.today()
         amount_places = Decimal(1).scaleb(-self.decimals["AEXP"])
@@ -283,6 +289,14 @@ def _find_by_reference(conn: sa.Connection, tables: JdeTables, reference: str) -
     row = conn.execute(sa.select(h.c.syekco, h.c.syedct, h.c.syedoc).where(h.c.syvr02 == reference)
                        .order_by(h.c.syedoc).limit(1)).first()
     return None if row is None else EdiReference(company=row.syekco, doc_type=row.syedct, number=row.syedoc)
+
+
+class _AlreadyQueued(Exception):
+    """An earlier submit with the same reference is in F47011: roll back this one's number, return that one."""
+
+    def __init__(self, reference: EdiReference):
+        super().__init__(str(reference))
+        self.reference = reference
 
 
 @dataclass(frozen=True)
