@@ -227,3 +227,33 @@ def test_a_repeated_or_refused_order_gives_its_number_back(erp, jde_db):
     with pytest.raises(ErpRejected, match="not in the item master"):
         erp.submit_order(order("bad-" + uuid.uuid4().hex[:8], lines=(OrderLine("NO-SUCH", 1, "EA", Decimal(1)),)))
     assert next_number() == after_first
+
+
+def test_r47011_as_documented_makes_the_order_and_status_follows_it(erp, jde_db):
+    from erp.fake_r47011 import run_r47011
+
+    key = "r47011-" + uuid.uuid4().hex[:8]
+    receipt = erp.submit_order(order(key, po="PO-BATCH"))
+    with jde_db.engine.begin() as conn:
+        refused = run_r47011(conn, jde_db.tables)
+    assert refused == {}
+    status = erp.order_status(receipt.erp_reference)
+    assert status.status == "entered" and "next status 520" in status.detail
+    sh = jde_db.tables.F4201
+    with jde_db.engine.connect() as conn:
+        made = conn.execute(sa.select(sh.c.shan8, sh.c.shshan, sh.c.shmcu, sh.c.shvr01).where(sh.c.shvr02 == key)).one()
+    assert tuple(made) == (an8("group_adj"), an8("group_adj") + 100, "30", "PO-BATCH")
+
+
+def test_r47011_as_documented_refuses_a_header_without_its_purpose(erp, jde_db):
+    """The fake is as strict as Oracle's list: a writer that left TPUR blank would never see its order made."""
+    from erp.fake_r47011 import run_r47011
+
+    receipt = erp.submit_order(order("notpur-" + uuid.uuid4().hex[:8]))
+    number = int(receipt.erp_reference.split()[-1])
+    h = jde_db.tables.F47011
+    with jde_db.engine.begin() as conn:
+        conn.execute(sa.update(h).where(h.c.syedoc == number).values(sytpur=" ", syeder=" "))
+        refused = run_r47011(conn, jde_db.tables)
+    assert refused == {number: ["F47011 SYTPUR is blank", "F47011 SYEDER is not R (received)"]}
+    assert erp.order_status(receipt.erp_reference).status == "queued"
