@@ -43,7 +43,7 @@ def prepare_demo(settings: Settings, *, accounts: int, seed: int, echo: Callable
     """
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     jde_engine = make_engine(settings.jde_database_url, jde=True)
-    tables = jde_tables(settings.jde_schema)
+    tables = jde_tables(settings.jde_schema, control_schema=settings.jde_control_schema, timezone=settings.jde_timezone)
     try:
         if _jde_is_empty(jde_engine, tables):
             echo(f"generating {accounts:,} JDE accounts (seed {seed}) in {settings.jde_database_url}")
