@@ -45,3 +45,23 @@ def test_demo_creates_databases_prints_logins_and_serves(tmp_path):
     for login in ("admin", "sales", "ar", "service", "buyer1"):
         assert login in out
     assert "demo-pass-from-env" in out
+
+
+def test_a_jde_file_from_an_older_gateway_is_named_before_orders_fail(tmp_path):
+    """A demo JDE file made before F47011/F47012 had their real columns (and F0002) is reported."""
+    import sqlalchemy as sa
+
+    from ecgateway.demo import _stale_edi_tables
+    from ecgateway.jde.tables import jde_tables
+
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'old.sqlite'}")
+    old = sa.MetaData()
+    sa.Table("f47011", old, sa.Column("syedoc", sa.Integer), sa.Column("syvr02", sa.String(25)))
+    old.create_all(engine)
+    tables = jde_tables(None)
+    try:
+        assert _stale_edi_tables(engine, tables) == "F47011, F47012, F0002"
+        tables.metadata.create_all(engine)  # creates the missing ones; the old F47011 stays short
+        assert _stale_edi_tables(engine, tables) == "F47011"
+    finally:
+        engine.dispose()

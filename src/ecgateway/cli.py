@@ -106,7 +106,8 @@ def jde_seed(
 
     settings = get_settings()
     engine = make_engine(settings.jde_database_url, jde=True)
-    summary = seed_database(engine, jde_tables(settings.jde_schema), accounts=accounts, seed=seed, show_progress=True)
+    tables = jde_tables(settings.jde_schema, control_schema=settings.jde_control_schema)
+    summary = seed_database(engine, tables, accounts=accounts, seed=seed, show_progress=True)
     typer.echo(summary.describe())
 
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # The checkout's root: sql/, restrictions/, templates/ and static/ live beside src/.
@@ -58,6 +60,29 @@ class Settings(BaseSettings):
     session_absolute_minutes: int = 480
     company: str = Field("00000", description="JDE company the portal sells from (F03012 AICO)")
     decimals: dict[str, int] = Field(default_factory=lambda: dict(DEFAULT_DECIMALS))
+    jde_timezone: str | None = Field(
+        None, description="IANA time zone of the JDE server's business day (e.g. America/Chicago): Julian 'today' "
+        "for effective dates and the dates written to JDE; unset, this machine's own time zone")
+    jde_control_schema: str | None = Field(
+        None, description="Schema of JDE's control tables (F0002 next numbers), e.g. PRODCTL; default the JDE schema")
+
+    # Local ERP orders into the EDI inbound tables F47011/F47012 (see erp/local.py and the README).
+    edi_numbers: Literal["next-numbers", "sequence"] = Field(
+        "next-numbers", description="Where EDI document numbers come from: JDE next numbers (F0002, the system and "
+        "line below, incremented under its row lock as JDE's own programs do) or a database sequence on the JDE side")
+    edi_next_number_system: str = Field("47", description="F0002 NNSY of the EDI document number (system 47)")
+    edi_next_number_line: int = Field(1, ge=1, le=10, description="F0002 line (NNN001..NNN010) of the EDI document number")
+    edi_sequence: str = Field("ecgw_edi_document", description="Name of the JDE-side sequence for ECGW_EDI_NUMBERS=sequence")
+    edi_wait_minutes: int = Field(
+        60, ge=1, description="An EDI order still unprocessed (EDSP blank) after this many minutes is reported as "
+        "waiting for R47011")
+    edi_blank_datetime: dt.datetime = Field(
+        dt.datetime(1900, 1, 1), description="What the gateway writes into F47011's DateTime columns (SYEXDT0..2, "
+        "SYPOHU01..02), which take no NULL and carry no date for these orders; copy what your site's rows hold")
+    jde_user: str = Field("ECGATEWAY", max_length=10, description="JDE audit column USER of the rows the gateway writes")
+    jde_program_id: str = Field("ECGATEWAY", max_length=10, description="JDE audit column PID of the rows written")
+    jde_job_number: str = Field("ECGATEWAY", max_length=10,
+                                description="JDE audit column JOBN (workstation) of the rows written")
     resources_dir: Path = Field(PROJECT_ROOT, description="Folder holding sql/, restrictions/, templates/, static/")
 
     ais_url: str | None = None
@@ -74,6 +99,22 @@ class Settings(BaseSettings):
         True, description="The order orchestration returns the first order for a repeated ExternalReference, "
         "so a keyed submit may be retried after a timeout (see erp/ais.py); false: never retried"
     )
+
+    @field_validator("jde_timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value:
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f"ECGW_JDE_TIMEZONE={value!r} is not a time zone name this machine knows; "
+                                 "write an IANA name such as America/Chicago or UTC") from None
+        return value or None
+
+    @cached_property
+    def jde_zone(self) -> dt.tzinfo | None:
+        """The time zone of JDE's business day: ECGW_JDE_TIMEZONE; None means this machine's own."""
+        return ZoneInfo(self.jde_timezone) if self.jde_timezone else None
 
     @cached_property
     def jde_database_url(self) -> str:

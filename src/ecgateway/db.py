@@ -2,8 +2,27 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, create_engine, event
+from collections.abc import Iterable
+
+from sqlalchemy import ColumnElement, Engine, create_engine, event, or_
 from sqlalchemy.engine import make_url
+
+# Oracle takes at most 1,000 expressions in one IN list (ORA-01795).
+IN_LIST_LIMIT = 1000
+
+
+def in_values(column: ColumnElement, values: Iterable) -> ColumnElement[bool]:
+    """column IN (values) that every database takes: an OR of IN lists of at most 1,000 values.
+
+    Every list of values the gateway sends (an account's ship-tos, its addresses, ids) goes
+    through here; only the restriction filters compiled in accounts/ split their own literals.
+    Repeated values are sent once; no values gives SQLAlchemy's empty IN, false on every database.
+    """
+    distinct = list(dict.fromkeys(values))
+    if not distinct:
+        return column.in_([])
+    lists = [column.in_(distinct[i:i + IN_LIST_LIMIT]) for i in range(0, len(distinct), IN_LIST_LIMIT)]
+    return lists[0] if len(lists) == 1 else or_(*lists)
 
 
 def make_engine(url: str, *, jde: bool = False, read_only: bool = False, **kwargs) -> Engine:
@@ -42,7 +61,27 @@ def make_engine(url: str, *, jde: bool = False, read_only: bool = False, **kwarg
     engine = create_engine(url, pool_pre_ping=True, **kwargs)
     if jde and parsed.get_backend_name() == "postgresql":
         event.listen(engine, "connect", _bind_ints_as_bigint)
+    if parsed.get_backend_name() == "oracle":
+        event.listen(engine, "connect", binary_sort_order)
     return engine
+
+
+# Binary comparison and sort on every Oracle session, whatever the client's or the database's
+# NLS defaults: with a linguistic NLS_SORT (e.g. a client whose NLS_LANGUAGE implies one), ORDER BY
+# and the keyset conditions (ABALPH > :after) follow the language's collation, not the B-tree
+# index's binary order, so pages skip or repeat rows and the index is not used for the order.
+# https://docs.oracle.com/en/database/oracle/oracle-database/19/nlspg/linguistic-sorting-and-matching.html
+ORACLE_SESSION_STATEMENTS = ("ALTER SESSION SET NLS_SORT = BINARY", "ALTER SESSION SET NLS_COMP = BINARY")
+
+
+def binary_sort_order(dbapi_connection, _record) -> None:
+    """A connect listener: pin NLS_SORT and NLS_COMP to BINARY on a new Oracle connection."""
+    cursor = dbapi_connection.cursor()
+    try:
+        for statement in ORACLE_SESSION_STATEMENTS:
+            cursor.execute(statement)
+    finally:
+        cursor.close()
 
 
 def _bind_ints_as_bigint(dbapi_connection, _record) -> None:

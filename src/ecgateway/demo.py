@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from ecgateway.auth.passwords import hash_password
 from ecgateway.config import Settings
-from ecgateway.db import make_engine
+from ecgateway.db import in_values, make_engine
 from ecgateway.jde.generator import seed_database
 from ecgateway.jde.tables import JdeTables, jde_tables
 from ecgateway.portal.migrate import upgrade
@@ -43,11 +43,16 @@ def prepare_demo(settings: Settings, *, accounts: int, seed: int, echo: Callable
     """
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     jde_engine = make_engine(settings.jde_database_url, jde=True)
-    tables = jde_tables(settings.jde_schema)
+    tables = jde_tables(settings.jde_schema, control_schema=settings.jde_control_schema, timezone=settings.jde_timezone)
     try:
         if _jde_is_empty(jde_engine, tables):
             echo(f"generating {accounts:,} JDE accounts (seed {seed}) in {settings.jde_database_url}")
             echo(seed_database(jde_engine, tables, accounts=accounts, seed=seed, show_progress=True).describe())
+        else:
+            stale = _stale_edi_tables(jde_engine, tables)
+            if stale:
+                echo(f"warning: {stale} in {settings.jde_database_url} are from an older gateway, so orders cannot be"
+                     " queued there; if it holds demo data only, delete the file and run the demo again")
         upgrade(settings.portal_database_url)
         portal_engine = make_engine(settings.portal_database_url)
         try:
@@ -57,6 +62,20 @@ def prepare_demo(settings: Settings, *, accounts: int, seed: int, echo: Callable
             portal_engine.dispose()
     finally:
         jde_engine.dispose()
+
+
+def _stale_edi_tables(engine: sa.Engine, tables: JdeTables) -> str:
+    """Which of F47011, F47012, F0002 lack columns (or are missing) compared with the gateway's layout."""
+    inspector = sa.inspect(engine)
+    stale = []
+    for table in (tables.F47011, tables.F47012, tables.F0002):
+        if not inspector.has_table(table.name, schema=table.schema):
+            stale.append(table.name.upper())
+            continue
+        have = {c["name"].lower() for c in inspector.get_columns(table.name, schema=table.schema)}
+        if not {c.name for c in table.c} <= have:
+            stale.append(table.name.upper())
+    return ", ".join(stale)
 
 
 def demo_accounts(jde_engine: sa.Engine, tables: JdeTables, *, where: sa.ColumnElement[bool], limit: int) -> list[int]:
@@ -88,7 +107,7 @@ def _password() -> str:
 def _demo_users(session: Session, jde_engine: sa.Engine, tables: JdeTables) -> list[DemoLogin]:
     f0101 = tables.F0101
     customers = [
-        ("buyer1", "Blake Buyer", demo_accounts(jde_engine, tables, where=f0101.c.abac02.in_(("R01", "R02", "R03")), limit=1)),
+        ("buyer1", "Blake Buyer", demo_accounts(jde_engine, tables, where=in_values(f0101.c.abac02, ("R01", "R02", "R03")), limit=1)),
         ("buyer2", "Robin Purchaser", demo_accounts(jde_engine, tables, where=f0101.c.abac01 == "NTH", limit=1)),
     ]
     logins: list[DemoLogin] = []

@@ -43,7 +43,8 @@ class Runtime:
             settings=settings,
             jde_engine=make_engine(settings.jde_database_url, jde=True),
             portal_engine=make_engine(settings.portal_database_url),
-            jde=jde_tables(settings.jde_schema),
+            jde=jde_tables(settings.jde_schema, control_schema=settings.jde_control_schema,
+                           timezone=settings.jde_timezone),
         )
 
     def dispose(self) -> None:

@@ -249,3 +249,24 @@ def test_checkout_while_the_erp_cannot_price_keeps_cart_and_key(gw, tmp_path):
         down.close()
     r = rep.post("/api/v1/orders", json=body, headers={**rep_h, "Idempotency-Key": key})
     assert r.status_code == 201 and "Idempotent-Replayed" not in r.headers
+
+
+def test_order_history_marks_orders_r47011_has_not_taken(gw):
+    clear(gw)
+    rep, rep_h = acting(gw)
+    (a,) = priced_items(gw, rep, 1)
+    assert rep.post("/api/v1/cart/lines", json={"item": a, "quantity": 1}, headers=rep_h).status_code == 201
+    body = {"ship_to": ship_tos(gw)[0], "customer_po": "PO-R47011"}
+    placed = rep.post("/api/v1/orders", json=body, headers={**rep_h, "Idempotency-Key": str(uuid.uuid4())})
+    assert placed.status_code == 201, placed.text
+    Relay(sessions=gw.runtime.portal_sessions, erp=gw.app.state.erp, settings=OutboxSettings()).run_until_idle()
+    cust, _ = customer(gw)
+    history = cust.get("/orders").text
+    assert "PO-R47011" in history and "waiting for R47011" not in history
+    h = gw.runtime.jde.F47011
+    with gw.runtime.jde_engine.begin() as jde:  # written yesterday, and R47011 has not run since
+        jde.execute(sa.update(h).where(h.c.syvr01 == "PO-R47011").values(syupmj=h.c.syupmj - 1))
+    history = cust.get("/orders").text
+    assert "waiting for R47011" in history
+    page = cust.get(f"/orders/{placed.json()['id']}").text
+    assert "waiting for R47011" in page and "ask JDE operations to run it" in page

@@ -121,7 +121,8 @@ def test_refused_orders_leave_nothing_behind(erp, jde_db, changes, message):
 
 def test_status_follows_the_order_into_jde(erp, jde_db):
     t = jde_db.tables
-    receipt = erp.submit_order(order("status-" + uuid.uuid4().hex[:8], po="PO-STATUS"))
+    reference = "status-" + uuid.uuid4().hex[:8]
+    receipt = erp.submit_order(order(reference, po="PO-STATUS"))
     assert erp.order_status(receipt.erp_reference).status == "queued"
     number = int(receipt.erp_reference.split()[-1])
     with jde_db.engine.begin() as conn:  # what R47011 does: flag the EDI order, create the sales order
@@ -129,8 +130,9 @@ def test_status_follows_the_order_into_jde(erp, jde_db):
                      .values(syedsp="Y"))
     assert erp.order_status(receipt.erp_reference).status == "processed"
     with jde_db.engine.begin() as conn:
+        # R47011 carries the EDI order's VR02 (the gateway's reference) to the sales order's SHVR02
         conn.execute(t.F4201.insert().values(shkcoo="00000", shdoco=88001, shdcto="SO", shan8=an8("group_adj"),
-                                             shtrdj=rows.TODAY, shvr01="PO-STATUS"))
+                                             shtrdj=rows.TODAY, shvr01="PO-STATUS", shvr02=reference))
         conn.execute(t.F4211.insert(), [
             dict(sdkcoo="00000", sddoco=88001, sddcto="SO", sdlnid=1000, sdnxtr="560", sdlttr="540"),
             dict(sdkcoo="00000", sddoco=88001, sddcto="SO", sdlnid=2000, sdnxtr="999", sdlttr="620"),

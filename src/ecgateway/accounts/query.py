@@ -67,6 +67,7 @@ class WorkWithAccounts:
     columns: dict[str, exp.Expression]  # output name -> the expression that computes it
     company: str
     restriction_default: str = "allow"  # what a rep without a restriction row sees: allow (all) or deny
+    zone: dt.tzinfo | None = None  # JDE's business day (ECGW_JDE_TIMEZONE); None: this machine's
     # Per object, never copied by dataclasses.replace: the rendered statements and their lock.
     _cache: OrderedDict = field(default_factory=OrderedDict, init=False, repr=False, compare=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False, compare=False)
@@ -82,15 +83,16 @@ class WorkWithAccounts:
             for table in base.find_all(exp.Table):
                 table.set("db", exp.to_identifier(settings.jde_schema.upper()))
         return cls(dialect=sqlglot_dialect(dialect), policy=policy, base=base, columns=columns,
-                   company=pad(settings.company, 5), restriction_default=settings.restriction_default)
+                   company=pad(settings.company, 5), restriction_default=settings.restriction_default,
+                   zone=settings.jde_zone)
 
     def compile(self, text: str) -> CompiledFilter:
         """The rep's filter for this database (cached by text and dialect)."""
         return compile_filter(text, dialect=self.dialect, policy=self.policy)
 
     def base_params(self, today: dt.date | None = None) -> dict[str, object]:
-        """Values of the base query's own binds (a new dict), for today (UTC) unless told."""
-        julian = today_julian() if today is None else date_to_julian(today)
+        """Values of the base query's own binds (a new dict), for today on JDE's clock unless told."""
+        julian = today_julian(self.zone) if today is None else date_to_julian(today)
         return {"wwa_today": julian, "wwa_company": self.company}
 
     def statement(self, restriction: CompiledFilter | None, shape: Shape) -> sa.TextClause:

@@ -37,6 +37,7 @@ from ecgateway.admin.models import RestrictionChange
 from ecgateway.admin.users import AdminError, NotFound
 from ecgateway.audit import record
 from ecgateway.config import INTERNAL_TYPES
+from ecgateway.db import in_values
 from ecgateway.obo.context import ActingContext
 from ecgateway.portal.models import ImpersonateRestriction, User
 
@@ -90,7 +91,7 @@ def list_reps(portal: Session, jde: Connection | None, *, wwa, q: str | None = N
     stmt = (
         select(User, ImpersonateRestriction)
         .outerjoin(ImpersonateRestriction, ImpersonateRestriction.rep_id == User.id)
-        .where(User.user_type.in_(INTERNAL_TYPES))
+        .where(in_values(User.user_type, INTERNAL_TYPES))
         .order_by(User.active.desc(), User.login)
     )
     if q and q.strip():

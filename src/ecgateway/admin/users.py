@@ -21,6 +21,7 @@ from ecgateway.audit import record
 from ecgateway.auth.passwords import hash_password
 from ecgateway.auth.sessions import end_user_sessions
 from ecgateway.config import INTERNAL_TYPES, USER_TYPES
+from ecgateway.db import in_values
 from ecgateway.obo.context import ActingContext
 from ecgateway.portal import users as portal_users
 from ecgateway.portal.models import User
@@ -114,7 +115,7 @@ def dual_role_conflicts(portal: Session, *, user_type: str, email: str, name: st
         same_person.append(func.lower(User.name) == name.strip().lower())
     if not same_person:
         return []
-    stmt = select(User).where(User.active.is_(True), User.user_type.in_(other_types), or_(*same_person))
+    stmt = select(User).where(User.active.is_(True), in_values(User.user_type, other_types), or_(*same_person))
     if exclude_user_id is not None:
         stmt = stmt.where(User.id != exclude_user_id)
     return list(portal.scalars(stmt.order_by(User.login)))

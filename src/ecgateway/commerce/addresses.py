@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from ecgateway.jde.conventions import today_julian
+from ecgateway.db import in_values
 from ecgateway.jde.tables import JdeTables
 
 DEFAULT_COMPANY = "00000"
@@ -59,7 +59,7 @@ def branch_of(conn: sa.Connection, *, tables: JdeTables, an8: int) -> str:
 def _children(conn: sa.Connection, *, tables: JdeTables, parent: int) -> list[int]:
     """Address numbers under parent in the default structure (blank MAOSTP), current today."""
     f0150 = tables.F0150
-    today = today_julian()
+    today = tables.today()
     return list(conn.execute(
         sa.select(f0150.c.maan8)
         .where(f0150.c.maostp == " ", f0150.c.mapa8 == parent,
@@ -73,7 +73,7 @@ def _describe(conn: sa.Connection, *, tables: JdeTables, an8s: list[int], compan
     if not an8s:
         return []
     f0101, f0116, f03012 = tables.F0101, tables.F0116, tables.F03012
-    today = today_julian()
+    today = tables.today()
     dated = f0116.alias("dated")
     current = (  # the postal address in force today: the latest ALEFTB on or before it
         sa.select(sa.func.max(dated.c.aleftb))
@@ -84,12 +84,12 @@ def _describe(conn: sa.Connection, *, tables: JdeTables, an8s: list[int], compan
     names = conn.execute(
         sa.select(f0101.c.aban8, f0101.c.abalph, f0116.c.alcty1)
         .select_from(f0101.outerjoin(f0116, sa.and_(f0116.c.alan8 == f0101.c.aban8, f0116.c.aleftb == current)))
-        .where(f0101.c.aban8.in_(an8s))
+        .where(in_values(f0101.c.aban8, an8s))
     ).all()
     types: dict[int, dict[str, str]] = {}
     for an8, aico, badt in conn.execute(
         sa.select(f03012.c.aian8, f03012.c.aico, f03012.c.aibadt)
-        .where(f03012.c.aian8.in_(an8s), f03012.c.aico.in_(sorted({company, DEFAULT_COMPANY})))
+        .where(in_values(f03012.c.aian8, an8s), in_values(f03012.c.aico, sorted({company, DEFAULT_COMPANY})))
     ):
         types.setdefault(an8, {})[aico] = badt
     by_an8 = {an8: (name or "", city or "") for an8, name, city in names}

@@ -29,6 +29,7 @@ from ecgateway.commerce.errors import (
 )
 from ecgateway.commerce.models import Cart, CartLine
 from ecgateway.config import INTERNAL_TYPES
+from ecgateway.db import in_values
 from ecgateway.erp.base import (
     Erp,
     ErpRejected,
@@ -134,11 +135,11 @@ def empty_account_carts(session: Session, *, ctx: ActingContext) -> int:
         raise NotAllowed("Empty Cart removes every cart of the account and is for staff only; "
                          "to clear your own cart, remove its lines one by one")
     cart_ids = list(session.scalars(sa.select(Cart.id).where(Cart.account_an8 == account)))
-    lines = session.scalar(sa.select(sa.func.count()).select_from(CartLine).where(CartLine.cart_id.in_(cart_ids))) if cart_ids else 0
+    lines = session.scalar(sa.select(sa.func.count()).select_from(CartLine).where(in_values(CartLine.cart_id, cart_ids))) if cart_ids else 0
     if cart_ids:
-        session.execute(sa.delete(CartLine).where(CartLine.cart_id.in_(cart_ids)),
+        session.execute(sa.delete(CartLine).where(in_values(CartLine.cart_id, cart_ids)),
                         execution_options={"synchronize_session": False})
-        session.execute(sa.delete(Cart).where(Cart.id.in_(cart_ids)), execution_options={"synchronize_session": False})
+        session.execute(sa.delete(Cart).where(in_values(Cart.id, cart_ids)), execution_options={"synchronize_session": False})
     record(session, actor=ctx.actor, subject_an8=account, action="cart.empty", object=f"account {account}",
            outcome="ok", detail=_detail(ctx, carts=len(cart_ids), lines=lines))
     return len(cart_ids)

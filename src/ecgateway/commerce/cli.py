@@ -61,5 +61,24 @@ def outbox_status() -> None:
             lines = outbox_report(session)
         for line in lines:
             typer.echo(line)
+        if runtime.settings.erp_mode == "local":
+            _echo_edi_waiting(runtime)
     finally:
         runtime.dispose()
+
+
+def _echo_edi_waiting(runtime) -> None:
+    """Sent orders still in F47011 that batch R47011 has not processed: the local ERP's last step."""
+    from ecgateway.erp.local import LocalErp
+
+    erp = LocalErp(runtime.jde_engine, runtime.jde, runtime.settings)
+    try:
+        waiting = erp.waiting_for_r47011()
+    except Exception as exc:  # noqa: BLE001 - a status command reports what it cannot read, it does not fail
+        typer.echo(f"EDI inbound (F47011): cannot read it ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})")
+        return
+    minutes = runtime.settings.edi_wait_minutes
+    line = f"EDI inbound (F47011): {waiting.unprocessed} unprocessed; waiting for R47011 over {minutes} min: {waiting.count}"
+    if waiting.oldest is not None:
+        line += f", the oldest for {int(waiting.oldest.total_seconds() // 60)} min: run R47011"
+    typer.echo(line)

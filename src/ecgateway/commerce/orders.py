@@ -57,6 +57,7 @@ from ecgateway.commerce.models import (
     OutboxMessage,
 )
 from ecgateway.commerce.outbox import submission_to_json
+from ecgateway.db import in_values
 from ecgateway.erp.base import Erp, OrderSubmission
 from ecgateway.erp.base import OrderLine as ErpOrderLine
 from ecgateway.jde.tables import JdeTables
@@ -302,7 +303,7 @@ def _clear_ordered_lines(session: Session, *, ctx: ActingContext, items: list[Ca
     session.execute(
         sa.delete(CartLine).where(
             CartLine.cart_id == cart.id,
-            sa.tuple_(CartLine.item, CartLine.quantity).in_(sorted(ordered)),
+            in_values(sa.tuple_(CartLine.item, CartLine.quantity), sorted(ordered)),
         )
     )
 

@@ -46,6 +46,7 @@ from ecgateway.commerce.models import (
     Order,
     OutboxMessage,
 )
+from ecgateway.db import in_values
 from ecgateway.erp.base import (
     Erp,
     ErpRejected,
@@ -213,7 +214,7 @@ class Relay:
             # between the SELECT and this UPDATE, which runs under the database's write lock.
             claimed = session.execute(
                 sa.update(OutboxMessage)
-                .where(OutboxMessage.id.in_(picked), *due)
+                .where(in_values(OutboxMessage.id, picked), *due)
                 .values(claimed_by=self.name, claimed_until=now + dt.timedelta(seconds=self.settings.lease_seconds))
                 .returning(OutboxMessage.id),
                 execution_options={"synchronize_session": False},
@@ -284,7 +285,7 @@ class Relay:
         with self.sessions() as session, session.begin():
             session.execute(
                 sa.update(OutboxMessage)
-                .where(OutboxMessage.id.in_(outbox_ids), OutboxMessage.claimed_by == self.name,
+                .where(in_values(OutboxMessage.id, outbox_ids), OutboxMessage.claimed_by == self.name,
                        OutboxMessage.state == OUTBOX_PENDING)
                 .values(next_attempt_at=now + dt.timedelta(seconds=delay), claimed_by=None, claimed_until=None)
             )

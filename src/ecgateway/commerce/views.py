@@ -366,10 +366,10 @@ def place_order_form(request: Request, ctx: ShopperContext, db: PortalSessionDep
 
 
 @pages.get("/orders", response_class=HTMLResponse)
-def orders_page(request: Request, ctx: ShopperContext, db: PortalSessionDep,
+def orders_page(request: Request, ctx: ShopperContext, db: PortalSessionDep, erp: ErpDep,
                 before_id: OptionalRowIdQuery = None):
     found = orders.list_orders(db, ctx=ctx, limit=50, before_id=before_id)
-    return _render(request, "commerce/orders.html", {"orders": found, "ctx": ctx,
+    return _render(request, "commerce/orders.html", {"orders": found, "ctx": ctx, "edi_waiting": _edi_waiting(erp, found),
                                                       "next_before": found[-1].id if len(found) == 50 else None})
 
 
@@ -396,6 +396,16 @@ def put_back_in_cart_form(order_id: RowIdPath, ctx: ShopperContext, db: PortalSe
 
 
 # --- helpers ------------------------------------------------------------------------------
+
+def _edi_waiting(erp: Erp, found: list) -> set[str]:
+    """References of listed orders that JDE's batch R47011 has not taken in time (local ERP only)."""
+    waiting_among = getattr(erp, "waiting_among", None)  # only the local ERP queues orders for a batch program
+    if waiting_among is None:
+        return set()
+    try:
+        return waiting_among([o.erp_reference for o in found if o.erp_reference])
+    except ErpError:
+        return set()  # the list still shows; each order's page says what JDE could not answer
 
 def _audited(db: Session, ctx: ActingContext, action: str, obj: str, action_fn: Callable[[], T]) -> T:
     """Run a cart action and commit; on refusal roll back and keep a 'refused' audit entry."""

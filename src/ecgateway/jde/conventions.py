@@ -32,8 +32,23 @@ def date_to_julian(value: dt.date | None) -> int:
     return (value.year - 1900) * 1000 + value.timetuple().tm_yday
 
 
-def today_julian() -> int:
-    return date_to_julian(dt.datetime.now(dt.UTC).date())
+def jde_now(zone: dt.tzinfo | None = None) -> dt.datetime:
+    """Now on JDE's clock: in zone (Settings.jde_zone), or this machine's local time when None.
+
+    JDE's dates are local business days with no zone of their own, so "today" is the JDE
+    server's date, not UTC's: between midnight UTC and local midnight the two differ by a day.
+    """
+    return dt.datetime.now(zone) if zone is not None else dt.datetime.now().astimezone()
+
+
+def today_julian(zone: dt.tzinfo | None = None) -> int:
+    """Today's CYYDDD on JDE's clock (see jde_now)."""
+    return date_to_julian(jde_now(zone).date())
+
+
+def time_of_day(moment: dt.datetime) -> int:
+    """HHMMSS as JDE's time columns (TDAY) hold it."""
+    return moment.hour * 10000 + moment.minute * 100 + moment.second
 
 
 def from_implied(raw: int | None, item: str, decimals: Mapping[str, int] = DEFAULT_DECIMALS) -> Decimal:

@@ -105,6 +105,18 @@ class SeedSummary:
         return f"generated {self.accounts:,} accounts in {self.seconds:.1f}s: {parts}"
 
 
+# EDI document numbers for the demo's local ERP start here (F0002 system 47, line 1).
+FIRST_EDI_DOCUMENT = 1
+
+
+def seed_next_numbers(engine: sa.Engine, tables: JdeTables) -> None:
+    """The next-numbers row of system 47 the local ERP takes EDI document numbers from, if missing."""
+    with engine.begin() as conn:
+        if conn.scalar(sa.select(sa.func.count()).select_from(tables.F0002).where(tables.F0002.c.nnsy == "47")):
+            return
+        conn.execute(tables.F0002.insert().values(nnsy="47", nnn001=FIRST_EDI_DOCUMENT))
+
+
 def seed_database(
     engine: sa.Engine,
     tables: JdeTables,
@@ -126,6 +138,7 @@ def seed_database(
     with engine.connect() as conn:
         if conn.execute(sa.select(sa.func.count()).select_from(tables.F0101)).scalar():
             raise ValueError("the JDE database already holds F0101 rows; seed an empty database")
+    seed_next_numbers(engine, tables)
     gen = _Generator(tables, random.Random(seed))
     summary = SeedSummary(accounts=accounts)
 

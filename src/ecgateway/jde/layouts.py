@@ -19,6 +19,7 @@ from functools import cache
 from importlib import resources
 
 from sqlalchemy import BigInteger, Column, DateTime, MetaData, PrimaryKeyConstraint, Table
+from sqlalchemy.types import TypeEngine
 
 from ecgateway.jde.types import JdeChar
 
@@ -55,18 +56,21 @@ def layout(table: str) -> tuple[LayoutColumn, ...]:
 
 
 def real_table(metadata: MetaData, table: str, *, widths: dict[str, int] | None = None,
-               text_width: int = 40) -> Table:
+               text_width: int = 40, types: dict[str, TypeEngine] | None = None) -> Table:
     """The table as JDE lays it out: every real column NOT NULL with no default.
 
     A column an INSERT leaves out then fails the insert, as it would leave a NULL that JDE's
     own programs never write. Text columns are fixed-width (padded) with the width given in
-    `widths` (lower-case column name -> characters), else `text_width`.
+    `widths` (lower-case column name -> characters), else `text_width`; `types` overrides the
+    type of named columns (e.g. a business unit, right-justified).
     """
-    widths = widths or {}
+    widths, types = widths or {}, types or {}
     columns = []
     for col in layout(table):
         name = col.name.lower()
-        if col.kind == TEXT:
+        if name in types:
+            type_ = types[name]
+        elif col.kind == TEXT:
             type_ = JdeChar(widths.get(name, text_width))
         elif col.kind == DATE:
             type_ = DateTime()
@@ -75,3 +79,17 @@ def real_table(metadata: MetaData, table: str, *, widths: dict[str, int] | None 
         columns.append(Column(name, type_, nullable=False))
     keys = [c.name.lower() for c in layout(table) if c.primary_key]
     return Table(table.lower(), metadata, *columns, PrimaryKeyConstraint(*keys))
+
+
+def blank_row(table: Table, *, blank_datetime) -> dict[str, object]:
+    """A value for every column of a real_table as JDE writes "nothing": blank text, 0 numbers
+    and Julian dates, and blank_datetime for DateTime columns (which take no NULL either)."""
+    row: dict[str, object] = {}
+    for column in table.c:
+        if isinstance(column.type, DateTime):
+            row[column.name] = blank_datetime
+        elif isinstance(column.type, BigInteger):
+            row[column.name] = 0
+        else:
+            row[column.name] = " "
+    return row

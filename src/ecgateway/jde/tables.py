@@ -7,8 +7,10 @@ The schema (PRODDTA, CRPDTA, ...) is configuration, so tables are built per sche
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from functools import cache
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     BigInteger,
@@ -21,6 +23,8 @@ from sqlalchemy import (
     func,
 )
 
+from ecgateway.jde.conventions import today_julian
+from ecgateway.jde.layouts import real_table
 from ecgateway.jde.types import JdeBusinessUnit, JdeChar
 
 
@@ -41,9 +45,19 @@ class JdeTables:
     F4211: Table
     F47011: Table
     F47012: Table
+    F0002: Table
+    timezone: str | None = None  # ECGW_JDE_TIMEZONE: the zone of JDE's business day; None: this machine's
 
     def all(self) -> list[Table]:
         return list(self.metadata.sorted_tables)
+
+    @property
+    def zone(self) -> dt.tzinfo | None:
+        return ZoneInfo(self.timezone) if self.timezone else None
+
+    def today(self) -> int:
+        """Today's Julian date on JDE's clock, for effective-date comparisons and dates written."""
+        return today_julian(self.zone)
 
 
 def _num(name: str) -> Column:
@@ -59,8 +73,13 @@ def _chr(name: str, width: int) -> Column:
 
 
 @cache
-def jde_tables(schema: str | None = None) -> JdeTables:
-    """The JDE tables, qualified with schema when one is configured."""
+def jde_tables(schema: str | None = None, *, control_schema: str | None = None,
+               timezone: str | None = None) -> JdeTables:
+    """The JDE tables, qualified with schema when one is configured.
+
+    control_schema: where JDE's control tables live (F0002 next numbers, e.g. PRODCTL); default
+    the business-data schema. timezone: the zone of JDE's business day (see JdeTables.today).
+    """
     md = MetaData(schema=schema.lower() if schema else None)
 
     f0101 = Table(
@@ -147,7 +166,7 @@ def jde_tables(schema: str | None = None) -> JdeTables:
         "f4201", md,
         _chr("shkcoo", 5), _num("shdoco"), _chr("shdcto", 2), _num("shan8"), _num("shshan"),
         _num("shpa8"), Column("shmcu", JdeBusinessUnit(), nullable=False, default=" "),
-        _num("shtrdj"), _chr("shvr01", 25), _chr("shcrcd", 3), _amount("shotot"),
+        _num("shtrdj"), _chr("shvr01", 25), _chr("shvr02", 25), _chr("shcrcd", 3), _amount("shotot"),
         PrimaryKeyConstraint("shkcoo", "shdoco", "shdcto"),
         Index("f4201_an8", "shan8"),
     )
@@ -162,27 +181,68 @@ def jde_tables(schema: str | None = None) -> JdeTables:
         Index("f4211_an8", "sdan8", "sdnxtr"),
         Index("f4211_pa8", "sdpa8", "sdnxtr"),
     )
-    # EDI inbound order header and detail: orders wait here until batch R47011 runs.
-    f47011 = Table(
-        "f47011", md,
-        _num("syedoc"), _chr("syedct", 2), _chr("syekco", 5), _chr("syedbt", 15),
-        _chr("syedsp", 1), _chr("syedty", 1), _num("syan8"), _num("syshan"),
-        Column("symcu", JdeBusinessUnit(), nullable=False, default=" "), _chr("syvr01", 25),
-        _chr("syvr02", 25), _chr("syurrf", 15), _chr("sycrcd", 3), _num("sytrdj"),
-        _amount("syotot"),
-        PrimaryKeyConstraint("syedoc", "syedct", "syekco"),
-    )
-    f47012 = Table(
-        "f47012", md,
-        _num("szedoc"), _chr("szedct", 2), _chr("szekco", 5), _amount("szedln"),
-        _chr("szedsp", 1), _num("szan8"), _num("szshan"),
-        Column("szmcu", JdeBusinessUnit(), nullable=False, default=" "), _num("szitm"),
-        _chr("szlitm", 25), _amount("szuorg"), _chr("szuom", 2), _amount("szuprc"),
-        _amount("szaexp"), _chr("szcrcd", 3), _num("sztrdj"),
-        PrimaryKeyConstraint("szedoc", "szedct", "szekco", "szedln"),
-    )
+    f47011, f47012, f0002 = _edi_tables(md, control_schema=control_schema.lower() if control_schema else None)
     return JdeTables(
         metadata=md, F0101=f0101, F0116=f0116, F0115=f0115, F01151=f01151, F0150=f0150,
         F03012=f03012, F40941=f40941, F4101=f4101, F4106=f4106, F4072=f4072,
-        F4201=f4201, F4211=f4211, F47011=f47011, F47012=f47012,
+        F4201=f4201, F4211=f4211, F47011=f47011, F47012=f47012, F0002=f0002, timezone=timezone,
     )
+
+
+# --- EDI inbound orders and next numbers ------------------------------------------------
+#
+# F47011/F47012 carry every real column (jde/layouts.py): JDE never stores NULL, so the
+# local ERP writes all 211/267 of them, and tables made here refuse a row that leaves one
+# out (NOT NULL, no default), as a site's own DDL may.
+#
+# Text widths of the data items, from JDE's data dictionary: the EDI control items as the
+# F47012 file layout lists them (EDTY 1, EKCO 5, EDCT 2, EDST 6, EDFT 10, EDER 1, EDSP 1,
+# EDBT 15, PNID 15, TPUR 2, KCOO 5, DCTO 2, SFXO 3, MCU 12, CO 5; http://seanhoppe.com/CodeSamples/
+# DDS/EXTOL-EDI-Integrator-DDS-Purchase-Order-850-Detail.html and its 810/855 pages, VR01/LITM/
+# AITM/CITM 25, DSC1 30), the others as the data dictionary defines them *(check against yours)*.
+# A column whose width is not established here is modelled 1 wide: the gateway only ever
+# writes a blank to it, and one space fits any NCHAR(n) (Oracle pads it), where a wider guess
+# padded to that width could overflow a narrower real column (ORA-12899).
+EDI_TEXT_WIDTHS: dict[str, int] = {
+    "EDTY": 1, "EKCO": 5, "EDCT": 2, "EDST": 6, "EDFT": 10, "EDER": 1, "EDSP": 1, "EDBT": 15, "PNID": 15,
+    "TPUR": 2, "KCOO": 5, "DCTO": 2, "SFXO": 3, "MCU": 12, "CO": 5, "OKCO": 5, "OORN": 8, "OCTO": 2,
+    "RKCO": 5, "RORN": 8, "RCTO": 2, "VR01": 25, "VR02": 25, "VR03": 25, "DEL1": 30, "DEL2": 30,
+    "INMG": 10, "PTC": 3, "RYIN": 1, "ASN": 8, "PRGP": 8, "PRGR": 8, "TXA1": 10, "EXR1": 2, "TAX1": 1,
+    "ATXT": 1, "PRIO": 1, "BACK": 1, "SBAL": 1, "NTR": 2, "MOT": 3, "COT": 3, "ROUT": 3, "STOP": 3,
+    "ZON": 3, "CNID": 20, "FRTH": 3, "AFT": 1, "RCD": 3, "WUMD": 2, "VUMD": 2, "AUTN": 10, "CACT": 25,
+    "CRMD": 1, "CRRM": 1, "CRCD": 3, "LNGP": 2, "ORBY": 10, "TKBY": 10, "URCD": 2, "URRF": 15,
+    "TORG": 10, "USER": 10, "PID": 10, "JOBN": 10, "IR01": 30, "IR02": 30, "IR03": 30, "IR04": 30,
+    "IR05": 30, "DCT4": 2, "HOLD": 2, "FUF1": 1, "LITM": 25, "AITM": 25, "CITM": 25, "LOCN": 20,
+    "LOTN": 30, "DSC1": 30, "DSC2": 30, "LNTY": 2, "NXTR": 3, "LTTR": 3, "EMCU": 12, "OMCU": 12,
+    "UOM": 2, "UOM1": 2, "UOM2": 2, "UOM4": 2, "WTUM": 2, "VLUM": 2, "KCO": 5, "DCT": 2, "ODCT": 2,
+    "OKC": 5, "LOB": 3, "OBJ": 6, "SUB": 8, "LT": 2, "SBL": 8, "SBLT": 1, "DMCT": 12, "GLC": 4,
+}
+EDI_BUSINESS_UNITS = ("MCU", "EMCU", "OMCU")  # right-justified in 12, as JDE keys them
+
+
+def edi_widths(prefix: str) -> dict[str, int]:
+    """The lower-case column -> width map real_table takes, for a table whose columns start with prefix."""
+    return {(prefix + item).lower(): width for item, width in EDI_TEXT_WIDTHS.items()}
+
+
+def _edi_tables(md: MetaData, *, control_schema: str | None) -> tuple[Table, Table, Table]:
+    units = {(prefix + item).lower(): JdeBusinessUnit() for prefix in ("SY", "SZ") for item in EDI_BUSINESS_UNITS}
+    f47011 = real_table(md, "F47011", widths=edi_widths("SY"), text_width=1, types=units)
+    f47012 = real_table(md, "F47012", widths=edi_widths("SZ"), text_width=1, types=units)
+    Index("f47011_vr02", f47011.c.syvr02)  # the gateway finds its orders by the reference it wrote
+    Index("f47011_edsp", f47011.c.syedsp, f47011.c.syedoc)
+    # Next Numbers - Automatic: one row per system code (NNSY) with ten next-number lines;
+    # programs take line n of their system (https://docs.oracle.com/en/applications/jd-edwards/
+    # development-tools/9.2.x/eotdd/next-number-triggers.html). Column names NNSY and
+    # NNN001..NNN010 as public SQL against F0002 uses them *(check)*; only those are modelled.
+    f0002 = Table(
+        "f0002", md,
+        _chr("nnsy", 4), *[_num8(f"nnn{i:03d}") for i in range(1, 11)],
+        PrimaryKeyConstraint("nnsy"),
+        schema=control_schema or md.schema,
+    )
+    return f47011, f47012, f0002
+
+
+def _num8(name: str) -> Column:
+    return Column(name, BigInteger, nullable=False, default=0)

@@ -15,7 +15,8 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from ecgateway.commerce.addresses import DEFAULT_COMPANY, billing_addresses, shipping_addresses
-from ecgateway.jde.conventions import from_implied, julian_to_date, today_julian, trim
+from ecgateway.db import in_values
+from ecgateway.jde.conventions import from_implied, julian_to_date, trim
 from ecgateway.jde.tables import JdeTables
 
 OPEN_ORDERS_SHOWN = 50
@@ -116,7 +117,7 @@ def postal_addresses(jde: sa.Connection, *, tables: JdeTables, an8s: list[int]) 
     dated = f0116.alias("dated")
     current = (
         sa.select(sa.func.max(dated.c.aleftb))
-        .where(dated.c.alan8 == f0101.c.aban8, dated.c.aleftb <= today_julian())
+        .where(dated.c.alan8 == f0101.c.aban8, dated.c.aleftb <= tables.today())
         .correlate(f0101)
         .scalar_subquery()
     )
@@ -124,7 +125,7 @@ def postal_addresses(jde: sa.Connection, *, tables: JdeTables, an8s: list[int]) 
         sa.select(f0101.c.aban8, f0101.c.abalph, f0116.c.aladd1, f0116.c.aladd2, f0116.c.aladd3, f0116.c.aladd4,
                   f0116.c.alcty1, f0116.c.aladds, f0116.c.aladdz, f0116.c.alctr)
         .select_from(f0101.outerjoin(f0116, sa.and_(f0116.c.alan8 == f0101.c.aban8, f0116.c.aleftb == current)))
-        .where(f0101.c.aban8.in_(sorted(set(an8s))))
+        .where(in_values(f0101.c.aban8, sorted(set(an8s))))
     ).all()
     return {
         r.aban8: PostalAddress(
@@ -142,7 +143,7 @@ def open_orders(jde: sa.Connection, *, tables: JdeTables, account_an8: int, bill
     f4211 = tables.F4211
     whose = f4211.c.sdpa8 == account_an8
     if billing_an8s:
-        whose = sa.or_(whose, f4211.c.sdan8.in_(billing_an8s))
+        whose = sa.or_(whose, in_values(f4211.c.sdan8, billing_an8s))
     rows = jde.execute(
         sa.select(
             f4211.c.sdkcoo, f4211.c.sddoco, f4211.c.sddcto,
@@ -191,7 +192,7 @@ def _terms(jde: sa.Connection, *, tables: JdeTables, an8: int, company: str):
     f03012 = tables.F03012
     rows = {trim(r.aico): r for r in jde.execute(
         sa.select(f03012.c.aico, f03012.c.aiacl, f03012.c.aicrcd, f03012.c.aitrar, f03012.c.aihold)
-        .where(f03012.c.aian8 == an8, f03012.c.aico.in_(sorted({company, DEFAULT_COMPANY})))
+        .where(f03012.c.aian8 == an8, in_values(f03012.c.aico, sorted({company, DEFAULT_COMPANY})))
     )}
     return rows.get(company.strip()) or rows.get(DEFAULT_COMPANY)
 
