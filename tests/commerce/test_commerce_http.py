@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 
+import pytest
 import sqlalchemy as sa
 
 from ecgateway.audit.models import AuditEntry
@@ -249,3 +250,27 @@ def test_checkout_while_the_erp_cannot_price_keeps_cart_and_key(gw, tmp_path):
         down.close()
     r = rep.post("/api/v1/orders", json=body, headers={**rep_h, "Idempotency-Key": key})
     assert r.status_code == 201 and "Idempotent-Replayed" not in r.headers
+
+
+def test_price_explanation_for_the_rep_in_the_api_and_on_the_pages(gw):
+    """The rep sees how each price was made (JSON and a labelled disclosure per line); the customer does not."""
+    clear(gw)
+    rep, rep_h = acting(gw)
+    items = rep.get("/api/v1/catalog", params={"limit": 40}).json()["items"]
+    priced = [i for i in items if i["available"]]
+    assert priced
+    for line in priced:
+        steps = line["explanation"]
+        assert steps[0]["what"] == "base price" and steps[0]["source"].startswith("F4106 ")
+        assert sum(float(s["amount"]) for s in steps) == pytest.approx(float(line["unit_price"]))
+        assert steps[-1]["unit_price"] == line["unit_price"]
+    a = priced[0]["item"]
+    rep.post("/api/v1/cart/lines", json={"item": a, "quantity": 3}, headers=rep_h)
+    cart_line = rep.get("/api/v1/cart").json()["lines"][0]
+    assert cart_line["explanation"] and cart_line["explanation"][0]["what"] == "base price"
+    for page in (rep.get("/catalog").text, rep.get("/cart").text):
+        assert f'<details class="price-explanation" data-explains="{a}">' in page
+        assert f"<summary>How the price of {a} was made</summary>" in page
+    cust, _ = customer(gw)
+    assert all(i["explanation"] == [] for i in cust.get("/api/v1/catalog", params={"limit": 40}).json()["items"])
+    assert "price-explanation" not in cust.get("/catalog").text
