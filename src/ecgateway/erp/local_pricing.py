@@ -73,6 +73,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 
 import sqlalchemy as sa
 
@@ -166,7 +167,7 @@ class Item:
     group_problem: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class BasePrice:
     itm: int
     igid: int
@@ -193,7 +194,7 @@ class ScheduleStep:
     definition: Mapping[str, str] | None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Detail:
     name: str
     itm: int
@@ -273,16 +274,95 @@ def _defined_by_category_codes(gp: sa.Table, group: sa.ColumnElement) -> sa.Colu
     return sa.exists().where(gp.c.gpgpc == group, sa.or_(*[gp.c[f"gpgpk{i}"] != "" for i in range(1, 11)]))
 
 
+def _values(name: str) -> sa.BindParameter:
+    return sa.bindparam(name, expanding=True)
+
+
+def _effective(start: sa.Column, end: sa.Column) -> sa.ColumnElement:
+    today = sa.bindparam("today")
+    return sa.and_(start <= today, sa.or_(end >= today, end == 0))
+
+
+def _item_scope(itm: sa.Column, igid: sa.Column, *, first: bool, all_items: bool = False) -> sa.ColumnElement:
+    """This chunk's items; with the first chunk also their item groups (and all items, for adjustments)."""
+    scope = [sa.and_(itm.in_(_values("itms")), igid == 0)]
+    if first:
+        scope.append(sa.and_(itm == 0, igid.in_(_values("igids"))))
+        if all_items:
+            scope.append(sa.and_(itm == 0, igid == 0))
+    return sa.or_(*scope)
+
+
+@dataclass(frozen=True)
+class _Statements:
+    """The pricing queries of one set of tables, built once: a cart only binds its values."""
+
+    customer: sa.Select
+    items: sa.Select
+    bases: dict[bool, sa.Select]  # by "first chunk"
+    schedule: sa.Select
+    schedule_flags: tuple[str, ...]
+    details: dict[bool, sa.Select]
+
+
+_STATEMENTS: dict[int, tuple[JdeTables, _Statements]] = {}
+
+
+def _statements(tables: JdeTables) -> _Statements:
+    cached = _STATEMENTS.get(id(tables))
+    if cached is not None and cached[0] is tables:
+        return cached[1]
+    ai, ck, gp, im, ik = tables.F03012, tables.F40942, tables.F4092, tables.F4101, tables.F40941
+    customer = (
+        sa.select(ai.c.aico, ai.c.aicrcd, ai.c.aicpgp, ai.c.aiasn, ck.c.ckcgid,
+                  _defined_by_category_codes(gp, ai.c.aicpgp).label("complex"))
+        .select_from(ai.outerjoin(ck, sa.and_(ck.c.ckcpgp == ai.c.aicpgp, *_blank(ck, "ckcgp"))))
+        .where(ai.c.aian8 == sa.bindparam("an8"), ai.c.aico.in_(_values("companies")))
+    )
+    items = (
+        sa.select(im.c.imitm, im.c.imlitm, im.c.imdsc1, im.c.imuom1, im.c.imprgr, ik.c.ikigid,
+                  _defined_by_category_codes(gp, im.c.imprgr).label("complex"))
+        .select_from(im.outerjoin(ik, sa.and_(ik.c.ikprgr == im.c.imprgr, *_blank(ik, "ikigp"))))
+        .where(im.c.imlitm.in_(_values("litms")))
+    )
+    bp = tables.F4106
+    bases = {first: sa.select(bp.c.bpitm, bp.c.bpigid, bp.c.bpan8, bp.c.bpcgid, bp.c.bpmcu, bp.c.bpcrcd, bp.c.bpuom,
+                              bp.c.bpuprc, bp.c.bpeftj, bp.c.bpexdj, bp.c.bpfrmp).where(
+        _item_scope(bp.c.bpitm, bp.c.bpigid, first=first),
+        bp.c.bpan8.in_(_values("an8s")), bp.c.bpcgid.in_(_values("cgids")),
+        bp.c.bpcrcd.in_(_values("currencies")), bp.c.bpmcu.in_(_values("branches")),
+        bp.c.bplocn == "", bp.c.bplotn == "", bp.c.bplotg == "",
+        _effective(bp.c.bpeftj, bp.c.bpexdj),
+    ) for first in (True, False)}
+    sn, at = tables.F4070, tables.F4071
+    flags = (at.c.atolvl, at.c.atlbt, at.c.atacnt, at.c.atlnty, at.c.atabas, at.c.atmnmxaj, at.c.atmeadj,
+             at.c.atmded)
+    schedule = (
+        sa.select(sn.c.snoseq, sn.c.snast, sn.c.snskipto, sn.c.snskipend, sn.c.snstprcf, at.c.atast, *flags)
+        .select_from(sn.outerjoin(at, at.c.atast == sn.c.snast))
+        .where(sn.c.snasn == sa.bindparam("schedule"), _effective(sn.c.sneftj, sn.c.snexdj))
+        .order_by(sn.c.snoseq, sn.c.snanps)
+    )
+    ad = tables.F4072
+    details = {first: sa.select(ad.c.adast, ad.c.aditm, ad.c.adigid, ad.c.adan8, ad.c.adcgid, ad.c.adogid,
+                                ad.c.adcrcd, ad.c.aduom, ad.c.admnq, ad.c.adbscd, ad.c.adfvtr, ad.c.adfgy,
+                                ad.c.adfvum).where(
+        ad.c.adast.in_(_values("names")),
+        _item_scope(ad.c.aditm, ad.c.adigid, first=first, all_items=True),
+        ad.c.adan8.in_(_values("an8s")), ad.c.adcgid.in_(_values("cgids")),
+        ad.c.adcrcd.in_(_values("currencies")),
+        _effective(ad.c.adeftj, ad.c.adexdj),
+    ) for first in (True, False)}
+    built = _Statements(customer=customer, items=items, bases=bases, schedule=schedule,
+                        schedule_flags=tuple(col.name for col in flags), details=details)
+    _STATEMENTS[id(tables)] = (tables, built)
+    return built
+
+
 def load_customer(conn: sa.Connection, tables: JdeTables, *, sold_to: int, company: str) -> Customer:
     """The sold-to's F03012 row for company (else 00000) with its price group's F40942 key ID."""
-    ai, ck, gp = tables.F03012, tables.F40942, tables.F4092
-    complex_group = _defined_by_category_codes(gp, ai.c.aicpgp)
-    stmt = (
-        sa.select(ai.c.aico, ai.c.aicrcd, ai.c.aicpgp, ai.c.aiasn, ck.c.ckcgid, complex_group.label("complex"))
-        .select_from(ai.outerjoin(ck, sa.and_(ck.c.ckcpgp == ai.c.aicpgp, *_blank(ck, "ckcgp"))))
-        .where(ai.c.aian8 == sold_to, ai.c.aico.in_(sorted({company, DEFAULT_COMPANY})))
-    )
-    rows = {row.aico: row for row in conn.execute(stmt)}
+    stmt = _statements(tables).customer
+    rows = {row.aico: row for row in conn.execute(stmt, {"an8": sold_to, "companies": sorted({company, DEFAULT_COMPANY})})}
     row = rows.get(company) or rows.get(DEFAULT_COMPANY)
     if row is None:
         raise ErpRejected(
@@ -302,68 +382,35 @@ def load_customer(conn: sa.Connection, tables: JdeTables, *, sold_to: int, compa
 
 def load_items(conn: sa.Connection, tables: JdeTables, litms: Iterable[str]) -> dict[str, Item]:
     """F4101 rows by 2nd item number, with the F40941 key ID of their item price group."""
-    im, ik, gp = tables.F4101, tables.F40941, tables.F4092
-    complex_group = _defined_by_category_codes(gp, im.c.imprgr)
+    stmt = _statements(tables).items
     found: dict[str, Item] = {}
     for chunk in _chunks(sorted({litm.strip() for litm in litms if litm.strip()})):
-        stmt = (
-            sa.select(im.c.imitm, im.c.imlitm, im.c.imdsc1, im.c.imuom1, im.c.imprgr, ik.c.ikigid,
-                      complex_group.label("complex"))
-            .select_from(im.outerjoin(ik, sa.and_(ik.c.ikprgr == im.c.imprgr, *_blank(ik, "ikigp"))))
-            .where(im.c.imlitm.in_(chunk))
-        )
-        for row in conn.execute(stmt):
+        for itm, litm, description, uom, group, igid, complex_group in conn.execute(stmt, {"litms": chunk}).all():
             problem = ""
-            if row.imprgr and row.complex:
-                problem = (f"item price group {row.imprgr} is defined by category codes (F4092), whose key ID"
+            if group and complex_group:
+                problem = (f"item price group {group} is defined by category codes (F4092), whose key ID"
                            " the local pricer does not resolve")
-            elif row.imprgr and row.ikigid is None:
-                problem = (f"item price group {row.imprgr} has no key ID in F40941 (run Generate Item Price"
+            elif group and igid is None:
+                problem = (f"item price group {group} has no key ID in F40941 (run Generate Item Price"
                            " Groups, R40931, in JDE)")
-            found[row.imlitm] = Item(itm=row.imitm, litm=row.imlitm, description=row.imdsc1, uom=row.imuom1,
-                                     price_group=row.imprgr, igid=int(row.ikigid or 0), group_problem=problem)
+            found[litm] = Item(itm=itm, litm=litm, description=description, uom=uom, price_group=group,
+                               igid=int(igid or 0), group_problem=problem)
     return found
-
-
-def _effective(start: sa.Column, end: sa.Column, today: int) -> sa.ColumnElement:
-    return sa.and_(start <= today, sa.or_(end >= today, end == 0))
-
-
-def _item_scope(itm: sa.Column, igid: sa.Column, chunk: Sequence[int], igids: Sequence[int], *,
-                all_items: bool = False) -> sa.ColumnElement:
-    scope = [sa.and_(itm.in_(chunk), igid == 0)]
-    if igids:
-        scope.append(sa.and_(itm == 0, igid.in_(igids)))
-    if all_items:
-        scope.append(sa.and_(itm == 0, igid == 0))
-    return sa.or_(*scope)
 
 
 def load_base_prices(conn: sa.Connection, tables: JdeTables, *, itms: Sequence[int], igids: Sequence[int],
                      customer: Customer, currencies: Sequence[str], branch: str,
                      today: int) -> dict[tuple[str, int], list[BasePrice]]:
     """Every F4106 row that may price one of itms for this customer, by ("item", ITM) or ("item group", IGID)."""
-    bp = tables.F4106
+    statements = _statements(tables).bases
+    values = {"an8s": sorted({customer.an8, 0}), "cgids": sorted({customer.cgid, 0}), "currencies": list(currencies),
+              "branches": sorted({branch.strip(), ""}), "today": today, "igids": list(igids)}
+    # Each item's rows come with its chunk; item group rows with the first chunk only: no row twice.
     found: dict[tuple[str, int], list[BasePrice]] = defaultdict(list)
-    seen: set[tuple] = set()
     for n, chunk in enumerate(_chunks(itms)):
-        stmt = sa.select(bp.c.bpitm, bp.c.bpigid, bp.c.bpan8, bp.c.bpcgid, bp.c.bpmcu, bp.c.bpcrcd, bp.c.bpuom,
-                         bp.c.bpuprc, bp.c.bpeftj, bp.c.bpexdj, bp.c.bpfrmp).where(
-            _item_scope(bp.c.bpitm, bp.c.bpigid, chunk, igids if n == 0 else ()),
-            bp.c.bpan8.in_(sorted({customer.an8, 0})), bp.c.bpcgid.in_(sorted({customer.cgid, 0})),
-            bp.c.bpcrcd.in_(list(currencies)), bp.c.bpmcu.in_(sorted({branch.strip(), ""})),
-            bp.c.bplocn == "", bp.c.bplotn == "", bp.c.bplotg == "",
-            _effective(bp.c.bpeftj, bp.c.bpexdj, today),
-        )
-        for row in conn.execute(stmt):
-            price = BasePrice(itm=row.bpitm, igid=row.bpigid, an8=row.bpan8, cgid=row.bpcgid, branch=row.bpmcu,
-                              currency=row.bpcrcd, uom=row.bpuom, raw_price=row.bpuprc, effective=row.bpeftj,
-                              expires=row.bpexdj, raw_from_level=row.bpfrmp)
-            if price in seen:
-                continue
-            seen.add(price)
-            key = (ITEM, row.bpitm) if row.bpitm else (ITEM_GROUP, row.bpigid)
-            found[key].append(price)
+        for row in conn.execute(statements[n == 0], {**values, "itms": chunk}).all():
+            price = BasePrice(*row)  # the statement's columns are BasePrice's fields, in order
+            found[(ITEM, price.itm) if price.itm else (ITEM_GROUP, price.igid)].append(price)
     return found
 
 
@@ -371,19 +418,10 @@ def load_schedule(conn: sa.Connection, tables: JdeTables, schedule: str, *, toda
     """The schedule's F4070 rows effective today, in sequence, each with its F4071 definition."""
     if not schedule:
         return []
-    sn, at = tables.F4070, tables.F4071
-    flags = [at.c.atolvl, at.c.atlbt, at.c.atacnt, at.c.atlnty, at.c.atabas, at.c.atmnmxaj, at.c.atmeadj,
-             at.c.atmded]
-    stmt = (
-        sa.select(sn.c.snoseq, sn.c.snast, sn.c.snskipto, sn.c.snskipend, sn.c.snstprcf,
-                  at.c.atast, *flags)
-        .select_from(sn.outerjoin(at, at.c.atast == sn.c.snast))
-        .where(sn.c.snasn == schedule, _effective(sn.c.sneftj, sn.c.snexdj, today))
-        .order_by(sn.c.snoseq, sn.c.snanps)
-    )
+    statements = _statements(tables)
     steps = []
-    for row in conn.execute(stmt):
-        definition = None if row.atast is None else {col.name: getattr(row, col.name) for col in flags}
+    for row in conn.execute(statements.schedule, {"schedule": schedule, "today": today}):
+        definition = None if row.atast is None else {name: getattr(row, name) for name in statements.schedule_flags}
         steps.append(ScheduleStep(sequence=int(row.snoseq), name=row.snast, skip_to=int(row.snskipto),
                                   skip_to_end=row.snskipend, new_base_flag=row.snstprcf, definition=definition))
     return steps
@@ -395,31 +433,20 @@ def load_details(conn: sa.Connection, tables: JdeTables, *, names: Sequence[str]
     """F4072 rows of the schedule's adjustments that may apply, by (name, item dimension, ITM or IGID)."""
     if not names:
         return {}
-    ad = tables.F4072
+    statements = _statements(tables).details
+    values = {"names": list(names), "an8s": sorted({customer.an8, 0}), "cgids": sorted({customer.cgid, 0}),
+              "currencies": sorted({currency, ""}), "today": today, "igids": list(igids)}
+    # As for F4106: item rows with their chunk, item group and all-item rows with the first only.
     found: dict[tuple[str, str, int], list[Detail]] = defaultdict(list)
-    seen: set[Detail] = set()
     for n, chunk in enumerate(_chunks(itms)):
-        stmt = sa.select(ad.c.adast, ad.c.aditm, ad.c.adigid, ad.c.adan8, ad.c.adcgid, ad.c.adogid, ad.c.adcrcd,
-                         ad.c.aduom, ad.c.admnq, ad.c.adbscd, ad.c.adfvtr, ad.c.adfgy, ad.c.adfvum).where(
-            ad.c.adast.in_(list(names)),
-            _item_scope(ad.c.aditm, ad.c.adigid, chunk, igids if n == 0 else (), all_items=n == 0),
-            ad.c.adan8.in_(sorted({customer.an8, 0})), ad.c.adcgid.in_(sorted({customer.cgid, 0})),
-            ad.c.adcrcd.in_(sorted({currency, ""})),
-            _effective(ad.c.adeftj, ad.c.adexdj, today),
-        )
-        for row in conn.execute(stmt):
-            detail = Detail(name=row.adast, itm=row.aditm, igid=row.adigid, an8=row.adan8, cgid=row.adcgid,
-                            ogid=row.adogid, currency=row.adcrcd, uom=row.aduom, raw_break=row.admnq,
-                            basis=row.adbscd, raw_factor=row.adfvtr, free_goods=row.adfgy, factor_uom=row.adfvum)
-            if detail in seen:
-                continue
-            seen.add(detail)
-            if row.aditm:
-                key = (row.adast, ITEM, row.aditm)
-            elif row.adigid:
-                key = (row.adast, ITEM_GROUP, row.adigid)
+        for row in conn.execute(statements[n == 0], {**values, "itms": chunk}).all():
+            detail = Detail(*row)  # the statement's columns are Detail's fields, in order
+            if detail.itm:
+                key = (detail.name, ITEM, detail.itm)
+            elif detail.igid:
+                key = (detail.name, ITEM_GROUP, detail.igid)
             else:
-                key = (row.adast, ALL_ITEMS, 0)
+                key = (detail.name, ALL_ITEMS, 0)
             found[key].append(detail)
     return found
 
@@ -437,18 +464,45 @@ class _LinePricer:
     schedule: Sequence[ScheduleStep]
     details: Mapping[tuple[str, str, int], list[Detail]]
 
+    def __post_init__(self) -> None:
+        # Rows by (..., customer dimension) once per cart, so each line's search is dictionary look-ups.
+        self.bases = self._by_customer(self.bases)
+        self.details = self._by_customer(self.details)
+        self.unapplied: dict[str, str] = {}  # adjustment -> why the local pricer does not apply it ("": it does)
+        self.places = Decimal(1).scaleb(-self.decimals["UPRC"])
+        self.named: dict[tuple[str, int], set[str]] = defaultdict(set)  # (item dimension, key) -> adjustments
+        for name, item_dim, key, _customer_dim in self.details:
+            self.named[(item_dim, key)].add(name)
+
+    def _by_customer(self, rows_by_key: Mapping[tuple, list]) -> dict[tuple, list]:
+        indexed: dict[tuple, list] = defaultdict(list)
+        an8, cgid = self.customer.an8, self.customer.cgid
+        for key, rows in rows_by_key.items():
+            for row in rows:
+                if row.cgid == 0:
+                    dimension = CUSTOMER if row.an8 == an8 and an8 else ALL_CUSTOMERS if row.an8 == 0 else None
+                else:
+                    dimension = CUSTOMER_GROUP if row.an8 == 0 and row.cgid == cgid else None
+                if dimension is not None:
+                    indexed[(*key, dimension)].append(row)
+        return indexed
+
     def price(self, item: Item, uom: str, quantity: int) -> list[PriceStep]:
         """The steps from base price to unit price; Refusal when JDE's price cannot be made here."""
         for problem in (self.customer.group_problem, item.group_problem):
             if problem:
                 raise Refusal(f"{problem}: {THROUGH_AIS}")
-        places = Decimal(1).scaleb(-self.decimals["UPRC"])
+        places = self.places
         base_row, level = self.base_price(item, uom)
         base = from_implied(base_row.raw_price, "UPRC", self.decimals).quantize(places, rounding=ROUND_HALF_UP)
         steps = [PriceStep(what="base price", source=f"F4106 {self._level_words(level, item)}",
                            effect=self._base_effect(base_row), amount=base, unit_price=base)]
         current = base
+        candidates = self.named[(ITEM, item.itm)] | self.named[(ITEM_GROUP, item.igid)] | self.named[(ALL_ITEMS, 0)]
         for step in self.schedule:
+            if step.name not in candidates and step.definition is not None \
+                    and str(step.definition["atmded"]) not in MANDATORY:
+                continue  # no detail of this adjustment can reach this item
             detail, level = self.adjustment_detail(step, item, uom, quantity)
             if detail is None:
                 continue
@@ -465,17 +519,23 @@ class _LinePricer:
 
     def base_price(self, item: Item, uom: str) -> tuple[BasePrice, tuple[str, str]]:
         tried = []
+        domestic = self.rules.domestic_currency
+        combinations = tuple(dict.fromkeys(((self.currency, uom), (self.currency, item.uom), (domestic, uom),
+                                            (domestic, item.uom))))
         for level in self.rules.hierarchy:
-            rows = self._at_level(self.bases, level, item, lambda key: key)
+            rows = self._at_level(self.bases, level, item)
             if rows is None:
                 continue
-            for currency, unit in dict.fromkeys(((self.currency, uom), (self.currency, item.uom),
-                                                 (self.rules.domestic_currency, uom),
-                                                 (self.rules.domestic_currency, item.uom))):
+            if not rows:
+                tried.append(level)
+                continue
+            for currency, unit in combinations:
                 matching = [r for r in rows if r.currency == currency and r.uom == unit]
                 if not matching:
                     continue
                 chosen = self._one_row(matching, item, level)
+                if unit == uom and currency == self.currency:
+                    return chosen, level
                 where = f"F4106 {self._level_words(level, item)} {from_implied(chosen.raw_price, 'UPRC', self.decimals)}"
                 if unit != uom:
                     raise Refusal(
@@ -487,10 +547,9 @@ class _LinePricer:
                         f"no F4106 price for {item.litm} in {uom} {self.currency}; JDE would convert the {where}"
                         f" {currency} at its exchange rate (F0015), which the local pricer does not read:"
                         f" {THROUGH_AIS}")
-                return chosen, level
-            tried.append(self._level_words(level, item))
-        raise Refusal(f"no F4106 price for {item.litm} in {uom} {self.currency} effective today"
-                      f" (searched: {', '.join(tried) or 'no level applies'})")
+            tried.append(level)
+        searched = ", ".join(self._level_words(level, item) for level in tried) or "no level applies"
+        raise Refusal(f"no F4106 price for {item.litm} in {uom} {self.currency} effective today (searched: {searched})")
 
     def _one_row(self, matching: list[BasePrice], item: Item, level: tuple[str, str]) -> BasePrice:
         own_branch = [r for r in matching if r.branch] or matching
@@ -520,7 +579,7 @@ class _LinePricer:
             raise Refusal(f"adjustment {step.name} of schedule {self.customer.schedule} has no definition in F4071:"
                           f" {THROUGH_AIS}")
         for level in (*self.rules.hierarchy, *ALL_ITEM_LEVELS):
-            rows = self._at_level(self.details, level, item, lambda key: (step.name, *key))
+            rows = self._at_level(self.details, level, item, step.name)
             if not rows:
                 continue
             in_unit = [r for r in rows if r.uom == uom]
@@ -542,6 +601,14 @@ class _LinePricer:
         return None, None
 
     def _check_definition(self, step: ScheduleStep) -> None:
+        """Refuse an adjustment the local pricer does not apply; decided once per step of the cart."""
+        if step.name not in self.unapplied:
+            self.unapplied[step.name] = self._unapplied(step)
+        if self.unapplied[step.name]:
+            raise Refusal(self.unapplied[step.name])
+
+    @staticmethod
+    def _unapplied(step: ScheduleStep) -> str:
         d = step.definition or {}
         checks = [
             (d["atolvl"] not in LINE_LEVEL, f"an order- or basket-level adjustment (ATOLVL {d['atolvl']})"),
@@ -555,7 +622,8 @@ class _LinePricer:
         ]
         for failed, what in checks:
             if failed:
-                raise Refusal(f"adjustment {step.name} is {what}, which the local pricer does not apply: {THROUGH_AIS}")
+                return f"adjustment {step.name} is {what}, which the local pricer does not apply: {THROUGH_AIS}"
+        return ""
 
     def _check_detail(self, step: ScheduleStep, detail: Detail, uom: str) -> None:
         if detail.free_goods in ("Y", "1"):
@@ -588,20 +656,20 @@ class _LinePricer:
 
     # shared
 
-    def _at_level(self, rows_by_key, level: tuple[str, str], item: Item, key_of) -> list | None:
-        """The rows of one hierarchy level; None when the level cannot apply to this customer and item."""
+    def _at_level(self, rows_by_key, level: tuple[str, str], item: Item, *name: str) -> list | None:
+        """The rows of one hierarchy level (of adjustment `name`, if given); None when the level cannot apply."""
         item_dim, customer_dim = level
-        if item_dim == ITEM_GROUP and not item.igid:
-            return None
+        if item_dim == ITEM:
+            key = item.itm
+        elif item_dim == ITEM_GROUP:
+            key = item.igid
+            if not key:
+                return None
+        else:
+            key = 0
         if customer_dim == CUSTOMER_GROUP and not self.customer.cgid:
             return None
-        item_key = {ITEM: item.itm, ITEM_GROUP: item.igid, ALL_ITEMS: 0}[item_dim]
-        rows = rows_by_key.get(key_of((item_dim, item_key)), ())
-        if customer_dim == CUSTOMER:
-            return [r for r in rows if r.an8 == self.customer.an8 and r.cgid == 0]
-        if customer_dim == CUSTOMER_GROUP:
-            return [r for r in rows if r.an8 == 0 and r.cgid == self.customer.cgid]
-        return [r for r in rows if r.an8 == 0 and r.cgid == 0]
+        return rows_by_key.get((*name, item_dim, key, customer_dim), ())
 
     def _level_words(self, level: tuple[str, str] | None, item: Item) -> str:
         if level is None:
@@ -614,6 +682,7 @@ class _LinePricer:
         return f"{item_words} + {customer_words}"
 
 
+@lru_cache(maxsize=4096)
 def _date(julian: int) -> str:
     if not julian:
         return "open"
