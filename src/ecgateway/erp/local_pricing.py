@@ -468,6 +468,11 @@ class _LinePricer:
         # Rows by (..., customer dimension) once per cart, so each line's search is dictionary look-ups.
         self.bases = self._by_customer(self.bases)
         self.details = self._by_customer(self.details)
+        cgid = self.customer.cgid
+        self.base_levels = tuple(lv for lv in self.rules.hierarchy if cgid or lv[1] != CUSTOMER_GROUP)
+        self.adjustment_levels = tuple(lv for lv in (*self.rules.hierarchy, *ALL_ITEM_LEVELS)
+                                       if cgid or lv[1] != CUSTOMER_GROUP)
+        self.break_scale = 10 ** self.decimals["MNQ"]  # ADMNQ's implied decimals: compare raw values
         self.unapplied: dict[str, str] = {}  # adjustment -> why the local pricer does not apply it ("": it does)
         self.places = Decimal(1).scaleb(-self.decimals["UPRC"])
         self.named: dict[tuple[str, int], set[str]] = defaultdict(set)  # (item dimension, key) -> adjustments
@@ -498,10 +503,13 @@ class _LinePricer:
         steps = [PriceStep(what="base price", source=f"F4106 {self._level_words(level, item)}",
                            effect=self._base_effect(base_row), amount=base, unit_price=base)]
         current = base
-        candidates = self.named[(ITEM, item.itm)] | self.named[(ITEM_GROUP, item.igid)] | self.named[(ALL_ITEMS, 0)]
+        named = self.named
+        for_item, for_group, for_all = named.get((ITEM, item.itm), ()), named.get((ITEM_GROUP, item.igid), ()), \
+            named.get((ALL_ITEMS, 0), ())
         for step in self.schedule:
-            if step.name not in candidates and step.definition is not None \
-                    and str(step.definition["atmded"]) not in MANDATORY:
+            name = step.name
+            if name not in for_item and name not in for_group and name not in for_all \
+                    and step.definition is not None and str(step.definition["atmded"]) not in MANDATORY:
                 continue  # no detail of this adjustment can reach this item
             detail, level = self.adjustment_detail(step, item, uom, quantity)
             if detail is None:
@@ -522,7 +530,7 @@ class _LinePricer:
         domestic = self.rules.domestic_currency
         combinations = tuple(dict.fromkeys(((self.currency, uom), (self.currency, item.uom), (domestic, uom),
                                             (domestic, item.uom))))
-        for level in self.rules.hierarchy:
+        for level in self.base_levels:
             rows = self._at_level(self.bases, level, item)
             if rows is None:
                 continue
@@ -578,7 +586,7 @@ class _LinePricer:
         if definition is None:
             raise Refusal(f"adjustment {step.name} of schedule {self.customer.schedule} has no definition in F4071:"
                           f" {THROUGH_AIS}")
-        for level in (*self.rules.hierarchy, *ALL_ITEM_LEVELS):
+        for level in self.adjustment_levels:
             rows = self._at_level(self.details, level, item, step.name)
             if not rows:
                 continue
@@ -588,7 +596,8 @@ class _LinePricer:
                 raise Refusal(f"adjustment {step.name} has details for {item.litm} in {units}, not {uom}; JDE would"
                               f" convert through F41002, which the local pricer does not read: {THROUGH_AIS}")
             in_currency = [r for r in in_unit if r.currency == self.currency] or in_unit
-            reached = [r for r in in_currency if from_implied(r.raw_break, "MNQ", self.decimals) <= quantity]
+            raw_quantity = quantity * self.break_scale
+            reached = [r for r in in_currency if r.raw_break <= raw_quantity]
             if not reached:
                 return None, None
             self._check_definition(step)
@@ -657,19 +666,16 @@ class _LinePricer:
     # shared
 
     def _at_level(self, rows_by_key, level: tuple[str, str], item: Item, *name: str) -> list | None:
-        """The rows of one hierarchy level (of adjustment `name`, if given); None when the level cannot apply."""
+        """The rows of one level (of adjustment `name`, if given); None when the item has no group for it.
+
+        Levels of a customer group are left out of base_levels/adjustment_levels for a customer without one.
+        """
         item_dim, customer_dim = level
         if item_dim == ITEM:
-            key = item.itm
-        elif item_dim == ITEM_GROUP:
-            key = item.igid
-            if not key:
-                return None
-        else:
-            key = 0
-        if customer_dim == CUSTOMER_GROUP and not self.customer.cgid:
-            return None
-        return rows_by_key.get((*name, item_dim, key, customer_dim), ())
+            return rows_by_key.get((*name, ITEM, item.itm, customer_dim), ())
+        if item_dim == ITEM_GROUP:
+            return rows_by_key.get((*name, ITEM_GROUP, item.igid, customer_dim), ()) if item.igid else None
+        return rows_by_key.get((*name, ALL_ITEMS, 0, customer_dim), ())
 
     def _level_words(self, level: tuple[str, str] | None, item: Item) -> str:
         if level is None:
