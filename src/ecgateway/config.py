@@ -28,6 +28,16 @@ DEFAULT_DECIMALS: dict[str, int] = {
     "ACL": 0,  # credit limit
 }
 
+# The base price preference hierarchy (JDE preference 51): the levels F4106 is searched in, first
+# match wins. Default: the order Oracle gives from most specific to most general, "Understanding
+# the Base Price Preference Hierarchy", https://docs.oracle.com/en/applications/jd-edwards/
+# customer-relationship/9.2/eoapg/understanding-the-base-price-preference-hierarchy.html
+# Sites arrange their own (P40073): set ECGW_PRICE_HIERARCHY='["item+customer", ...]' to theirs.
+DEFAULT_PRICE_HIERARCHY: tuple[str, ...] = (
+    "item+customer", "item+customer group", "item group+customer", "item group+customer group",
+    "item group", "item",
+)
+
 UserType = Literal[
     "Internal_AR", "Internal_SalesRep", "Internal_CustomerService", "Admin", "Customer"
 ]
@@ -83,6 +93,12 @@ class Settings(BaseSettings):
     jde_program_id: str = Field("ECGATEWAY", max_length=10, description="JDE audit column PID of the rows written")
     jde_job_number: str = Field("ECGATEWAY", max_length=10,
                                 description="JDE audit column JOBN (workstation) of the rows written")
+    price_hierarchy: tuple[str, ...] = Field(
+        DEFAULT_PRICE_HIERARCHY,
+        description="F4106 search levels in order (JSON list), each 'item' or 'item group' with '+customer',"
+                    " '+customer group' or nothing (all customers)")
+    domestic_currency: str = Field(
+        "USD", description="The selling company's domestic currency (F0010 CRCD): JDE's fallback for F4106 prices")
     resources_dir: Path = Field(PROJECT_ROOT, description="Folder holding sql/, restrictions/, templates/, static/")
 
     ais_url: str | None = None

@@ -51,9 +51,19 @@ def test_rep_orders_on_behalf_and_the_customer_sees_the_order(served, browser, s
                                                    branch="", currency=None,
                                                    lines=tuple(PriceRequestLine(i, 1) for i in picked)))
     for line in expected.lines:
-        shown = rep.locator(f'#catalog-table tr[data-item="{line.item}"] td.num').inner_text()
+        shown = rep.locator(f'#catalog-table tr[data-item="{line.item}"] td.num .price').inner_text()
         assert shown == f"{money(line.unit_price)} {line.currency}", (shown, line.unit_price)
     shots("01-catalog-borrowed-prices", rep)
+    # how the first price was made: a disclosure reached and opened with the keyboard
+    first = expected.lines[0]
+    summary = rep.get_by_text(f"How the price of {first.item} was made", exact=True)
+    summary.focus()
+    rep.keyboard.press("Enter")
+    steps = rep.locator(f'details[data-explains="{first.item}"]')
+    assert steps.get_attribute("open") is not None
+    assert steps.get_by_role("table").get_by_role("rowheader").all_inner_texts() == [
+        s.what for s in first.explanation]
+    shots("01b-catalog-price-explained", rep)
     for item, qty in zip(picked, ("3", "5"), strict=True):
         rep.goto(base + "/catalog")
         row = rep.locator(f'#catalog-table tr[data-item="{item}"]')

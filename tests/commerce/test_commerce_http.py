@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 
+import pytest
 import sqlalchemy as sa
 
 from ecgateway.audit.models import AuditEntry
@@ -270,3 +271,27 @@ def test_order_history_marks_orders_r47011_has_not_taken(gw):
     assert "waiting for R47011" in history
     page = cust.get(f"/orders/{placed.json()['id']}").text
     assert "waiting for R47011" in page and "ask JDE operations to run it" in page
+
+
+def test_price_explanation_for_the_rep_in_the_api_and_on_the_pages(gw):
+    """The rep sees how each price was made (JSON and a labelled disclosure per line); the customer does not."""
+    clear(gw)
+    rep, rep_h = acting(gw)
+    items = rep.get("/api/v1/catalog", params={"limit": 40}).json()["items"]
+    priced = [i for i in items if i["available"]]
+    assert priced
+    for line in priced:
+        steps = line["explanation"]
+        assert steps[0]["what"] == "base price" and steps[0]["source"].startswith("F4106 ")
+        assert sum(float(s["amount"]) for s in steps) == pytest.approx(float(line["unit_price"]))
+        assert steps[-1]["unit_price"] == line["unit_price"]
+    a = priced[0]["item"]
+    rep.post("/api/v1/cart/lines", json={"item": a, "quantity": 3}, headers=rep_h)
+    cart_line = rep.get("/api/v1/cart").json()["lines"][0]
+    assert cart_line["explanation"] and cart_line["explanation"][0]["what"] == "base price"
+    for page in (rep.get("/catalog").text, rep.get("/cart").text):
+        assert f'<details class="price-explanation" data-explains="{a}">' in page
+        assert f"<summary>How the price of {a} was made</summary>" in page
+    cust, _ = customer(gw)
+    assert all(i["explanation"] == [] for i in cust.get("/api/v1/catalog", params={"limit": 40}).json()["items"])
+    assert "price-explanation" not in cust.get("/catalog").text

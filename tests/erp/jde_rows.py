@@ -1,4 +1,9 @@
-"""Targeted JDE rows that ERP tests add to a seeded database: customers, an item, its prices."""
+"""Targeted JDE rows that ERP tests add to a seeded database: customers, items, prices, schedules.
+
+Every pricing row is written in JDE's real layout (F4106, F4070, F4071, F4072, F40941, F40942,
+F4092: see jde/tables.py); the columns not named take JDE's blank or 0. The expected prices
+worked out from these rows are beside the cases in test_local_pricing.py.
+"""
 
 from __future__ import annotations
 
@@ -10,26 +15,69 @@ CURRENT = 120001  # 2020-01-01
 NO_END = 140365
 EXPIRED = (110001, 119365)
 FUTURE = 131001
+BEFORE_FUTURE = 130365  # 2030-12-31
 TODAY = 126100  # the tests price "today" as 2026-04-10
 
-ITEM = "TST-PRICE-1"
+ITEM = "TST-PRICE-1"  # no item price group
 ITEM_ITM = 99001
 ONLY_OLD_AND_NEW = "TST-PRICE-2"  # only an expired and a future price: no price today
 DECIMALS_ITEM = "TST-PRICE-3"  # 12.3456
 NO_UOM_ITEM = "TST-PRICE-4"  # only a CS price for a primary unit EA
+GROUP_ONLY = "TST-PRICE-5"  # item group TSTGRP, no item-level price
+GROUPED = "TST-PRICE-6"  # item group TSTGRP, with item-level prices too
+OVERLAP = "TST-PRICE-7"  # two item-level prices effective on the same day
+DOMESTIC_ONLY = "TST-PRICE-8"  # a USD price only
+COMPLEX_ITEM = "TST-PRICE-9"  # item group TSTCPLX, defined by category codes
+
+ITEM_GROUP, ITEM_GROUP_ID = "TSTGRP", 990
+COMPLEX_ITEM_GROUP = "TSTCPLX"
+WHOLESAL = 1  # the generator's F40942 key ID of WHOLESAL
+SCHEDULE = "TSTSCHED"
 
 # Customers (F03012 rows only: pricing needs nothing else): name -> (an8, price group, schedule, currency)
 CUSTOMERS = {
     "plain": (900001, "", "", "USD"),
     "own_price": (900002, "", "", "USD"),
     "group": (900003, "WHOLESAL", "", "USD"),
-    "group_adj": (900004, "WHOLESAL", "PORTAL", "USD"),
-    "own_adj": (900005, "WHOLESAL", "PORTAL", "USD"),
+    "group_adj": (900004, "WHOLESAL", SCHEDULE, "USD"),
+    "own_adj": (900005, "WHOLESAL", SCHEDULE, "USD"),
     "canadian": (900006, "", "", "CAD"),
     "two_companies": (900007, "", "", "USD"),  # plus a CAD row for company 00200
     "own_price_grouped": (900008, "WHOLESAL", "", "USD"),  # has both a group and an own price
+    "complex_group": (900009, "TSTREGN", "", "USD"),  # a group defined by category codes
+    "unkeyed_group": (900010, "TSTNOKEY", "", "USD"),  # a group with no F40942 key ID
 }
-WHOLESAL = 1
+
+# Schedules of one adjustment each that the local pricer must refuse: adjustment -> (F4071 columns,
+# F4070 columns, F4072 detail columns or None for no detail). The customers are 900101.. in this order.
+REFUSED = {
+    "TORDER": (dict(atolvl="2"), {}, {}),
+    "TWEIGHT": (dict(atlbt="2"), {}, {}),
+    "TLINE": (dict(atlnty="S"), {}, {}),
+    "TACCRUAL": (dict(atacnt="4"), {}, {}),
+    "TBASED": (dict(atabas="1"), {}, {}),
+    "TMINMAX": (dict(atmnmxaj="1"), {}, {}),
+    "TEXCL": (dict(atmeadj="1"), {}, {}),
+    "TSKIP": ({}, dict(snskipto=99), {}),
+    "TFREE": ({}, {}, dict(adfgy="Y")),
+    "TODG": ({}, {}, dict(adogid=7)),
+    "TFVUM": ({}, {}, dict(adfvum="CS")),
+    "TCOST": ({}, {}, dict(adbscd="3")),
+    "TCOSTADD": ({}, {}, dict(adbscd="4")),
+    "TVAR": ({}, {}, dict(adbscd="6")),
+    "TFORMULA": ({}, {}, dict(adbscd="7")),
+    "TCUSTOM": ({}, {}, dict(adbscd="8")),
+    "TBASIS9": ({}, {}, dict(adbscd="9")),
+    "TNEWBASE": ({}, dict(snstprcf="1"), dict(adbscd="0")),
+    "TUNIT": ({}, {}, dict(aduom="BX")),
+    "TMAND": (dict(atmded="Y"), {}, None),
+    "TNODEF": (None, {}, {}),
+    "TBELOW": ({}, {}, dict(adbscd="5", adfvtr=-2_000_000)),  # -200.0000 from a 100.0000 price
+}
+
+
+def refused_an8(adjustment: str) -> int:
+    return 900101 + list(REFUSED).index(adjustment)
 
 
 def an8(name: str) -> int:
@@ -37,52 +85,104 @@ def an8(name: str) -> int:
 
 
 def add_pricing_rows(engine: sa.Engine, t: JdeTables) -> None:
-    """Insert the customers, items and prices the pricing cases expect."""
+    """Insert the customers, items, price groups, prices and schedules the pricing cases expect."""
     customers = [dict(aian8=a, aico="00000", aicrcd=cur, aicpgp=grp, aiasn=sched, aibadt="B")
                  for a, grp, sched, cur in CUSTOMERS.values()]
     customers.append(dict(aian8=an8("two_companies"), aico="00200", aicrcd="CAD", aicpgp="", aiasn="", aibadt="B"))
-    items = [
-        dict(imitm=ITEM_ITM, imlitm=ITEM, imdsc1="Test Widget", imuom1="EA", imprgr="TOOLS"),
-        dict(imitm=ITEM_ITM + 1, imlitm=ONLY_OLD_AND_NEW, imdsc1="Old And New", imuom1="EA", imprgr=""),
-        dict(imitm=ITEM_ITM + 2, imlitm=DECIMALS_ITEM, imdsc1="Odd Price", imuom1="EA", imprgr=""),
-        dict(imitm=ITEM_ITM + 3, imlitm=NO_UOM_ITEM, imdsc1="Case Only", imuom1="EA", imprgr=""),
-    ]
+    customers += [dict(aian8=refused_an8(name), aico="00000", aicrcd="USD", aicpgp="", aiasn="S" + name[1:],
+                       aibadt="B") for name in REFUSED]
 
-    def bp(itm, litm, price, *, eftj=CURRENT, exdj=NO_END, an8_=0, cgid=0, crcd="USD", branch="", uom="EA"):
-        return dict(bpitm=itm, bplitm=litm, bpmcu=branch, bpan8=an8_, bpcgid=cgid, bpcrcd=crcd, bpuom=uom,
-                    bpuprc=price, bpeftj=eftj, bpexdj=exdj)
+    def item(n, litm, description, group="", uom="EA"):
+        return dict(imitm=ITEM_ITM + n, imlitm=litm, imdsc1=description, imuom1=uom, imprgr=group)
+
+    items = [
+        item(0, ITEM, "Test Widget"), item(1, ONLY_OLD_AND_NEW, "Old And New"), item(2, DECIMALS_ITEM, "Odd Price"),
+        item(3, NO_UOM_ITEM, "Case Only"), item(4, GROUP_ONLY, "Group Only", ITEM_GROUP),
+        item(5, GROUPED, "Grouped", ITEM_GROUP), item(6, OVERLAP, "Overlap"), item(7, DOMESTIC_ONLY, "Dollars Only"),
+        item(8, COMPLEX_ITEM, "Complex Group", COMPLEX_ITEM_GROUP),
+    ]
+    groups = [
+        dict(gpgpty="I", gpgpc=ITEM_GROUP, gpdl01="Test item group"),
+        dict(gpgpty="I", gpgpc=COMPLEX_ITEM_GROUP, gpdl01="By category", gpgpk1="SRP1"),
+        dict(gpgpty="C", gpgpc="TSTREGN", gpdl01="By region", gpgpk1="AC01"),
+        dict(gpgpty="C", gpgpc="TSTNOKEY", gpdl01="Never generated"),
+    ]
+    item_keys = [dict(ikprgr=ITEM_GROUP, ikigid=ITEM_GROUP_ID),
+                 dict(ikprgr=COMPLEX_ITEM_GROUP, ikigp1="A", ikigid=991),
+                 dict(ikprgr=COMPLEX_ITEM_GROUP, ikigp1="B", ikigid=992)]
+    customer_keys = [dict(ckcpgp="TSTREGN", ckcgp1="NTH", ckcgid=993), dict(ckcpgp="TSTREGN", ckcgp1="STH", ckcgid=994)]
+
+    def bp(n, price, *, eftj=CURRENT, exdj=NO_END, an8_=0, cgid=0, igid=0, crcd="USD", branch="", uom="EA",
+           litm=""):
+        return dict(bpitm=ITEM_ITM + n if n is not None else 0, bplitm=litm, bpmcu=branch, bpan8=an8_, bpcgid=cgid,
+                    bpigid=igid, bpcrcd=crcd, bpuom=uom, bpuprc=price, bpeftj=eftj, bpexdj=exdj, bpupmj=CURRENT)
 
     prices = [
-        bp(ITEM_ITM, ITEM, 1_000_000, exdj=FUTURE - 1),  # 100.0000 item level, until the future price
-        bp(ITEM_ITM, ITEM, 970_000, branch="30"),  # 97.0000 item level, branch 30
-        bp(ITEM_ITM, ITEM, 500_000, eftj=EXPIRED[0], exdj=EXPIRED[1]),  # expired, cheaper
-        bp(ITEM_ITM, ITEM, 2_000_000, eftj=FUTURE),  # future, dearer
-        bp(ITEM_ITM, ITEM, 1_300_000, crcd="CAD"),  # 130.0000 CAD
-        bp(ITEM_ITM, ITEM, 900_000, cgid=WHOLESAL),  # 90.0000 price group WHOLESAL
-        bp(ITEM_ITM, ITEM, 750_000, an8_=an8("own_price")),  # 75.0000 customer-specific
-        bp(ITEM_ITM, ITEM, 740_000, an8_=an8("own_price_grouped")),  # 74.0000 customer-specific
-        bp(ITEM_ITM, ITEM, 600_000, an8_=an8("own_price"), eftj=EXPIRED[0], exdj=EXPIRED[1]),  # expired own
-        bp(ITEM_ITM, ITEM, 10_000_000, uom="BX"),  # 1,000.0000 a box
-        bp(ITEM_ITM + 1, ONLY_OLD_AND_NEW, 100_000, eftj=EXPIRED[0], exdj=EXPIRED[1]),
-        bp(ITEM_ITM + 1, ONLY_OLD_AND_NEW, 100_000, eftj=FUTURE),
-        bp(ITEM_ITM + 2, DECIMALS_ITEM, 123_456),  # 12.3456
-        bp(ITEM_ITM + 3, NO_UOM_ITEM, 50_000, uom="CS"),
+        bp(0, 1_000_000, exdj=BEFORE_FUTURE),  # 100.0000 item level, until the future price
+        bp(0, 970_000, branch="30"),  # 97.0000 item level, branch 30
+        bp(0, 500_000, eftj=EXPIRED[0], exdj=EXPIRED[1]),  # expired, cheaper
+        bp(0, 2_000_000, eftj=FUTURE),  # future, dearer
+        bp(0, 1_300_000, crcd="CAD"),  # 130.0000 CAD
+        bp(0, 900_000, cgid=WHOLESAL),  # 90.0000 customer group WHOLESAL
+        bp(0, 750_000, an8_=an8("own_price")),  # 75.0000 customer-specific
+        bp(0, 740_000, an8_=an8("own_price_grouped")),  # 74.0000 customer-specific
+        bp(0, 600_000, an8_=an8("own_price"), eftj=EXPIRED[0], exdj=EXPIRED[1]),  # expired own
+        bp(0, 10_000_000, uom="BX"),  # 1,000.0000 a box
+        bp(1, 100_000, eftj=EXPIRED[0], exdj=EXPIRED[1]),
+        bp(1, 100_000, eftj=FUTURE),
+        bp(2, 123_456),  # 12.3456
+        bp(3, 50_000, uom="CS"),
+        # item group TSTGRP: item group + customer group 88, item group + all customers 95 (and 125 CAD)
+        bp(None, 880_000, igid=ITEM_GROUP_ID, cgid=WHOLESAL),
+        bp(None, 950_000, igid=ITEM_GROUP_ID),
+        bp(None, 1_250_000, igid=ITEM_GROUP_ID, crcd="CAD"),
+        bp(5, 1_000_000), bp(5, 900_000, cgid=WHOLESAL), bp(5, 800_000, an8_=an8("group")),  # GROUPED's own rows
+        bp(6, 1_000_000), bp(6, 1_100_000, eftj=125001, exdj=135365),  # OVERLAP: both effective today
+        bp(7, 100_000),  # DOMESTIC_ONLY: 10.0000 USD
+        bp(8, 100_000),
     ]
 
-    def ad(mnq, basis, factor, *, an8_=0, cgid=WHOLESAL, itm=ITEM_ITM, exdj=NO_END):
-        return dict(adast="PORTAL", aditm=itm, adan8=an8_, adcgid=cgid, adcrcd="USD", aduom="EA", admnq=mnq,
-                    adbscd=basis, adfvtr=factor, adeftj=CURRENT, adexdj=exdj)
-
-    adjustments = [
-        ad(0, "1", -20_000),  # WHOLESAL: 2% off from 1
-        ad(10, "1", -50_000),  # 5% off from 10
-        ad(100, "5", 800_000),  # a fixed 80.0000 from 100
-        ad(0, "1", -100_000, an8_=an8("own_adj"), cgid=0),  # own_adj's own: 10% off
-        ad(0, "1", -50_000, itm=ITEM_ITM + 2),  # 5% off the odd price
-        ad(1000, "1", -900_000, exdj=EXPIRED[1]),  # an expired 90% off from 1000
+    # TSTSCHED, in sequence: 10 TBREAK (basis 1 breaks), 20 TNET (basis 2 from 100), 30 TADD (basis 5 for
+    # all items of WHOLESAL), 40 TGONE (an expired schedule line that must not apply).
+    schedule = [
+        dict(snasn=SCHEDULE, snoseq=10, snast="TBREAK", sneftj=CURRENT, snexdj=NO_END),
+        dict(snasn=SCHEDULE, snoseq=20, snast="TNET", sneftj=CURRENT, snexdj=NO_END),
+        dict(snasn=SCHEDULE, snoseq=30, snast="TADD", sneftj=CURRENT, snexdj=NO_END),
+        dict(snasn=SCHEDULE, snoseq=40, snast="TGONE", sneftj=EXPIRED[0], snexdj=EXPIRED[1]),
     ]
+    definitions = [dict(atast=name, atlbt="1", atolvl="1") for name in ("TBREAK", "TNET", "TADD", "TGONE")]
+
+    def ad(name, mnq, basis, factor, *, n=0, an8_=0, cgid=0, exdj=NO_END, uom="EA", **more):
+        return dict(adast=name, aditm=ITEM_ITM + n if n is not None else 0, adan8=an8_, adcgid=cgid, adcrcd="USD",
+                    aduom=uom, admnq=mnq, adbscd=basis, adfvtr=factor, adeftj=CURRENT, adexdj=exdj,
+                    adupmj=CURRENT, **more)
+
+    details = [
+        ad("TBREAK", 0, "1", -20_000, cgid=WHOLESAL),  # WHOLESAL: 2% of the base off from 0
+        ad("TBREAK", 10, "1", -50_000, cgid=WHOLESAL),  # 5% off from 10
+        ad("TBREAK", 1000, "1", -900_000, cgid=WHOLESAL, exdj=EXPIRED[1]),  # an expired 90% off from 1000
+        ad("TBREAK", 0, "1", -100_000, an8_=an8("own_adj")),  # own_adj's own: 10% off
+        ad("TBREAK", 0, "1", -50_000, n=2, cgid=WHOLESAL),  # 5% off the odd price
+        ad("TNET", 100, "2", -100_000),  # item level, all customers: 10% off the current price from 100
+        ad("TADD", 0, "5", 15_000, n=None, cgid=WHOLESAL),  # all items, WHOLESAL: +1.5000
+        ad("TADD", 0, "5", 15_000, n=None, cgid=WHOLESAL, uom="BX"),
+        ad("TGONE", 0, "1", -500_000, n=None),  # would halve every price if its schedule line applied
+    ]
+    for name, (definition, line, detail) in REFUSED.items():
+        schedule.append(dict(snasn="S" + name[1:], snoseq=10, snast=name, sneftj=CURRENT, snexdj=NO_END, **line))
+        if definition is not None:
+            definitions.append({**dict(atast=name, atlbt="1", atolvl="1"), **definition})
+        if detail is not None:
+            details.append({**ad(name, 0, "1", -10_000), **detail})  # 1% of the base off, as changed
     with engine.begin() as conn:
-        conn.execute(t.F03012.insert(), customers)
-        conn.execute(t.F4101.insert(), items)
-        conn.execute(t.F4106.insert(), prices)
-        conn.execute(t.F4072.insert(), adjustments)
+        for table, values in ((t.F03012, customers), (t.F4101, items), (t.F4092, groups), (t.F40941, item_keys),
+                              (t.F40942, customer_keys), (t.F4106, prices), (t.F4070, schedule),
+                              (t.F4071, definitions), (t.F4072, details)):
+            conn.execute(table.insert(), _same_keys(table, values))
+
+
+def _same_keys(table: sa.Table, values: list[dict]) -> list[dict]:
+    """Every row with every column named: an executemany takes its columns from the first row only."""
+    names = {name for row in values for name in row}
+    defaults = {c.name: c.default.arg for c in table.columns if c.name in names and c.default is not None}
+    return [{**defaults, **row} for row in values]

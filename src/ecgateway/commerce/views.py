@@ -87,6 +87,14 @@ def money(value: Decimal | None, places: int = 2) -> str:
 
 # --- JSON API -----------------------------------------------------------------------------
 
+class PriceStepOut(BaseModel):
+    what: str = Field(description='"base price", or the name of the adjustment applied')
+    source: str = Field(description="The JD Edwards row it came from, e.g. F4106 item + customer group WHOLESAL")
+    effect: str = Field(description="What it did, in words")
+    amount: Decimal = Field(description="Change to the unit price (the base price itself for the first step)")
+    unit_price: Decimal = Field(description="The unit price after this step")
+
+
 class PricedLineOut(BaseModel):
     item: str
     description: str
@@ -96,6 +104,10 @@ class PricedLineOut(BaseModel):
     extended: Decimal
     available: bool = Field(description="False: JD Edwards has no price for it; the line cannot be ordered")
     source: str = Field(description="Where the price came from")
+    explanation: list[PriceStepOut] = Field(
+        default_factory=list,
+        description="How the price was made, step by step, for a representative acting for the account;"
+                    " empty for the account's own users, and when the ERP does not say (AIS)")
 
 
 class CatalogOut(BaseModel):
@@ -192,7 +204,7 @@ def api_catalog(ctx: ShopperContext, jde: JdeDep, erp: ErpDep, runtime: RuntimeD
                                 q=q, offset=offset, limit=limit)
     result = page.priced.lines
     return CatalogOut(account_an8=page.priced.account_an8, sold_to=page.priced.sold_to, currency=result.currency,
-                      items=[_line_out(ln) for ln in result.lines], q=page.q, offset=page.offset,
+                      items=[_line_out(ln, ctx) for ln in result.lines], q=page.q, offset=page.offset,
                       limit=page.limit, has_more=page.has_more)
 
 
@@ -433,7 +445,7 @@ def _cart_out(db: Session, jde, erp: Erp, runtime, ctx: ActingContext) -> CartOu
                                             unit_price=Decimal(0), extended=Decimal(0), available=False,
                                             source="not priced") for i in items])
     return CartOut(account_an8=priced.account_an8, sold_to=priced.sold_to, ship_to=priced.ship_to,
-                   on_behalf=ctx.on_behalf, lines=[_line_out(ln) for ln in priced.lines.lines],
+                   on_behalf=ctx.on_behalf, lines=[_line_out(ln, ctx) for ln in priced.lines.lines],
                    currency=priced.lines.currency, total=priced.lines.total, priced=True)
 
 
@@ -457,10 +469,13 @@ def _checkout(request: Request, ctx: ActingContext, db: Session, jde, erp: Erp, 
     }, status=status)
 
 
-def _line_out(line) -> PricedLineOut:
+def _line_out(line, ctx: ActingContext) -> PricedLineOut:
+    # The explanation names JDE's tables and the account's adjustments: it is for the rep, not the customer.
+    steps = [PriceStepOut(what=s.what, source=s.source, effect=s.effect, amount=s.amount, unit_price=s.unit_price)
+             for s in getattr(line, "explanation", ())] if ctx.on_behalf else []
     return PricedLineOut(item=line.item, description=line.description, quantity=line.quantity, uom=line.uom,
                          unit_price=line.unit_price, extended=line.extended, available=line.available,
-                         source=line.source)
+                         source=line.source, explanation=steps)
 
 
 def _order_out(order: Order, with_lines: bool = False) -> OrderOut:

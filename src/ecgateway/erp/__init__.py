@@ -21,6 +21,7 @@ from ecgateway.erp.base import (
     PriceRequest,
     PriceRequestLine,
     PriceResult,
+    PriceStep,
 )
 
 if TYPE_CHECKING:
@@ -28,7 +29,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Erp", "ErpError", "ErpRejected", "ErpUnavailable", "OrderLine", "OrderReceipt", "OrderStatus",
-    "OrderSubmission", "PricedLine", "PriceRequest", "PriceRequestLine", "PriceResult", "make_erp",
+    "OrderSubmission", "PricedLine", "PriceRequest", "PriceRequestLine", "PriceResult", "PriceStep",
+    "make_erp",
 ]
 
 

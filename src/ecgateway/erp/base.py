@@ -25,6 +25,17 @@ class PriceRequest:
 
 
 @dataclass(frozen=True)
+class PriceStep:
+    """One step of how a line's unit price was made: the base price, then each adjustment."""
+
+    what: str  # "base price" or the adjustment's name, e.g. "PORTAL10"
+    source: str  # the row it came from, e.g. "F4106 item + customer group WHOLESAL, branch 30"
+    effect: str  # in words, e.g. "-5.0000% of the base price 90.0000"
+    amount: Decimal  # change to the unit price (the base price itself for the first step)
+    unit_price: Decimal  # the unit price after this step
+
+
+@dataclass(frozen=True)
 class PricedLine:
     item: str
     description: str
@@ -35,6 +46,8 @@ class PricedLine:
     currency: str
     source: str  # where the price came from, e.g. "F4106 customer 4242" or "F4106 item + F4072 PORTAL"
     available: bool = True  # False when the ERP has no price for the line: it cannot be ordered
+    # How the price was made, step by step; empty when the ERP does not say (AIS) or there is none.
+    explanation: tuple[PriceStep, ...] = ()
 
 
 @dataclass(frozen=True)

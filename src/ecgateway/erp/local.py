@@ -75,7 +75,7 @@ from ecgateway.erp.base import (
     PriceRequest,
     PriceResult,
 )
-from ecgateway.erp.local_pricing import load_items, price_cart
+from ecgateway.erp.local_pricing import PricingRules, load_items, price_cart
 from ecgateway.erp.references import EdiReference, external_reference, sales_order_status
 from ecgateway.jde.conventions import (
     date_to_julian,
@@ -113,12 +113,14 @@ class LocalErp:
         self.now = now or (lambda: jde_now(tables.zone))
         self.today = today or (lambda: date_to_julian(self.now().date()))
         self.numbers = document_numbers(settings, tables)
+        self.pricing_rules = PricingRules.from_settings(settings)
 
     def price(self, request: PriceRequest) -> PriceResult:
         """Price every line for (sold-to, ship-to) with a fixed number of queries."""
         try:
             with self.engine.connect() as conn:
-                return price_cart(conn, self.tables, request, decimals=self.decimals, today=self.today())
+                return price_cart(conn, self.tables, request, decimals=self.decimals, today=self.today(),
+                                  rules=self.pricing_rules)
         except sa.exc.OperationalError as exc:
             raise ErpUnavailable(f"the JDE database did not answer the price query ({_first_line(exc)}):"
                                  " check ECGW_JDE_URL and that the database is up, then try again") from exc

@@ -1,34 +1,69 @@
-"""JDE pricing read from the JDE tables: an F4106 base price, then one F4072 adjustment.
+"""JDE pricing read from JDE's own tables, as sales order entry computes it, or an honest refusal.
 
-Base price (F4106), for the line's item, unit of measure and currency, effective today
-(BPEFTJ <= today <= BPEXDJ, BPEXDJ 0 meaning open-ended), first match wins:
+A line's price is made in two parts, each shown to the rep step by step (PricedLine.explanation):
 
-  1. customer-specific: BPAN8 = the sold-to;
-  2. customer price group: BPAN8 0, BPCGID = the group of the sold-to's F03012 AICPGP (F40941 'C');
-  3. item level: BPAN8 0, BPCGID 0.
+1. **Base price (F4106).** The levels of the site's base price preference hierarchy (JDE
+   preference 51; `ECGW_PRICE_HIERARCHY`, default item+customer, item+customer group, item
+   group+customer, item group+customer group, item group, item) are searched in order and the
+   first level holding a price wins ("Understanding the Base Price Preference Hierarchy",
+   .../customer-relationship/9.2/eoapg/understanding-the-base-price-preference-hierarchy.html).
+   A level is a pair: item (BPITM, BPIGID 0) or item group (BPITM 0, BPIGID = the item's group
+   key ID), with customer (BPAN8, BPCGID 0), customer group (BPAN8 0, BPCGID = the customer's
+   group key ID) or all customers (both 0). Rows with a location, lot or lot grade
+   (BPLOCN/BPLOTN/BPLOTG) price stock the portal never names and are not read. A row for the
+   request's branch (BPMCU) beats the blank-branch row. Effective today means BPEFTJ <= today <=
+   BPEXDJ (BPEXDJ 0: open-ended). Oracle does not say which of two rows effective on the same
+   day JDE takes, so two such rows with different prices refuse the line.
 
-Within a level a row for the request's branch (BPMCU) beats the blank-branch row, and a
-later BPEFTJ beats an earlier one. Customer level outranks branch: a customer-specific
-price for any branch beats an item-level price for this branch, as JDE's preference
-hierarchy puts the customer dimension first.
+   Within a level, currency and unit of measure are tried in the order Oracle documents: the
+   customer's currency in the line's unit, then in the item's primary unit, then the domestic
+   currency (`ECGW_DOMESTIC_CURRENCY`) in the line's unit, then in the primary unit; no match
+   moves on to the next level ("Understanding Base Price Setup", .../customer-relationship/9.2/
+   eoapg/understanding-base-price-setup.html). A price found in the primary unit for a line in
+   another unit needs JDE's item unit conversion (F41002), and one in the domestic currency
+   needs JDE's exchange rates (F0015): Oracle's pages we have do not give those tables' layouts,
+   so the local engine does not guess them and refuses the line, naming the row it found.
 
-Currency: the request's, else AICRCD of the sold-to's F03012 row for the company (falling
-back to the 00000 row). Unit of measure: the line's, else the item's primary (IMUOM1); no
-conversion between units (F41002 is not read), so a line in a unit with no price row has
-no price.
+2. **Advanced pricing.** The sold-to's adjustment schedule (F03012 AIASN) is a list in F4070
+   (SNASN, SNOSEQ -> SNAST, effective SNEFTJ..SNEXDJ), applied in sequence ("Seq No",
+   .../customer-relationship/9.2/eoapg/seq-no-sequence-number.html). Each adjustment is defined
+   in F4071 (ATAST) and has details in F4072 (ADAST), searched by the same levels as the base
+   price and then for all items (ADITM 0, ADIGID 0). In the first level with a detail in the
+   line's unit (ADUOM) and currency (ADCRCD, or blank), the highest quantity break ADMNQ <= the
+   quantity applies ("From Level", .../customer-relationship/9.2/eoapg/level.html). The
+   adjustments are cumulative: each changes the current price by its basis code ADBSCD ("BC
+   (basis code)", .../customer-relationship/9.2/eoapg/bc-basis-code.html):
 
-Adjustment (F4072), with ADAST = the sold-to's adjustment schedule (F03012 AIASN; blank
-means no adjustments; the schedule is taken as the adjustment's name, F4070 is not read):
-rows for the item and unit, currency blank or the price's, effective today, for the
-sold-to (ADAN8) or else its price group (ADAN8 0, ADCGID); of those the highest quantity
-break ADMNQ <= the line's quantity. Basis ADBSCD '1': ADFVTR is a percentage of the base
-price (-5.0000 = 5% off); '5': ADFVTR is the unit price. Any other basis leaves the line
-without a price, so it cannot be ordered at a price JDE would not charge.
+     1  the factor ADFVTR as a percentage of the base price (-5.0000: 5% of the base off);
+     0  as 1 (JDE's "new base price" marker in the schedule, SNSTPRCF, is not applied: refused);
+     2  the factor as a percentage of the current net price;
+     5  the factor added to the price (an add-on amount; negative takes it off).
 
-The unit price is rounded half-up to UPRC's implied decimals, the extended amount to
-AEXP's. A cart costs a fixed number of queries: one for the customer, and per 500
-distinct items one each for F4101, F4106 and F4072 (Oracle takes at most 1,000 values in
-an IN list).
+   Each step's amount is rounded half-up to UPRC's implied decimals, so the steps shown add up
+   to the price charged. What the local engine does not apply refuses the line with the reason,
+   so the rep prices it through AIS (ECGW_ERP_MODE=ais) instead of seeing a price JDE would not
+   charge: basis codes 3 and 4 (percent of / add to item cost: F4105 is not read), 6 (variable
+   table F4075), 7 (formula), 8 (custom program), any other; order- and basket-level adjustments
+   (F4071 ATOLVL other than blank or 1); level breaks other than quantity (ATLBT); adjustments
+   written as their own lines (ATLNTY); control codes other than blank or 2 (print on invoice,
+   ATACNT: accruals, rebates and rounding rules are not applied); min/max and mutually exclusive
+   adjustments (ATMNMXAJ, ATMEADJ); adjustments based on anything but the price (ATABAS);
+   free goods (F4072 ADFGY); order detail groups (ADOGID); a factor in another unit (ADFVUM);
+   skips in the schedule (SNSKIPTO, SNSKIPEND); a mandatory adjustment (ATMDED) with no detail;
+   a price group defined by category codes (F4092 GPGPK1..10), whose key IDs need the
+   customer's or item's category codes.
+
+Price groups are resolved through key IDs ("Item and Customer Price Groups", .../customer-
+relationship/9.2/eoapg/item-and-customer-price-groups.html): a simple group (F4092 with no
+category keys) has one F40942 row CKCPGP = F03012 AICPGP with CKCGP1..10 blank, giving CKCGID,
+and one F40941 row IKPRGR = F4101 IMPRGR with IKIGP1..10 blank, giving IKIGID. Those IDs are
+what F4106 BPCGID/BPIGID and F4072 ADCGID/ADIGID hold.
+
+The unit price is rounded half-up to UPRC's implied decimals, the extended amount to AEXP's.
+A cart costs a fixed number of queries: one for the customer with its group, and per 500
+distinct items one each for F4101 (with the item groups), F4106 and F4072, plus one for the
+schedule (F4070 with F4071) when the sold-to has one (Oracle takes at most 1,000 values in an
+IN list). "..." in the addresses above stands for https://docs.oracle.com/en/applications/jd-edwards.
 """
 
 from __future__ import annotations
@@ -38,21 +73,74 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 
 import sqlalchemy as sa
 
-from ecgateway.erp.base import ErpRejected, PricedLine, PriceRequest, PriceResult
-from ecgateway.jde.conventions import from_implied
+from ecgateway.config import DEFAULT_PRICE_HIERARCHY
+from ecgateway.erp.base import ErpRejected, PricedLine, PriceRequest, PriceResult, PriceStep
+from ecgateway.jde.conventions import from_implied, julian_to_date
 from ecgateway.jde.tables import JdeTables
 
 log = logging.getLogger(__name__)
 
 DEFAULT_COMPANY = "00000"
 IN_LIST_CHUNK = 500
-LEVEL_NAMES = ("customer", "price group", "item level")
-CUSTOMER, PRICE_GROUP, ITEM_LEVEL = range(3)
-PERCENT_OF_BASE = "1"
-FIXED_PRICE = "5"
+THROUGH_AIS = "price it through AIS (ECGW_ERP_MODE=ais)"
+
+ITEM, ITEM_GROUP, ALL_ITEMS = "item", "item group", "all items"
+CUSTOMER, CUSTOMER_GROUP, ALL_CUSTOMERS = "customer", "customer group", "all customers"
+ITEM_DIMENSIONS = (ITEM, ITEM_GROUP)
+CUSTOMER_DIMENSIONS = (CUSTOMER, CUSTOMER_GROUP)
+# After the base price levels, adjustment details are also searched for all items.
+ALL_ITEM_LEVELS = ((ALL_ITEMS, CUSTOMER), (ALL_ITEMS, CUSTOMER_GROUP), (ALL_ITEMS, ALL_CUSTOMERS))
+
+PERCENT_OF_BASE, NEW_BASE, PERCENT_OF_NET, ADD_AMOUNT = "1", "0", "2", "5"
+NOT_APPLIED_BASES = {
+    "3": "a percentage of the item cost (F4105 is not read)",
+    "4": "an amount added to the item cost (F4105 is not read)",
+    "6": "an amount from a variable table (F4075)",
+    "7": "a formula",
+    "8": "a custom program",
+}
+LINE_LEVEL = ("", "1")  # F4071 ATOLVL
+QUANTITY_BREAKS = ("", "1")  # F4071 ATLBT
+PLAIN_CONTROL = ("", "2")  # F4071 ATACNT: none, or print on invoice
+MANDATORY = ("Y", "1")
+HUNDRED = Decimal(100)
+
+
+@dataclass(frozen=True)
+class PricingRules:
+    """The site's pricing setup the tables do not hold: the hierarchy and the domestic currency."""
+
+    hierarchy: tuple[tuple[str, str], ...]
+    domestic_currency: str
+
+    @classmethod
+    def parse(cls, hierarchy: Sequence[str] = DEFAULT_PRICE_HIERARCHY, domestic_currency: str = "USD") -> PricingRules:
+        """Levels like "item group+customer"; a bare "item" or "item group" means all customers."""
+        levels = []
+        for text in hierarchy:
+            item, _, customer = (part.strip() for part in text.partition("+"))
+            customer = customer or ALL_CUSTOMERS
+            if item not in ITEM_DIMENSIONS or customer not in (*CUSTOMER_DIMENSIONS, ALL_CUSTOMERS):
+                raise ValueError(
+                    f"ECGW_PRICE_HIERARCHY level {text!r} is not one of 'item' or 'item group', optionally"
+                    " followed by '+customer' or '+customer group'")
+            if (item, customer) in levels:
+                raise ValueError(f"ECGW_PRICE_HIERARCHY names level {text!r} twice")
+            levels.append((item, customer))
+        if not levels:
+            raise ValueError("ECGW_PRICE_HIERARCHY is empty: name at least one level, e.g. [\"item\"]")
+        return cls(hierarchy=tuple(levels), domestic_currency=domestic_currency.strip().upper())
+
+    @classmethod
+    def from_settings(cls, settings) -> PricingRules:
+        return cls.parse(settings.price_hierarchy, settings.domestic_currency)
+
+
+DEFAULT_RULES = PricingRules.parse()
 
 
 @dataclass(frozen=True)
@@ -63,7 +151,8 @@ class Customer:
     company: str  # the F03012 row used: the request's company or 00000
     currency: str
     price_group: str
-    cgid: int  # F40941 IKCGID of the price group; 0 when none
+    cgid: int  # F40942 CKCGID of the price group; 0 when none
+    group_problem: str  # why the group cannot be resolved locally; empty when it can
     schedule: str  # F03012 AIASN
 
 
@@ -73,34 +162,61 @@ class Item:
     litm: str
     description: str
     uom: str
+    price_group: str = ""
+    igid: int = 0  # F40941 IKIGID of IMPRGR; 0 when none
+    group_problem: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class BasePrice:
     itm: int
-    level: int
-    branch_specific: bool
+    igid: int
+    an8: int
+    cgid: int
+    branch: str
+    currency: str
     uom: str
     raw_price: int
     effective: int
-    an8: int
-    cgid: int
+    expires: int
+    raw_from_level: int  # BPFRMP
 
 
 @dataclass(frozen=True)
-class Adjustment:
+class ScheduleStep:
+    """One F4070 row of the schedule with its F4071 definition (None when F4071 has no row)."""
+
+    sequence: int
+    name: str
+    skip_to: int
+    skip_to_end: str
+    new_base_flag: str
+    definition: Mapping[str, str] | None
+
+
+@dataclass(slots=True)
+class Detail:
+    name: str
     itm: int
-    customer_specific: bool
+    igid: int
+    an8: int
+    cgid: int
+    ogid: int
+    currency: str
     uom: str
     raw_break: int
     basis: str
     raw_factor: int
-    currency_specific: bool
-    name: str
+    free_goods: str
+    factor_uom: str
+
+
+class Refusal(Exception):
+    """A line the local engine cannot price as JDE would; the message says why, for the rep."""
 
 
 def price_cart(conn: sa.Connection, tables: JdeTables, request: PriceRequest, *,
-               decimals: Mapping[str, int], today: int) -> PriceResult:
+               decimals: Mapping[str, int], today: int, rules: PricingRules = DEFAULT_RULES) -> PriceResult:
     """Price every line of request with a fixed number of queries (see the module docstring)."""
     for line in request.lines:
         if line.quantity <= 0:
@@ -114,11 +230,16 @@ def price_cart(conn: sa.Connection, tables: JdeTables, request: PriceRequest, *,
         )
     items = load_items(conn, tables, {line.item for line in request.lines})
     itms = sorted({item.itm for item in items.values()})
-    bases = load_base_prices(conn, tables, itms=itms, customer=customer, currency=currency,
+    igids = sorted({item.igid for item in items.values() if item.igid})
+    currencies = sorted({currency, rules.domestic_currency})
+    bases = load_base_prices(conn, tables, itms=itms, igids=igids, customer=customer, currencies=currencies,
                              branch=request.branch, today=today)
-    adjustments = load_adjustments(conn, tables, itms=itms, customer=customer, currency=currency, today=today)
+    schedule = load_schedule(conn, tables, customer.schedule, today=today)
+    details = load_details(conn, tables, names=sorted({step.name for step in schedule}), itms=itms, igids=igids,
+                           customer=customer, currency=currency, today=today)
 
-    unit_places = Decimal(1).scaleb(-decimals["UPRC"])
+    pricer = _LinePricer(customer=customer, currency=currency, branch=request.branch.strip(), rules=rules,
+                         decimals=decimals, bases=bases, schedule=schedule, details=details)
     amount_places = Decimal(1).scaleb(-decimals["AEXP"])
     priced: list[PricedLine] = []
     for line in request.lines:
@@ -128,144 +249,454 @@ def price_cart(conn: sa.Connection, tables: JdeTables, request: PriceRequest, *,
             priced.append(_no_price(line.item, "", line.quantity, uom, currency,
                                     f"item {line.item!r} is not in the item master F4101"))
             continue
-        base = best_base_price(bases.get(item.itm, ()), uom)
-        if base is None:
-            priced.append(_no_price(item.litm, item.description, line.quantity, uom, currency,
-                                    f"no F4106 price for {item.litm} in {uom} {currency} effective today"))
+        try:
+            steps = pricer.price(item, uom, line.quantity)
+        except Refusal as refusal:
+            priced.append(_no_price(item.litm, item.description, line.quantity, uom, currency, str(refusal)))
             continue
-        unit = from_implied(base.raw_price, "UPRC", decimals)
-        source = _describe_base(base, customer)
-        adjustment = best_adjustment(adjustments.get(item.itm, ()), uom, line.quantity, decimals)
-        if adjustment is not None:
-            factor = from_implied(adjustment.raw_factor, "FVTR", decimals)
-            if adjustment.basis == PERCENT_OF_BASE:
-                unit = unit * (1 + factor / 100)
-            elif adjustment.basis == FIXED_PRICE:
-                unit = factor
-            else:
-                priced.append(_no_price(item.litm, item.description, line.quantity, uom, currency,
-                                        f"F4072 {adjustment.name} uses basis code {adjustment.basis!r}, which the"
-                                        " local pricer does not apply: price through AIS (ECGW_ERP_MODE=ais)"))
-                continue
-            effect = f"{factor}%" if adjustment.basis == PERCENT_OF_BASE else f"fixed {factor}"
-            source += (f" + F4072 {adjustment.name} {effect}"
-                       f" from quantity {from_implied(adjustment.raw_break, 'MNQ', decimals)}")
-        unit = unit.quantize(unit_places, rounding=ROUND_HALF_UP)
+        unit = steps[-1].unit_price
         extended = (unit * line.quantity).quantize(amount_places, rounding=ROUND_HALF_UP)
         priced.append(PricedLine(item=item.litm, description=item.description, quantity=line.quantity,
-                                 uom=uom, unit_price=unit, extended=extended, currency=currency, source=source))
+                                 uom=uom, unit_price=unit, extended=extended, currency=currency,
+                                 source=" + ".join(step.source for step in steps), explanation=tuple(steps)))
     total = sum((p.extended for p in priced if p.available), Decimal(0).quantize(amount_places))
     return PriceResult(lines=tuple(priced), currency=currency, total=total)
 
 
-def load_customer(conn: sa.Connection, tables: JdeTables, *, sold_to: int, company: str) -> Customer:
-    """The sold-to's F03012 row for company (else 00000) with its price group's F40941 key."""
-    ai, ik = tables.F03012, tables.F40941
-    stmt = (
-        sa.select(ai.c.aico, ai.c.aicrcd, ai.c.aicpgp, ai.c.aiasn, ik.c.ikcgid)
-        .select_from(ai.outerjoin(ik, sa.and_(ik.c.ikprgr == ai.c.aicpgp, ik.c.ikprgt == "C")))
-        .where(ai.c.aian8 == sold_to, ai.c.aico.in_(sorted({company, DEFAULT_COMPANY})))
+# --- the queries ---------------------------------------------------------------------------
+
+def _blank(table: sa.Table, prefix: str, count: int = 10) -> list:
+    return [table.c[f"{prefix}{i}"] == "" for i in range(1, count + 1)]
+
+
+def _defined_by_category_codes(gp: sa.Table, group: sa.ColumnElement) -> sa.ColumnElement:
+    """True when F4092 defines the group with category-code keys (a complex group)."""
+    return sa.exists().where(gp.c.gpgpc == group, sa.or_(*[gp.c[f"gpgpk{i}"] != "" for i in range(1, 11)]))
+
+
+def _values(name: str) -> sa.BindParameter:
+    return sa.bindparam(name, expanding=True)
+
+
+def _effective(start: sa.Column, end: sa.Column) -> sa.ColumnElement:
+    today = sa.bindparam("today")
+    return sa.and_(start <= today, sa.or_(end >= today, end == 0))
+
+
+def _item_scope(itm: sa.Column, igid: sa.Column, *, first: bool, all_items: bool = False) -> sa.ColumnElement:
+    """This chunk's items; with the first chunk also their item groups (and all items, for adjustments)."""
+    scope = [sa.and_(itm.in_(_values("itms")), igid == 0)]
+    if first:
+        scope.append(sa.and_(itm == 0, igid.in_(_values("igids"))))
+        if all_items:
+            scope.append(sa.and_(itm == 0, igid == 0))
+    return sa.or_(*scope)
+
+
+@dataclass(frozen=True)
+class _Statements:
+    """The pricing queries of one set of tables, built once: a cart only binds its values."""
+
+    customer: sa.Select
+    items: sa.Select
+    bases: dict[bool, sa.Select]  # by "first chunk"
+    schedule: sa.Select
+    schedule_flags: tuple[str, ...]
+    details: dict[bool, sa.Select]
+
+
+_STATEMENTS: dict[int, tuple[JdeTables, _Statements]] = {}
+
+
+def _statements(tables: JdeTables) -> _Statements:
+    cached = _STATEMENTS.get(id(tables))
+    if cached is not None and cached[0] is tables:
+        return cached[1]
+    ai, ck, gp, im, ik = tables.F03012, tables.F40942, tables.F4092, tables.F4101, tables.F40941
+    customer = (
+        sa.select(ai.c.aico, ai.c.aicrcd, ai.c.aicpgp, ai.c.aiasn, ck.c.ckcgid,
+                  _defined_by_category_codes(gp, ai.c.aicpgp).label("complex"))
+        .select_from(ai.outerjoin(ck, sa.and_(ck.c.ckcpgp == ai.c.aicpgp, *_blank(ck, "ckcgp"))))
+        .where(ai.c.aian8 == sa.bindparam("an8"), ai.c.aico.in_(_values("companies")))
     )
-    rows = {row.aico: row for row in conn.execute(stmt)}
+    items = (
+        sa.select(im.c.imitm, im.c.imlitm, im.c.imdsc1, im.c.imuom1, im.c.imprgr, ik.c.ikigid,
+                  _defined_by_category_codes(gp, im.c.imprgr).label("complex"))
+        .select_from(im.outerjoin(ik, sa.and_(ik.c.ikprgr == im.c.imprgr, *_blank(ik, "ikigp"))))
+        .where(im.c.imlitm.in_(_values("litms")))
+    )
+    bp = tables.F4106
+    bases = {first: sa.select(bp.c.bpitm, bp.c.bpigid, bp.c.bpan8, bp.c.bpcgid, bp.c.bpmcu, bp.c.bpcrcd, bp.c.bpuom,
+                              bp.c.bpuprc, bp.c.bpeftj, bp.c.bpexdj, bp.c.bpfrmp).where(
+        _item_scope(bp.c.bpitm, bp.c.bpigid, first=first),
+        bp.c.bpan8.in_(_values("an8s")), bp.c.bpcgid.in_(_values("cgids")),
+        bp.c.bpcrcd.in_(_values("currencies")), bp.c.bpmcu.in_(_values("branches")),
+        bp.c.bplocn == "", bp.c.bplotn == "", bp.c.bplotg == "",
+        _effective(bp.c.bpeftj, bp.c.bpexdj),
+    ) for first in (True, False)}
+    sn, at = tables.F4070, tables.F4071
+    flags = (at.c.atolvl, at.c.atlbt, at.c.atacnt, at.c.atlnty, at.c.atabas, at.c.atmnmxaj, at.c.atmeadj,
+             at.c.atmded)
+    schedule = (
+        sa.select(sn.c.snoseq, sn.c.snast, sn.c.snskipto, sn.c.snskipend, sn.c.snstprcf, at.c.atast, *flags)
+        .select_from(sn.outerjoin(at, at.c.atast == sn.c.snast))
+        .where(sn.c.snasn == sa.bindparam("schedule"), _effective(sn.c.sneftj, sn.c.snexdj))
+        .order_by(sn.c.snoseq, sn.c.snanps)
+    )
+    ad = tables.F4072
+    details = {first: sa.select(ad.c.adast, ad.c.aditm, ad.c.adigid, ad.c.adan8, ad.c.adcgid, ad.c.adogid,
+                                ad.c.adcrcd, ad.c.aduom, ad.c.admnq, ad.c.adbscd, ad.c.adfvtr, ad.c.adfgy,
+                                ad.c.adfvum).where(
+        ad.c.adast.in_(_values("names")),
+        _item_scope(ad.c.aditm, ad.c.adigid, first=first, all_items=True),
+        ad.c.adan8.in_(_values("an8s")), ad.c.adcgid.in_(_values("cgids")),
+        ad.c.adcrcd.in_(_values("currencies")),
+        _effective(ad.c.adeftj, ad.c.adexdj),
+    ) for first in (True, False)}
+    built = _Statements(customer=customer, items=items, bases=bases, schedule=schedule,
+                        schedule_flags=tuple(col.name for col in flags), details=details)
+    _STATEMENTS[id(tables)] = (tables, built)
+    return built
+
+
+def load_customer(conn: sa.Connection, tables: JdeTables, *, sold_to: int, company: str) -> Customer:
+    """The sold-to's F03012 row for company (else 00000) with its price group's F40942 key ID."""
+    stmt = _statements(tables).customer
+    rows = {row.aico: row for row in conn.execute(stmt, {"an8": sold_to, "companies": sorted({company, DEFAULT_COMPANY})})}
     row = rows.get(company) or rows.get(DEFAULT_COMPANY)
     if row is None:
         raise ErpRejected(
             f"address number {sold_to} has no customer master row (F03012) for company {company} or {DEFAULT_COMPANY}:"
             " choose a billing address that is set up as a customer in JDE"
         )
-    if row.aicpgp and row.ikcgid is None:
-        log.warning("F03012 price group %r of %s has no F40941 row: pricing it as no group", row.aicpgp, sold_to)
+    problem = ""
+    if row.aicpgp and row.complex:
+        problem = (f"customer price group {row.aicpgp} is defined by category codes (F4092), whose key ID the"
+                   " local pricer does not resolve")
+    elif row.aicpgp and row.ckcgid is None:
+        problem = (f"customer price group {row.aicpgp} has no key ID in F40942 (run Generate Customer Price"
+                   " Groups, R40932, in JDE)")
     return Customer(an8=sold_to, company=row.aico, currency=row.aicrcd, price_group=row.aicpgp,
-                    cgid=int(row.ikcgid or 0), schedule=row.aiasn)
+                    cgid=int(row.ckcgid or 0), group_problem=problem, schedule=row.aiasn)
 
 
 def load_items(conn: sa.Connection, tables: JdeTables, litms: Iterable[str]) -> dict[str, Item]:
-    """F4101 rows by 2nd item number."""
-    im = tables.F4101
+    """F4101 rows by 2nd item number, with the F40941 key ID of their item price group."""
+    stmt = _statements(tables).items
     found: dict[str, Item] = {}
     for chunk in _chunks(sorted({litm.strip() for litm in litms if litm.strip()})):
-        stmt = sa.select(im.c.imitm, im.c.imlitm, im.c.imdsc1, im.c.imuom1).where(im.c.imlitm.in_(chunk))
-        for row in conn.execute(stmt):
-            found[row.imlitm] = Item(itm=row.imitm, litm=row.imlitm, description=row.imdsc1, uom=row.imuom1)
+        for itm, litm, description, uom, group, igid, complex_group in conn.execute(stmt, {"litms": chunk}).all():
+            problem = ""
+            if group and complex_group:
+                problem = (f"item price group {group} is defined by category codes (F4092), whose key ID"
+                           " the local pricer does not resolve")
+            elif group and igid is None:
+                problem = (f"item price group {group} has no key ID in F40941 (run Generate Item Price"
+                           " Groups, R40931, in JDE)")
+            found[litm] = Item(itm=itm, litm=litm, description=description, uom=uom, price_group=group,
+                               igid=int(igid or 0), group_problem=problem)
     return found
 
 
-def load_base_prices(conn: sa.Connection, tables: JdeTables, *, itms: Sequence[int], customer: Customer,
-                     currency: str, branch: str, today: int) -> dict[int, list[BasePrice]]:
-    """Every F4106 row that may price one of itms for this customer, by item."""
-    bp = tables.F4106
-    groups = sorted({customer.cgid, 0})
-    scope = sa.or_(bp.c.bpan8 == customer.an8, sa.and_(bp.c.bpan8 == 0, bp.c.bpcgid.in_(groups)))
-    branches = sorted({branch.strip(), ""})
-    found: dict[int, list[BasePrice]] = defaultdict(list)
-    for chunk in _chunks(itms):
-        stmt = sa.select(bp.c.bpitm, bp.c.bpmcu, bp.c.bpan8, bp.c.bpcgid, bp.c.bpuom, bp.c.bpuprc, bp.c.bpeftj).where(
-            bp.c.bpitm.in_(chunk), bp.c.bpigid == 0, bp.c.bpcrcd == currency, bp.c.bpmcu.in_(branches), scope,
-            bp.c.bpeftj <= today, sa.or_(bp.c.bpexdj >= today, bp.c.bpexdj == 0),
-        )
-        for row in conn.execute(stmt):
-            if row.bpan8 == customer.an8:
-                level = CUSTOMER
-            elif row.bpcgid and row.bpcgid == customer.cgid:
-                level = PRICE_GROUP
-            else:
-                level = ITEM_LEVEL
-            found[row.bpitm].append(BasePrice(itm=row.bpitm, level=level, branch_specific=bool(row.bpmcu),
-                                              uom=row.bpuom, raw_price=row.bpuprc, effective=row.bpeftj,
-                                              an8=row.bpan8, cgid=row.bpcgid))
+def load_base_prices(conn: sa.Connection, tables: JdeTables, *, itms: Sequence[int], igids: Sequence[int],
+                     customer: Customer, currencies: Sequence[str], branch: str,
+                     today: int) -> dict[tuple[str, int], list[BasePrice]]:
+    """Every F4106 row that may price one of itms for this customer, by ("item", ITM) or ("item group", IGID)."""
+    statements = _statements(tables).bases
+    values = {"an8s": sorted({customer.an8, 0}), "cgids": sorted({customer.cgid, 0}), "currencies": list(currencies),
+              "branches": sorted({branch.strip(), ""}), "today": today, "igids": list(igids)}
+    # Each item's rows come with its chunk; item group rows with the first chunk only: no row twice.
+    found: dict[tuple[str, int], list[BasePrice]] = defaultdict(list)
+    for n, chunk in enumerate(_chunks(itms)):
+        for row in conn.execute(statements[n == 0], {**values, "itms": chunk}).all():
+            price = BasePrice(*row)  # the statement's columns are BasePrice's fields, in order
+            found[(ITEM, price.itm) if price.itm else (ITEM_GROUP, price.igid)].append(price)
     return found
 
 
-def load_adjustments(conn: sa.Connection, tables: JdeTables, *, itms: Sequence[int], customer: Customer,
-                     currency: str, today: int) -> dict[int, list[Adjustment]]:
-    """Every F4072 row of the sold-to's schedule that may adjust one of itms, by item."""
-    if not customer.schedule:
+def load_schedule(conn: sa.Connection, tables: JdeTables, schedule: str, *, today: int) -> list[ScheduleStep]:
+    """The schedule's F4070 rows effective today, in sequence, each with its F4071 definition."""
+    if not schedule:
+        return []
+    statements = _statements(tables)
+    steps = []
+    for row in conn.execute(statements.schedule, {"schedule": schedule, "today": today}):
+        definition = None if row.atast is None else {name: getattr(row, name) for name in statements.schedule_flags}
+        steps.append(ScheduleStep(sequence=int(row.snoseq), name=row.snast, skip_to=int(row.snskipto),
+                                  skip_to_end=row.snskipend, new_base_flag=row.snstprcf, definition=definition))
+    return steps
+
+
+def load_details(conn: sa.Connection, tables: JdeTables, *, names: Sequence[str], itms: Sequence[int],
+                 igids: Sequence[int], customer: Customer, currency: str,
+                 today: int) -> dict[tuple[str, str, int], list[Detail]]:
+    """F4072 rows of the schedule's adjustments that may apply, by (name, item dimension, ITM or IGID)."""
+    if not names:
         return {}
-    ad = tables.F4072
-    scope = ad.c.adan8 == customer.an8
-    if customer.cgid:
-        scope = sa.or_(scope, sa.and_(ad.c.adan8 == 0, ad.c.adcgid == customer.cgid))
-    found: dict[int, list[Adjustment]] = defaultdict(list)
-    for chunk in _chunks(itms):
-        stmt = sa.select(ad.c.aditm, ad.c.adan8, ad.c.aduom, ad.c.admnq, ad.c.adbscd, ad.c.adfvtr, ad.c.adcrcd).where(
-            ad.c.adast == customer.schedule, ad.c.aditm.in_(chunk), ad.c.adigid == 0, scope,
-            ad.c.adcrcd.in_(sorted({currency, ""})),
-            ad.c.adeftj <= today, sa.or_(ad.c.adexdj >= today, ad.c.adexdj == 0),
-        )
-        for row in conn.execute(stmt):
-            found[row.aditm].append(Adjustment(itm=row.aditm, customer_specific=row.adan8 == customer.an8,
-                                               uom=row.aduom, raw_break=row.admnq, basis=row.adbscd,
-                                               raw_factor=row.adfvtr, currency_specific=bool(row.adcrcd),
-                                               name=customer.schedule))
+    statements = _statements(tables).details
+    values = {"names": list(names), "an8s": sorted({customer.an8, 0}), "cgids": sorted({customer.cgid, 0}),
+              "currencies": sorted({currency, ""}), "today": today, "igids": list(igids)}
+    # As for F4106: item rows with their chunk, item group and all-item rows with the first only.
+    found: dict[tuple[str, str, int], list[Detail]] = defaultdict(list)
+    for n, chunk in enumerate(_chunks(itms)):
+        for row in conn.execute(statements[n == 0], {**values, "itms": chunk}).all():
+            detail = Detail(*row)  # the statement's columns are Detail's fields, in order
+            if detail.itm:
+                key = (detail.name, ITEM, detail.itm)
+            elif detail.igid:
+                key = (detail.name, ITEM_GROUP, detail.igid)
+            else:
+                key = (detail.name, ALL_ITEMS, 0)
+            found[key].append(detail)
     return found
 
 
-def best_base_price(candidates: Iterable[BasePrice], uom: str) -> BasePrice | None:
-    """The row the search order picks: level, then branch over blank branch, then latest start."""
-    matching = [c for c in candidates if c.uom == uom]
-    if not matching:
-        return None
-    return min(matching, key=lambda c: (c.level, not c.branch_specific, -c.effective))
+# --- pricing one line ------------------------------------------------------------------------
+
+@dataclass
+class _LinePricer:
+    customer: Customer
+    currency: str
+    branch: str
+    rules: PricingRules
+    decimals: Mapping[str, int]
+    bases: Mapping[tuple[str, int], list[BasePrice]]
+    schedule: Sequence[ScheduleStep]
+    details: Mapping[tuple[str, str, int], list[Detail]]
+
+    def __post_init__(self) -> None:
+        # Rows by (..., customer dimension) once per cart, so each line's search is dictionary look-ups.
+        self.bases = self._by_customer(self.bases)
+        self.details = self._by_customer(self.details)
+        cgid = self.customer.cgid
+        self.base_levels = tuple(lv for lv in self.rules.hierarchy if cgid or lv[1] != CUSTOMER_GROUP)
+        self.adjustment_levels = tuple(lv for lv in (*self.rules.hierarchy, *ALL_ITEM_LEVELS)
+                                       if cgid or lv[1] != CUSTOMER_GROUP)
+        self.break_scale = 10 ** self.decimals["MNQ"]  # ADMNQ's implied decimals: compare raw values
+        self.unapplied: dict[str, str] = {}  # adjustment -> why the local pricer does not apply it ("": it does)
+        self.places = Decimal(1).scaleb(-self.decimals["UPRC"])
+        self.named: dict[tuple[str, int], set[str]] = defaultdict(set)  # (item dimension, key) -> adjustments
+        for name, item_dim, key, _customer_dim in self.details:
+            self.named[(item_dim, key)].add(name)
+
+    def _by_customer(self, rows_by_key: Mapping[tuple, list]) -> dict[tuple, list]:
+        indexed: dict[tuple, list] = defaultdict(list)
+        an8, cgid = self.customer.an8, self.customer.cgid
+        for key, rows in rows_by_key.items():
+            for row in rows:
+                if row.cgid == 0:
+                    dimension = CUSTOMER if row.an8 == an8 and an8 else ALL_CUSTOMERS if row.an8 == 0 else None
+                else:
+                    dimension = CUSTOMER_GROUP if row.an8 == 0 and row.cgid == cgid else None
+                if dimension is not None:
+                    indexed[(*key, dimension)].append(row)
+        return indexed
+
+    def price(self, item: Item, uom: str, quantity: int) -> list[PriceStep]:
+        """The steps from base price to unit price; Refusal when JDE's price cannot be made here."""
+        for problem in (self.customer.group_problem, item.group_problem):
+            if problem:
+                raise Refusal(f"{problem}: {THROUGH_AIS}")
+        places = self.places
+        base_row, level = self.base_price(item, uom)
+        base = from_implied(base_row.raw_price, "UPRC", self.decimals).quantize(places, rounding=ROUND_HALF_UP)
+        steps = [PriceStep(what="base price", source=f"F4106 {self._level_words(level, item)}",
+                           effect=self._base_effect(base_row), amount=base, unit_price=base)]
+        current = base
+        named = self.named
+        for_item, for_group, for_all = named.get((ITEM, item.itm), ()), named.get((ITEM_GROUP, item.igid), ()), \
+            named.get((ALL_ITEMS, 0), ())
+        for step in self.schedule:
+            name = step.name
+            if name not in for_item and name not in for_group and name not in for_all \
+                    and step.definition is not None and str(step.definition["atmded"]) not in MANDATORY:
+                continue  # no detail of this adjustment can reach this item
+            detail, level = self.adjustment_detail(step, item, uom, quantity)
+            if detail is None:
+                continue
+            amount, effect = self._apply(step, detail, base, current)
+            amount = amount.quantize(places, rounding=ROUND_HALF_UP)
+            current += amount
+            steps.append(PriceStep(what=step.name, source=f"F4072 {step.name} ({self._level_words(level, item)})",
+                                   effect=effect, amount=amount, unit_price=current))
+        if current < 0:
+            raise Refusal(f"the adjustments take {item.litm} below zero ({current}): {THROUGH_AIS}")
+        return steps
+
+    # base price
+
+    def base_price(self, item: Item, uom: str) -> tuple[BasePrice, tuple[str, str]]:
+        tried = []
+        domestic = self.rules.domestic_currency
+        combinations = tuple(dict.fromkeys(((self.currency, uom), (self.currency, item.uom), (domestic, uom),
+                                            (domestic, item.uom))))
+        for level in self.base_levels:
+            rows = self._at_level(self.bases, level, item)
+            if rows is None:
+                continue
+            if not rows:
+                tried.append(level)
+                continue
+            for currency, unit in combinations:
+                matching = [r for r in rows if r.currency == currency and r.uom == unit]
+                if not matching:
+                    continue
+                chosen = self._one_row(matching, item, level)
+                if unit == uom and currency == self.currency:
+                    return chosen, level
+                where = f"F4106 {self._level_words(level, item)} {from_implied(chosen.raw_price, 'UPRC', self.decimals)}"
+                if unit != uom:
+                    raise Refusal(
+                        f"no F4106 price for {item.litm} in {uom} {self.currency}; JDE would convert the {where}"
+                        f" {currency} per {unit} through the item's unit conversions (F41002), which the local"
+                        f" pricer does not read: order in {unit} or {THROUGH_AIS}")
+                if currency != self.currency:
+                    raise Refusal(
+                        f"no F4106 price for {item.litm} in {uom} {self.currency}; JDE would convert the {where}"
+                        f" {currency} at its exchange rate (F0015), which the local pricer does not read:"
+                        f" {THROUGH_AIS}")
+            tried.append(level)
+        searched = ", ".join(self._level_words(level, item) for level in tried) or "no level applies"
+        raise Refusal(f"no F4106 price for {item.litm} in {uom} {self.currency} effective today (searched: {searched})")
+
+    def _one_row(self, matching: list[BasePrice], item: Item, level: tuple[str, str]) -> BasePrice:
+        own_branch = [r for r in matching if r.branch] or matching
+        prices = {r.raw_price for r in own_branch}
+        if len(prices) > 1:
+            days = ", ".join(f"{_date(r.effective)}..{_date(r.expires)}" for r in own_branch)
+            raise Refusal(f"F4106 holds {len(own_branch)} prices for {item.litm} at level"
+                          f" {self._level_words(level, item)} effective today ({days}): correct the dates in JDE"
+                          f" or {THROUGH_AIS}")
+        chosen = max(own_branch, key=lambda r: r.effective)
+        if chosen.raw_from_level:
+            raise Refusal(f"the F4106 price for {item.litm} has a from-level (BPFRMP {chosen.raw_from_level}),"
+                          f" which the local pricer does not apply: {THROUGH_AIS}")
+        return chosen
+
+    def _base_effect(self, row: BasePrice) -> str:
+        price = from_implied(row.raw_price, "UPRC", self.decimals)
+        branch = f", branch {row.branch}" if row.branch else ""
+        return f"{price} {row.currency} per {row.uom}{branch}, effective {_date(row.effective)} to {_date(row.expires)}"
+
+    # adjustments
+
+    def adjustment_detail(self, step: ScheduleStep, item: Item, uom: str,
+                          quantity: int) -> tuple[Detail | None, tuple[str, str] | None]:
+        definition = step.definition
+        if definition is None:
+            raise Refusal(f"adjustment {step.name} of schedule {self.customer.schedule} has no definition in F4071:"
+                          f" {THROUGH_AIS}")
+        for level in self.adjustment_levels:
+            rows = self._at_level(self.details, level, item, step.name)
+            if not rows:
+                continue
+            in_unit = [r for r in rows if r.uom == uom]
+            if not in_unit:
+                units = ", ".join(sorted({r.uom for r in rows}))
+                raise Refusal(f"adjustment {step.name} has details for {item.litm} in {units}, not {uom}; JDE would"
+                              f" convert through F41002, which the local pricer does not read: {THROUGH_AIS}")
+            in_currency = [r for r in in_unit if r.currency == self.currency] or in_unit
+            raw_quantity = quantity * self.break_scale
+            reached = [r for r in in_currency if r.raw_break <= raw_quantity]
+            if not reached:
+                return None, None
+            self._check_definition(step)
+            detail = max(reached, key=lambda r: r.raw_break)
+            self._check_detail(step, detail, uom)
+            return detail, level
+        if str(definition["atmded"]) in MANDATORY:
+            raise Refusal(f"mandatory adjustment {step.name} has no detail for {item.litm} in {uom} {self.currency}:"
+                          f" JDE would not price the line; {THROUGH_AIS}")
+        return None, None
+
+    def _check_definition(self, step: ScheduleStep) -> None:
+        """Refuse an adjustment the local pricer does not apply; decided once per step of the cart."""
+        if step.name not in self.unapplied:
+            self.unapplied[step.name] = self._unapplied(step)
+        if self.unapplied[step.name]:
+            raise Refusal(self.unapplied[step.name])
+
+    @staticmethod
+    def _unapplied(step: ScheduleStep) -> str:
+        d = step.definition or {}
+        checks = [
+            (d["atolvl"] not in LINE_LEVEL, f"an order- or basket-level adjustment (ATOLVL {d['atolvl']})"),
+            (d["atlbt"] not in QUANTITY_BREAKS, f"level breaks other than quantity (ATLBT {d['atlbt']})"),
+            (bool(d["atlnty"]), f"written as its own order line (ATLNTY {d['atlnty']})"),
+            (d["atacnt"] not in PLAIN_CONTROL, f"adjustment control code {d['atacnt']} (ATACNT)"),
+            (bool(d["atabas"]), f"based on something other than the price (ATABAS {d['atabas']})"),
+            (bool(d["atmnmxaj"]), "a minimum or maximum price adjustment (ATMNMXAJ)"),
+            (bool(d["atmeadj"]), "mutually exclusive with other adjustments (ATMEADJ)"),
+            (bool(step.skip_to or step.skip_to_end), "a skip in the schedule (F4070 SNSKIPTO/SNSKIPEND)"),
+        ]
+        for failed, what in checks:
+            if failed:
+                return f"adjustment {step.name} is {what}, which the local pricer does not apply: {THROUGH_AIS}"
+        return ""
+
+    def _check_detail(self, step: ScheduleStep, detail: Detail, uom: str) -> None:
+        if detail.free_goods in ("Y", "1"):
+            raise Refusal(f"adjustment {step.name} gives free goods (F4072 ADFGY), which the local pricer does not"
+                          f" add: {THROUGH_AIS}")
+        if detail.ogid:
+            raise Refusal(f"adjustment {step.name} is for an order detail group (ADOGID {detail.ogid}), which the"
+                          f" local pricer does not resolve: {THROUGH_AIS}")
+        if detail.factor_uom and detail.factor_uom != uom:
+            raise Refusal(f"adjustment {step.name} gives its factor per {detail.factor_uom} (ADFVUM), not {uom}:"
+                          f" {THROUGH_AIS}")
+
+    def _apply(self, step: ScheduleStep, detail: Detail, base: Decimal, current: Decimal) -> tuple[Decimal, str]:
+        factor = from_implied(detail.raw_factor, "FVTR", self.decimals)
+        level = from_implied(detail.raw_break, "MNQ", self.decimals)
+        from_quantity = f" from quantity {level}"
+        basis = detail.basis
+        if basis == NEW_BASE and any(s.new_base_flag for s in self.schedule):
+            raise Refusal(f"adjustment {step.name} sets a new base price (basis code 0 with a schedule marked in"
+                          f" SNSTPRCF), which the local pricer does not apply: {THROUGH_AIS}")
+        if basis in (PERCENT_OF_BASE, NEW_BASE):
+            return base * factor / HUNDRED, f"{factor}% of the base price {base}{from_quantity} (basis {basis})"
+        if basis == PERCENT_OF_NET:
+            return current * factor / HUNDRED, f"{factor}% of the current price {current}{from_quantity} (basis 2)"
+        if basis == ADD_AMOUNT:
+            return factor, f"{factor:+} {self.currency}{from_quantity} (basis 5)"
+        what = NOT_APPLIED_BASES.get(basis, "not one the local pricer knows")
+        raise Refusal(f"adjustment {step.name} uses basis code {basis!r} ({what}), which the local pricer does not"
+                      f" apply: {THROUGH_AIS}")
+
+    # shared
+
+    def _at_level(self, rows_by_key, level: tuple[str, str], item: Item, *name: str) -> list | None:
+        """The rows of one level (of adjustment `name`, if given); None when the item has no group for it.
+
+        Levels of a customer group are left out of base_levels/adjustment_levels for a customer without one.
+        """
+        item_dim, customer_dim = level
+        if item_dim == ITEM:
+            return rows_by_key.get((*name, ITEM, item.itm, customer_dim), ())
+        if item_dim == ITEM_GROUP:
+            return rows_by_key.get((*name, ITEM_GROUP, item.igid, customer_dim), ()) if item.igid else None
+        return rows_by_key.get((*name, ALL_ITEMS, 0, customer_dim), ())
+
+    def _level_words(self, level: tuple[str, str] | None, item: Item) -> str:
+        if level is None:
+            return ""
+        item_dim, customer_dim = level
+        item_words = {ITEM: "item", ITEM_GROUP: f"item group {item.price_group}", ALL_ITEMS: "all items"}[item_dim]
+        customer_words = {CUSTOMER: f"customer {self.customer.an8}",
+                          CUSTOMER_GROUP: f"customer group {self.customer.price_group}",
+                          ALL_CUSTOMERS: "all customers"}[customer_dim]
+        return f"{item_words} + {customer_words}"
 
 
-def best_adjustment(candidates: Iterable[Adjustment], uom: str, quantity: int,
-                    decimals: Mapping[str, int]) -> Adjustment | None:
-    """The sold-to's own adjustment before its group's; the highest quantity break <= quantity."""
-    reached = [c for c in candidates
-               if c.uom in (uom, "") and from_implied(c.raw_break, "MNQ", decimals) <= quantity]
-    if not reached:
-        return None
-    return min(reached, key=lambda c: (not c.customer_specific, -c.raw_break, not c.currency_specific, c.uom == ""))
-
-
-def _describe_base(base: BasePrice, customer: Customer) -> str:
-    if base.level == CUSTOMER:
-        text = f"F4106 customer {base.an8}"
-    elif base.level == PRICE_GROUP:
-        text = f"F4106 price group {customer.price_group}"
-    else:
-        text = "F4106 item level"
-    return text + (" (branch)" if base.branch_specific else "")
+@lru_cache(maxsize=4096)
+def _date(julian: int) -> str:
+    if not julian:
+        return "open"
+    try:
+        day = julian_to_date(julian)
+    except ValueError:  # a malformed date in JDE's data: show it as stored
+        return str(julian)
+    return day.isoformat() if day else str(julian)
 
 
 def _no_price(item: str, description: str, quantity: int, uom: str, currency: str, why: str) -> PricedLine:

@@ -13,15 +13,21 @@ that a filter on search type matters) and prospects ('P').
 
 Codes filters use: ABAC01 region (NTH STH EST WST CEN), ABAC02 sales rep (R01..R20),
 ABAC03 customer class (DST RTL OEM GOV), ABMCU branch (10, 30, M30, right-justified).
-Price groups (F03012 AICPGP -> F40941 IKCGID): WHOLESAL 1, RETAIL 2, PREFER 3, GOVT 4.
-Item price groups (F4101 IMPRGR -> F40941 IKIGID): FASTENER 11, TOOLS 12, SAFETY 13.
+Price groups, simple ones (F4092 rows without category keys): customer groups F03012 AICPGP ->
+F40942 CKCGID: WHOLESAL 1, RETAIL 2, PREFER 3, GOVT 4; item groups F4101 IMPRGR -> F40941 IKIGID:
+FASTENER 11, TOOLS 12, SAFETY 13.
 
 Pricing (F4106 BPUPRC, 4 implied decimals): every item has an item-level USD price
 (BPAN8 0, BPCGID 0) plus an expired and sometimes a future row; some items have a CAD
 row, a branch-level row (BPMCU 30), price-group rows and customer-specific rows.
-F4072 adjustments (schedule ADAST 'PORTAL'): basis code ADBSCD '1' is a percentage of
-the base price (ADFVTR -5.0000 = 5% off), '5' a fixed unit price (ADFVTR the price);
-quantity breaks by ADMNQ (lowest break 0).
+Every customer with a price group has the adjustment schedule PORTAL (F03012 AIASN), whose
+F4070 rows apply, in sequence, the adjustments defined in F4071 with details in F4072:
+  10 PGROUP   quantity breaks for one customer group on some items: -2% of the base price from
+              quantity 0, -5% from 10, -10% from 100 (basis 1);
+  20 PTOOLS   item group TOOLS, all customers: -1% of the current price (basis 2);
+  30 PSAFETY  item group SAFETY, all customers: +0.5000 a unit (basis 5, an add-on amount);
+  40 PORDER   an order-level adjustment (F4071 ATOLVL 2) for customer group PREFER from
+              quantity 1,000: the local pricer refuses those lines, so the demo shows a refusal.
 
 Dates are fixed Julian values, not relative to today, so the data never changes: current
 rows start between 2020 and 2025, future rows in 2031, expired rows ended in 2019.
@@ -52,9 +58,12 @@ CUSTOMER_PRICE_GROUPS = {"WHOLESAL": 1, "RETAIL": 2, "PREFER": 3, "GOVT": 4}
 ITEM_PRICE_GROUPS = {"FASTENER": 11, "TOOLS": 12, "SAFETY": 13}
 TERMS = ("N30", "N30", "N45", "N60", "COD", "210")  # 210: 2% 10 days, net 30
 SCHEDULE = "PORTAL"
+GROUP_BREAKS, TOOLS_OFF, SAFETY_HANDLING, ORDER_LEVEL = "PGROUP", "PTOOLS", "PSAFETY", "PORDER"
+UNITS = ("EA", "BX", "CS")
 
 CURRENT_FROM = (120001, 125300)  # current rows became effective between 2020 and 2025
 FUTURE_FROM = 131001  # 2031-01-01: always in the future for these data
+BEFORE_FUTURE = 130365  # 2030-12-31, the day before (131000 is no Julian date)
 EXPIRED_TO = 119365  # 2019-12-31
 NO_END = 140365  # 2040-12-31, JDE's usual "far future" expiry
 
@@ -206,8 +215,8 @@ class _Generator:
         self.t = tables
         self.rng = rng
         self.make = {name: _RowMaker(getattr(tables, name)) for name in (
-            "F0101", "F0116", "F0115", "F01151", "F0150", "F03012", "F40941", "F4101",
-            "F4106", "F4072", "F4201", "F4211")}
+            "F0101", "F0116", "F0115", "F01151", "F0150", "F03012", "F40941", "F40942", "F4092", "F4101",
+            "F4106", "F4070", "F4071", "F4072", "F4201", "F4211")}
         self.next_an8 = FIRST_AN8
         self.next_order = FIRST_ORDER
         self.items: list[tuple[int, str, str, str, int]] = []  # itm, litm, dsc1, uom, base price
@@ -215,11 +224,14 @@ class _Generator:
     def reference_rows(self) -> dict[str, list[tuple]]:
         """Price groups, items and their prices: independent of the number of accounts."""
         rng, mk = self.rng, self.make
-        rows: dict[str, list[tuple]] = {k: [] for k in ("F40941", "F4101", "F4106", "F4072")}
+        rows: dict[str, list[tuple]] = {k: [] for k in (
+            "F4092", "F40941", "F40942", "F4101", "F4106", "F4070", "F4071", "F4072")}
         for name, cgid in CUSTOMER_PRICE_GROUPS.items():
-            rows["F40941"].append(mk["F40941"](ikprgr=name, ikprgt="C", ikcgid=cgid))
+            rows["F4092"].append(mk["F4092"](gpgpty="C", gpgpc=name, gpdl01=f"{name.title()} customers"))
+            rows["F40942"].append(mk["F40942"](ckcpgp=name, ckcgid=cgid))
         for name, igid in ITEM_PRICE_GROUPS.items():
-            rows["F40941"].append(mk["F40941"](ikprgr=name, ikprgt="I", ikigid=igid))
+            rows["F4092"].append(mk["F4092"](gpgpty="I", gpgpc=name, gpdl01=f"{name.title()} items"))
+            rows["F40941"].append(mk["F40941"](ikprgr=name, ikigid=igid))
         for n in range(300):
             itm = FIRST_ITEM + n
             group = rng.choice(tuple(ITEM_PRICE_GROUPS))
@@ -234,7 +246,7 @@ class _Generator:
             has_future = rng.random() < 0.3
             rows["F4106"] += [
                 # the current row ends the day before a future price takes over, as in JDE
-                price(itm, litm, uom, base, CURRENT_FROM[0], FUTURE_FROM - 1 if has_future else NO_END),
+                price(itm, litm, uom, base, CURRENT_FROM[0], BEFORE_FUTURE if has_future else NO_END),
                 price(itm, litm, uom, base * 8 // 10, 110001, EXPIRED_TO),  # expired: cheaper
             ]
             if has_future:
@@ -249,10 +261,32 @@ class _Generator:
             if rng.random() < 0.2:
                 cgid = rng.choice(tuple(CUSTOMER_PRICE_GROUPS.values()))
                 for mnq, factor in ((0, -20_000), (10, -50_000), (100, -100_000)):  # -2%, -5%, -10%
-                    rows["F4072"].append(mk["F4072"](adast=SCHEDULE, aditm=itm, adcgid=cgid, adcrcd="USD",
-                                                     aduom=uom, admnq=mnq, adbscd="1", adfvtr=factor,
-                                                     adeftj=CURRENT_FROM[0], adexdj=NO_END))
+                    rows["F4072"].append(self._detail(GROUP_BREAKS, uom, mnq, "1", factor, itm=itm, litm=litm,
+                                                      cgid=cgid))
+        self._schedule(rows)
         return rows
+
+    def _schedule(self, rows: dict[str, list[tuple]]) -> None:
+        """The PORTAL schedule: F4070 sequence, F4071 definitions and the group-level F4072 details."""
+        mk = self.make
+        adjustments = ((10, GROUP_BREAKS, "", "", ""), (20, TOOLS_OFF, "TOOLS", "", ""),
+                       (30, SAFETY_HANDLING, "SAFETY", "", ""), (40, ORDER_LEVEL, "", "PREFER", "2"))
+        for seq, name, item_group, customer_group, order_level in adjustments:
+            rows["F4070"].append(mk["F4070"](snasn=SCHEDULE, snoseq=seq, snast=name, sneftj=CURRENT_FROM[0],
+                                             snexdj=NO_END, snupmj=CURRENT_FROM[0]))
+            rows["F4071"].append(mk["F4071"](atast=name, atprgr=item_group, atcpgp=customer_group, atlbt="1",
+                                             atolvl=order_level or "1", atupmj=CURRENT_FROM[0]))
+        for uom in UNITS:
+            rows["F4072"] += [
+                self._detail(TOOLS_OFF, uom, 0, "2", -10_000, igid=ITEM_PRICE_GROUPS["TOOLS"]),  # -1% of net
+                self._detail(SAFETY_HANDLING, uom, 0, "5", 5_000, igid=ITEM_PRICE_GROUPS["SAFETY"]),  # +0.5000
+                self._detail(ORDER_LEVEL, uom, 1000, "1", -30_000, cgid=CUSTOMER_PRICE_GROUPS["PREFER"]),
+            ]
+
+    def _detail(self, name, uom, mnq, basis, factor, *, itm=0, litm="", igid=0, cgid=0):
+        return self.make["F4072"](adast=name, aditm=itm, adlitm=litm, adigid=igid, adcgid=cgid, adcrcd="USD",
+                                  aduom=uom, admnq=mnq, adbscd=basis, adfvtr=factor, adeftj=CURRENT_FROM[0],
+                                  adexdj=NO_END, adupmj=CURRENT_FROM[0])
 
     def _price_row(self, itm, litm, uom, uprc, eftj, exdj, *, an8=0, cgid=0, crcd="USD", branch=""):
         return self.make["F4106"](bpitm=itm, bplitm=litm, bpmcu=branch, bpan8=an8, bpcgid=cgid,

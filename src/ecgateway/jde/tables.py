@@ -24,7 +24,7 @@ from sqlalchemy import (
 )
 
 from ecgateway.jde.conventions import today_julian
-from ecgateway.jde.layouts import real_table
+from ecgateway.jde.layouts import TEXT, layout, real_table
 from ecgateway.jde.types import JdeBusinessUnit, JdeChar
 
 
@@ -38,8 +38,12 @@ class JdeTables:
     F0150: Table
     F03012: Table
     F40941: Table
+    F40942: Table
+    F4092: Table
     F4101: Table
     F4106: Table
+    F4070: Table
+    F4071: Table
     F4072: Table
     F4201: Table
     F4211: Table
@@ -70,6 +74,35 @@ def _amount(name: str) -> Column:
 
 def _chr(name: str, width: int) -> Column:
     return Column(name, JdeChar(width), nullable=False, default=" ")
+
+
+# Widths of the pricing tables' text columns, from JDE's data dictionary (data item -> characters);
+# any other text column gets PRICING_TEXT_WIDTH. A comparison with a padded CHAR ignores the
+# trailing spaces, so a generous width reads real data the same way.
+PRICING_WIDTHS = {"litm": 25, "aitm": 25, "locn": 20, "lotn": 30, "dl01": 30, "urrf": 15, "rulename": 30,
+                  "crcd": 3, "uom": 2, "bscd": 1, "ast": 8, "asn": 8, "prgr": 8, "cpgp": 8, "gpc": 8}
+PRICING_TEXT_WIDTH = 10
+
+
+def _jde_layout(md: MetaData, name: str, *extra) -> Table:
+    """A pricing table with JDE's real columns (jde/layouts.py), blank text and 0 numbers by default.
+
+    The gateway only reads these tables; the defaults let the generator and tests write rows
+    that name the columns that matter. Business units (MCU) are right-justified as JDE stores them.
+    """
+    columns = []
+    for col in layout(name):
+        column_name = col.name.lower()
+        item = column_name[2:]
+        if item == "mcu":
+            columns.append(Column(column_name, JdeBusinessUnit(), nullable=False, default=" "))
+        elif col.kind == TEXT:
+            width = PRICING_WIDTHS.get(item, PRICING_TEXT_WIDTH)
+            columns.append(Column(column_name, JdeChar(width), nullable=False, default=" "))
+        else:
+            columns.append(Column(column_name, BigInteger, nullable=False, default=0))
+    keys = [c.name.lower() for c in layout(name) if c.primary_key]
+    return Table(name.lower(), md, *columns, PrimaryKeyConstraint(*keys), *extra)
 
 
 @cache
@@ -134,13 +167,12 @@ def jde_tables(schema: str | None = None, *, control_schema: str | None = None,
         _chr("aiasn", 8), _num("aiarpy"),
         PrimaryKeyConstraint("aian8", "aico"),
     )
-    # Price group relationships: the numeric key (CGID/IGID) F4106 and F4072 use for a
-    # customer or item price group named in F03012 AICPGP or F4101 IMPRGR.
-    f40941 = Table(
-        "f40941", md,
-        _chr("ikprgr", 8), _chr("ikprgt", 1), _num("ikcgid"), _num("ikigid"),
-        PrimaryKeyConstraint("ikprgr", "ikprgt"),
-    )
+    # The pricing tables in JDE's real layout (see local_pricing.py for what each holds).
+    f40941 = _jde_layout(md, "F40941")
+    f40942 = _jde_layout(md, "F40942")
+    f4092 = _jde_layout(md, "F4092")
+    f4070 = _jde_layout(md, "F4070")
+    f4071 = _jde_layout(md, "F4071")
     f4101 = Table(
         "f4101", md,
         _num("imitm"), _chr("imlitm", 25), _chr("imaitm", 25), _chr("imdsc1", 30),
@@ -148,20 +180,8 @@ def jde_tables(schema: str | None = None, *, control_schema: str | None = None,
         PrimaryKeyConstraint("imitm"),
         Index("f4101_litm", "imlitm"),
     )
-    f4106 = Table(
-        "f4106", md,
-        _num("bpitm"), _chr("bplitm", 25), Column("bpmcu", JdeBusinessUnit(), nullable=False, default=" "),
-        _num("bpan8"), _num("bpigid"), _num("bpcgid"), _chr("bpcrcd", 3), _chr("bpuom", 2),
-        _amount("bpuprc"), _num("bpeftj"), _num("bpexdj"), _num("bpupmj"),
-        PrimaryKeyConstraint("bpitm", "bpmcu", "bpan8", "bpigid", "bpcgid", "bpcrcd", "bpuom", "bpexdj"),
-    )
-    f4072 = Table(
-        "f4072", md,
-        _chr("adast", 8), _num("aditm"), _num("adan8"), _num("adigid"), _num("adcgid"),
-        _chr("adcrcd", 3), _chr("aduom", 2), _amount("admnq"), _chr("adbscd", 1),
-        _amount("adfvtr"), _num("adeftj"), _num("adexdj"),
-        PrimaryKeyConstraint("adast", "aditm", "adan8", "adigid", "adcgid", "adcrcd", "aduom", "admnq", "adexdj"),
-    )
+    f4106 = _jde_layout(md, "F4106", Index("f4106_item", "bpitm", "bpan8", "bpcgid"))
+    f4072 = _jde_layout(md, "F4072", Index("f4072_item", "aditm", "adast"))
     f4201 = Table(
         "f4201", md,
         _chr("shkcoo", 5), _num("shdoco"), _chr("shdcto", 2), _num("shan8"), _num("shshan"),
@@ -184,7 +204,8 @@ def jde_tables(schema: str | None = None, *, control_schema: str | None = None,
     f47011, f47012, f0002 = _edi_tables(md, control_schema=control_schema.lower() if control_schema else None)
     return JdeTables(
         metadata=md, F0101=f0101, F0116=f0116, F0115=f0115, F01151=f01151, F0150=f0150,
-        F03012=f03012, F40941=f40941, F4101=f4101, F4106=f4106, F4072=f4072,
+        F03012=f03012, F40941=f40941, F40942=f40942, F4092=f4092, F4101=f4101,
+        F4106=f4106, F4070=f4070, F4071=f4071, F4072=f4072,
         F4201=f4201, F4211=f4211, F47011=f47011, F47012=f47012, F0002=f0002, timezone=timezone,
     )
 
