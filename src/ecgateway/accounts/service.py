@@ -27,6 +27,7 @@ from ecgateway.accounts.query import (
 )
 from ecgateway.accounts.restrictions import CompiledFilter, RestrictionError, render
 from ecgateway.config import INTERNAL_TYPES
+from ecgateway.errors import GatewayError
 from ecgateway.jde.conventions import BLANK
 from ecgateway.portal.models import ImpersonateRestriction, User
 
@@ -40,8 +41,10 @@ _FETCH_FOR = [0] + [next(size for size in FETCH_SIZES if size >= n) for n in ran
 _DIGITS = re.compile(rf"^\d{{1,{MAX_AN8_DIGITS}}}$")
 
 
-class CursorError(ValueError):
+class CursorError(GatewayError, ValueError):
     """A page cursor that cannot be used; the message says to start from the first page."""
+
+    status = 422
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,11 @@ from sqlalchemy.orm import Session
 from ecgateway.accounts.policy import Policy
 from ecgateway.accounts.restrictions import validate_filter
 from ecgateway.config import INTERNAL_TYPES
+from ecgateway.errors import GatewayError
 from ecgateway.portal.models import ImpersonateRestriction, User
 
 
-class NotARepError(ValueError):
+class NotARepError(GatewayError, ValueError):
     """Restrictions belong to internal reps only; the message names the user and type."""
 
 

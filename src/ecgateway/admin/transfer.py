@@ -24,6 +24,7 @@ from ecgateway.accounts import RestrictionError, validate_filter
 from ecgateway.admin.restrictions import save_restriction
 from ecgateway.audit import record
 from ecgateway.config import INTERNAL_TYPES
+from ecgateway.errors import GatewayError
 from ecgateway.obo.context import ActingContext
 from ecgateway.portal.models import ImpersonateRestriction, User
 
@@ -66,8 +67,10 @@ class _Row:
     filter_text: str
 
 
-class ImportFileError(ValueError):
+class ImportFileError(GatewayError, ValueError):
     """The file as a whole cannot be read (no header, unknown columns); the message says what to fix."""
+
+    status = 422
 
 
 def export_rows(portal: Session) -> list[tuple[str, str, str, str]]:

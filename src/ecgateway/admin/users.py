@@ -21,6 +21,7 @@ from ecgateway.audit import record
 from ecgateway.auth.passwords import hash_password
 from ecgateway.auth.sessions import end_user_sessions
 from ecgateway.config import INTERNAL_TYPES, USER_TYPES
+from ecgateway.errors import GatewayError
 from ecgateway.obo.context import ActingContext
 from ecgateway.portal import users as portal_users
 from ecgateway.portal.models import User
@@ -31,14 +32,11 @@ PASSWORD_MAX = 256
 MAX_PAGE = 200
 
 
-class AdminError(ValueError):
+class AdminError(GatewayError, ValueError):
     """An admin action was refused; the message says what, where (field) and what to do."""
 
-    def __init__(self, message: str, *, field: str | None = None, status: int = 400):
-        super().__init__(message)
-        self.message = message
-        self.field = field
-        self.status = status
+    def body(self) -> dict:
+        return {**super().body(), "field": self.field}  # admin answers always name the field (or null)
 
 
 class NotFound(AdminError):
@@ -52,6 +50,9 @@ class DualRoleWarning(AdminError):
     def __init__(self, message: str, conflicts: list[User]):
         super().__init__(message, field="user_type", status=409)
         self.conflicts = conflicts
+
+    def body(self) -> dict:
+        return {**super().body(), "conflicts": [u.login for u in self.conflicts]}
 
 
 @dataclass(frozen=True)

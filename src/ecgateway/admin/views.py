@@ -29,12 +29,11 @@ SEARCH_ROWS = 25
 
 
 def install_admin(app: FastAPI) -> None:
-    """Add the admin pages and JSON API, and answer AdminError as a page or JSON with its status."""
+    """Add the admin pages and JSON API (refusals: the one handler in web/errors.py)."""
     from ecgateway.admin import api
 
     app.include_router(router)
     app.include_router(api.router)
-    app.add_exception_handler(AdminError, _admin_error)
 
 
 # -- landing ---------------------------------------------------------------------------------
@@ -390,15 +389,3 @@ def _absolute(request: Request, path: str) -> str:
 def _signed_out(ended: int) -> str:
     return "they had no session open" if not ended else f"their {ended} session(s) ended, they must sign in again"
 
-
-async def _admin_error(request: Request, exc: AdminError):
-    from ecgateway.web.errors import error_response, is_api
-
-    if is_api(request):
-        from fastapi.responses import JSONResponse
-
-        body = {"status": exc.status, "message": exc.message, "field": exc.field}
-        if isinstance(exc, us.DualRoleWarning):
-            body["conflicts"] = [u.login for u in exc.conflicts]
-        return JSONResponse(body, status_code=exc.status)
-    return error_response(request, exc.status, exc.message)

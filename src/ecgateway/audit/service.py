@@ -20,6 +20,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from ecgateway.audit.models import GENESIS_HASH, AuditChainHead, AuditEntry
+from ecgateway.errors import GatewayError
 from ecgateway.obo.context import Actor
 
 OUTCOMES: tuple[str, ...] = ("ok", "refused", "error")
@@ -35,8 +36,10 @@ _ALLOWED_KEYS = frozenset({"payment_token", "idempotency_key"})
 _DIGIT_RUN = re.compile(r"(?<!\d)\d(?:[ -]?\d){12,18}(?!\d)")
 
 
-class AuditError(ValueError):
+class AuditError(GatewayError, ValueError):
     """An entry could not be written as asked; the message says which argument and why."""
+
+    status = 500  # a caller that asked for what the log never holds: a fault of the code, not of the person
 
 
 def record(

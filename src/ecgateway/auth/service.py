@@ -11,6 +11,7 @@ from ecgateway.auth import sessions, throttle
 from ecgateway.auth.models import AuthSession
 from ecgateway.auth.passwords import hash_password, needs_rehash, verify_password
 from ecgateway.config import Settings
+from ecgateway.errors import GatewayError
 from ecgateway.obo.context import Actor
 from ecgateway.portal.models import User
 from ecgateway.portal.users import get_by_login
@@ -19,14 +20,15 @@ from ecgateway.portal.users import get_by_login
 BAD_LOGIN = "The login or password is not right. Check both and try again; after several failures sign-in pauses for a while."
 
 
-class SignInError(Exception):
+class SignInError(GatewayError):
     """Sign-in refused; status is the HTTP status to answer with, message is for the person."""
 
     def __init__(self, message: str, status: int = 401, retry_after: int | None = None):
-        super().__init__(message)
-        self.message = message
-        self.status = status
+        super().__init__(message, status=status)
         self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str] | None:
+        return {"Retry-After": str(self.retry_after)} if self.retry_after else None
 
 
 @dataclass(frozen=True)

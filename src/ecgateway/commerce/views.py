@@ -34,7 +34,6 @@ from ecgateway.commerce.wiring import get_erp, get_relay
 from ecgateway.erp.base import Erp, ErpError
 from ecgateway.obo.context import ActingContext
 from ecgateway.web.deps import JdeDep, PortalSessionDep, RuntimeDep, ShopperContext
-from ecgateway.web.errors import error_response
 from ecgateway.web.params import (
     AccountNumber,
     OptionalAccountNumberForm,
@@ -68,10 +67,9 @@ api = APIRouter(prefix="/api/v1", tags=["commerce"], dependencies=[Depends(_auth
 
 
 def install_commerce(app: FastAPI) -> None:
-    """Routers, the error handler for commerce refusals, and the money filter of the templates."""
+    """Routers and the money filter of the templates (refusals: the one handler in web/errors.py)."""
     app.include_router(pages)
     app.include_router(api)
-    app.add_exception_handler(CommerceError, _commerce_error)
     app.state.templates.env.filters["money"] = money
 
 
@@ -360,7 +358,7 @@ def place_order_form(request: Request, ctx: ShopperContext, db: PortalSessionDep
         db.rollback()
         safe_po = "" if orders.looks_like_card_number(customer_po) else customer_po[:orders.PO_WIDTH]
         return _checkout(request, ctx, db, jde, erp, runtime, ship_to=ship_to, customer_po=safe_po,
-                         key=str(uuid.uuid4()), error=exc, status=exc.http_status)
+                         key=str(uuid.uuid4()), error=exc, status=exc.status)
     return RedirectResponse(f"/orders/{placed.order.id}", status_code=303)
 
 
@@ -457,6 +455,3 @@ def _order_out(order: Order, with_lines: bool = False) -> OrderOut:
 def _render(request: Request, template: str, context: dict, status: int = 200):
     return request.app.state.templates.TemplateResponse(request, template, context, status_code=status)
 
-
-async def _commerce_error(request: Request, exc: CommerceError):
-    return error_response(request, exc.http_status, exc.message)

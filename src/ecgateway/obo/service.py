@@ -19,18 +19,17 @@ from ecgateway.auth.models import AuthSession
 from ecgateway.auth.roles import CUSTOMER, may_act_on_behalf
 from ecgateway.auth.service import actor_of
 from ecgateway.commerce.addresses import billing_addresses, shipping_addresses
+from ecgateway.errors import GatewayError
 from ecgateway.obo.context import ActingContext
 from ecgateway.portal.models import User
 from ecgateway.runtime import Runtime
 
 
-class OboRefused(Exception):
+class OboRefused(GatewayError):
     """A request about on-behalf-of that is refused; status for HTTP, message for the person."""
 
     def __init__(self, message: str, status: int = 403):
-        super().__init__(message)
-        self.message = message
-        self.status = status
+        super().__init__(message, status=status)
 
 
 @dataclass(frozen=True)

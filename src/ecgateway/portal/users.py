@@ -7,10 +7,11 @@ from sqlalchemy.orm import Session
 
 from ecgateway.auth.passwords import hash_password
 from ecgateway.config import USER_TYPES
+from ecgateway.errors import GatewayError
 from ecgateway.portal.models import User
 
 
-class UserError(ValueError):
+class UserError(GatewayError, ValueError):
     """A user could not be created or changed; the message says why."""
 
 
