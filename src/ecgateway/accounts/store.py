@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from ecgateway.accounts.policy import Policy
 from ecgateway.accounts.restrictions import validate_filter
+from ecgateway.auth.roles import is_rep
+from ecgateway.clock import utcnow
 from ecgateway.config import INTERNAL_TYPES
 from ecgateway.errors import GatewayError
 from ecgateway.portal.models import ImpersonateRestriction, User
@@ -32,7 +32,7 @@ def set_restriction(
     Raises RestrictionError (nothing saved) when the filter is refused, NotARepError when
     the user is not one of the internal rep types.
     """
-    if rep.user_type not in INTERNAL_TYPES:
+    if not is_rep(rep):
         raise NotARepError(f"{rep.login} has user type {rep.user_type}; restrictions are for {', '.join(INTERNAL_TYPES)}")
     text = filter_text.strip()
     validate_filter(text, policy=policy)
@@ -42,7 +42,7 @@ def set_restriction(
         portal.add(row)
     row.filter_text = text
     row.changed_by = changed_by
-    row.changed_at = dt.datetime.now(dt.UTC)
+    row.changed_at = utcnow()
     portal.flush()
     return row
 

@@ -9,12 +9,11 @@ row's changed_by and the source "outside the admin console".
 
 from __future__ import annotations
 
-import datetime as dt
-
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
 from ecgateway.admin.models import RestrictionChange
+from ecgateway.clock import utcnow
 from ecgateway.portal.models import ImpersonateRestriction
 
 _BY = "ecgw_restriction_by"
@@ -57,6 +56,6 @@ def _record_restriction_changes(session: Session, _flush_context, _instances) ->
 def _record(session: Session, rep_id: int, old: str | None, new: str | None, row_by: str) -> None:
     by = session.info.get(_BY) or row_by or "unknown"
     change = RestrictionChange(rep_id=rep_id, old_filter=old, new_filter=new, changed_by=by[:64],
-                               changed_at=dt.datetime.now(dt.UTC), source=session.info.get(_SOURCE, OUTSIDE)[:120])
+                               changed_at=utcnow(), source=session.info.get(_SOURCE, OUTSIDE)[:120])
     session.add(change)
     session.info[_LAST] = change

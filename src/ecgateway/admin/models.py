@@ -7,7 +7,8 @@ import datetime as dt
 from sqlalchemy import DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ecgateway.portal.models import Base, utcnow
+from ecgateway.clock import utcnow
+from ecgateway.portal.models import Base
 
 
 class RestrictionChange(Base):

@@ -36,6 +36,7 @@ from ecgateway.admin import history as change_log
 from ecgateway.admin.models import RestrictionChange
 from ecgateway.admin.users import AdminError, NotFound
 from ecgateway.audit import record
+from ecgateway.auth.roles import is_rep
 from ecgateway.config import INTERNAL_TYPES
 from ecgateway.obo.context import ActingContext
 from ecgateway.portal.models import ImpersonateRestriction, User
@@ -123,7 +124,7 @@ def get_rep(portal: Session, *, rep_id: int) -> User:
     user = portal.get(User, rep_id)
     if user is None:
         raise NotFound(f"there is no user with id {rep_id}; pick a rep from the Assign Customers list")
-    if user.user_type not in INTERNAL_TYPES:
+    if not is_rep(user):
         raise AdminError(f"user {user.login} is {user.user_type}: only {', '.join(INTERNAL_TYPES)} users act on "
                          "behalf of accounts and have a restriction", field="rep", status=409)
     return user

@@ -19,7 +19,9 @@ from sqlalchemy.orm import Session
 from ecgateway.admin.models import SetPasswordToken
 from ecgateway.audit import record
 from ecgateway.auth.passwords import hash_password
+from ecgateway.auth.roles import is_rep
 from ecgateway.auth.sessions import end_user_sessions
+from ecgateway.clock import utcnow
 from ecgateway.config import INTERNAL_TYPES, USER_TYPES
 from ecgateway.errors import GatewayError
 from ecgateway.obo.context import ActingContext
@@ -104,7 +106,7 @@ def dual_role_conflicts(portal: Session, *, user_type: str, email: str, name: st
     """Active users who look like the same person (same e-mail or name) holding the other side of Admin / rep."""
     if user_type == "Admin":
         other_types: tuple[str, ...] = INTERNAL_TYPES
-    elif user_type in INTERNAL_TYPES:
+    elif is_rep(user_type):
         other_types = ("Admin",)
     else:
         return []
@@ -262,7 +264,7 @@ def _check_customer_account(user_type: str, account_an8: int | None, check: Acco
 
 
 def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+    return utcnow()
 
 
 def _hash(token: str) -> str:

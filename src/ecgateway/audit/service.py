@@ -20,6 +20,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from ecgateway.audit.models import GENESIS_HASH, AuditChainHead, AuditEntry
+from ecgateway.clock import utcnow
 from ecgateway.errors import GatewayError
 from ecgateway.obo.context import Actor
 
@@ -61,7 +62,7 @@ def record(
     seq, prev_hash = _lock_head(session)
     entry = AuditEntry(
         seq=seq,
-        at=dt.datetime.now(dt.UTC),
+        at=utcnow(),
         actor_user_id=actor.user_id if actor else None,
         actor_login=actor.login if actor else "",
         subject_an8=subject_an8,

@@ -38,10 +38,6 @@ class SignedIn:
     token: str  # for the cookie only
 
 
-def actor_of(user: User) -> Actor:
-    return Actor(user_id=user.id, login=user.login, name=user.name, email=user.email, user_type=user.user_type)
-
-
 def sign_in(db: Session, *, login: str, password: str, ip: str, previous: AuthSession | None = None,
             settings: Settings | None = None) -> SignedIn:
     """Check the password and open a fresh session (a session the browser had before is ended).
@@ -76,7 +72,7 @@ def sign_in(db: Session, *, login: str, password: str, ip: str, previous: AuthSe
     if settings is not None:
         sessions.purge_expired(db, settings=settings)
     row, token = sessions.start_session(db, user=user)
-    record(db, actor=actor_of(user), subject_an8=user.account_an8, action="auth.sign_in",
+    record(db, actor=Actor.of(user), subject_an8=user.account_an8, action="auth.sign_in",
            object=f"login {user.login}", outcome="ok", detail={"ip": ip})
     db.commit()
     return SignedIn(user=user, session=row, token=token)
@@ -86,6 +82,6 @@ def sign_out(db: Session, *, user: User, auth_session: AuthSession) -> None:
     """End the session and with it any on-behalf-of session it carries."""
     subject = auth_session.obo_an8 or user.account_an8
     sessions.end_session(db, auth_session, reason="sign-out")  # audits obo.end when acting
-    record(db, actor=actor_of(user), subject_an8=subject, action="auth.sign_out", object=f"login {user.login}",
+    record(db, actor=Actor.of(user), subject_an8=subject, action="auth.sign_out", object=f"login {user.login}",
            outcome="ok")
     db.commit()

@@ -10,7 +10,6 @@ commits.
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -18,10 +17,11 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
 from ecgateway.audit.service import record
+from ecgateway.auth.roles import is_staff
+from ecgateway.clock import utcnow
 from ecgateway.commerce.addresses import branch_of
 from ecgateway.commerce.errors import Invalid, NoAccount, NotAllowed, NotFound, PricingUnavailable
 from ecgateway.commerce.models import Cart, CartLine
-from ecgateway.config import INTERNAL_TYPES
 from ecgateway.erp.base import (
     Erp,
     ErpRejected,
@@ -35,7 +35,6 @@ from ecgateway.obo.context import ActingContext
 
 MAX_QUANTITY = 99_999
 MAX_LINES = 500  # a cart is priced in one ERP call; 500 lines keeps it well under Oracle's IN limit
-STAFF_TYPES = (*INTERNAL_TYPES, "Admin")
 
 
 @dataclass(frozen=True)
@@ -123,7 +122,7 @@ def remove_item(session: Session, *, ctx: ActingContext, item: str) -> None:
 def empty_account_carts(session: Session, *, ctx: ActingContext) -> int:
     """Staff only: remove every cart of the account (the customer's and every rep's); returns how many."""
     account = account_of(ctx)
-    if ctx.actor.user_type not in STAFF_TYPES:
+    if not is_staff(ctx.actor):
         raise NotAllowed("Empty Cart removes every cart of the account and is for staff only; "
                          "to clear your own cart, remove its lines one by one")
     cart_ids = list(session.scalars(sa.select(Cart.id).where(Cart.account_an8 == account)))
@@ -260,7 +259,7 @@ def _check_quantity(quantity: int) -> None:
 
 
 def _touch(session: Session, cart_id: int) -> None:
-    session.execute(sa.update(Cart).where(Cart.id == cart_id).values(updated_at=dt.datetime.now(dt.UTC)),
+    session.execute(sa.update(Cart).where(Cart.id == cart_id).values(updated_at=utcnow()),
                     execution_options={"synchronize_session": False})
 
 

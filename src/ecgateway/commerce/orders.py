@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
 from ecgateway.audit.service import looks_like_card_number, record
+from ecgateway.clock import utcnow
 from ecgateway.commerce.addresses import shipping_addresses
 from ecgateway.commerce.carts import (
     CartItem,
@@ -58,7 +59,6 @@ from ecgateway.erp.base import Erp, OrderSubmission
 from ecgateway.erp.base import OrderLine as ErpOrderLine
 from ecgateway.jde.tables import JdeTables
 from ecgateway.obo.context import ActingContext
-from ecgateway.portal.models import utcnow
 
 KEY_LEASE = dt.timedelta(seconds=120)  # a request holding a key longer than this is taken to have died
 MAX_KEY_LENGTH = 255

@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from ecgateway.audit import record
+from ecgateway.auth.roles import is_staff
 from ecgateway.commerce import carts, catalog, orders
 from ecgateway.commerce.addresses import shipping_addresses
 from ecgateway.commerce.errors import (
@@ -285,7 +286,7 @@ def catalog_page(request: Request, ctx: ShopperContext, jde: JdeDep, erp: ErpDep
 def cart_page(request: Request, ctx: ShopperContext, db: PortalSessionDep, jde: JdeDep, erp: ErpDep,
               runtime: RuntimeDep):
     return _render(request, "commerce/cart.html", {"cart": _cart_out(db, jde, erp, runtime, ctx), "ctx": ctx,
-                                                    "staff": ctx.actor.user_type in carts.STAFF_TYPES})
+                                                    "staff": is_staff(ctx.actor)})
 
 
 @pages.post("/cart/add")
@@ -313,7 +314,7 @@ def cart_remove_form(ctx: ShopperContext, db: PortalSessionDep, item: Annotated[
 @pages.post("/cart/empty")
 def cart_empty_form(ctx: ShopperContext, db: PortalSessionDep, confirm: Annotated[str | None, Form()] = None):
     def empty() -> int:
-        if confirm != "yes" and ctx.actor.user_type in carts.STAFF_TYPES:  # others are refused by the service
+        if confirm != "yes" and is_staff(ctx.actor):  # others are refused by the service
             raise Invalid("Empty Cart removes every cart of this account, the customer's own too: tick the box "
                                  "to confirm, then press Empty Cart again", field="confirm")
         return carts.empty_account_carts(db, ctx=ctx)

@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Mapping
 from decimal import Decimal
 
+from ecgateway.clock import utcnow
 from ecgateway.config import DEFAULT_DECIMALS
 
 BLANK = " "  # JDE stores a blank value as one space, never NULL
@@ -33,7 +34,7 @@ def date_to_julian(value: dt.date | None) -> int:
 
 
 def today_julian() -> int:
-    return date_to_julian(dt.datetime.now(dt.UTC).date())
+    return date_to_julian(utcnow().date())
 
 
 def from_implied(raw: int | None, item: str, decimals: Mapping[str, int] = DEFAULT_DECIMALS) -> Decimal:

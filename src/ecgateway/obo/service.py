@@ -17,10 +17,10 @@ from ecgateway.audit import record
 from ecgateway.auth import sessions
 from ecgateway.auth.models import AuthSession
 from ecgateway.auth.roles import CUSTOMER, may_act_on_behalf
-from ecgateway.auth.service import actor_of
+from ecgateway.clock import utcnow
 from ecgateway.commerce.addresses import billing_addresses, shipping_addresses
 from ecgateway.errors import GatewayError
-from ecgateway.obo.context import ActingContext
+from ecgateway.obo.context import ActingContext, Actor
 from ecgateway.portal.models import User
 from ecgateway.runtime import Runtime
 
@@ -40,7 +40,7 @@ class Ended:
 
 def acting_context(user: User, auth_session: AuthSession | None) -> ActingContext:
     """The context services get: actor always; subject the served account or the user's own."""
-    actor = actor_of(user)
+    actor = Actor.of(user)
     if auth_session is not None and auth_session.obo_an8 is not None and may_act_on_behalf(user):
         return ActingContext(actor=actor, subject_an8=auth_session.obo_an8, billing_an8=auth_session.billing_an8,
                              shipping_an8=auth_session.shipping_an8, on_behalf=True)
@@ -57,7 +57,7 @@ def start(db: Session, jde: sa.Connection, *, runtime: Runtime, user: User, auth
 
     A refusal is audited and committed before OboRefused is raised, so it stays on record.
     """
-    actor = actor_of(user)
+    actor = Actor.of(user)
     previous = auth_session.obo_an8
     if not may_act_on_behalf(user):
         _refuse(db, user, an8, f"user type {user.user_type} may not act on behalf of anyone")
@@ -80,7 +80,7 @@ def start(db: Session, jde: sa.Connection, *, runtime: Runtime, user: User, auth
     auth_session.obo_an8 = an8
     auth_session.billing_an8 = chosen
     auth_session.shipping_an8 = None
-    auth_session.obo_started_at = sessions.utcnow()
+    auth_session.obo_started_at = utcnow()
     action = "obo.start" if previous is None else "obo.change"
     detail = {"billing_an8": chosen}
     if previous is not None:
@@ -132,7 +132,7 @@ def end(db: Session, *, user: User, auth_session: AuthSession, reason: str = "en
         return None
     an8 = auth_session.obo_an8
     token = _clear(db, auth_session)
-    record(db, actor=actor_of(user), subject_an8=an8, action="obo.end", object=f"account {an8}",
+    record(db, actor=Actor.of(user), subject_an8=an8, action="obo.end", object=f"account {an8}",
            outcome="ok", detail={"reason": reason})
     db.commit()
     return token
@@ -187,7 +187,7 @@ def _require_account(ctx: ActingContext) -> int:
 
 
 def _refuse(db: Session, user: User, an8: int, why: str) -> None:
-    record(db, actor=actor_of(user), subject_an8=an8, action="obo.start", object=f"account {an8}",
+    record(db, actor=Actor.of(user), subject_an8=an8, action="obo.start", object=f"account {an8}",
            outcome="refused", detail={"reason": why})
     db.commit()
 
@@ -205,7 +205,7 @@ def _force_end(db: Session, user: User, auth_session: AuthSession, message: str,
     an8 = auth_session.obo_an8
     token = _clear(db, auth_session)
     auth_session.notice = message
-    record(db, actor=actor_of(user), subject_an8=an8, action="obo.end", object=f"account {an8}",
+    record(db, actor=Actor.of(user), subject_an8=an8, action="obo.end", object=f"account {an8}",
            outcome="ok", detail={"reason": reason})
     db.commit()
     return Ended(reason=message, token=token)

@@ -7,6 +7,7 @@ import datetime as dt
 from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from ecgateway.clock import utcnow
 from ecgateway.config import INTERNAL_TYPES
 
 
@@ -14,8 +15,6 @@ class Base(DeclarativeBase):
     pass
 
 
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 class User(Base):
