@@ -1,6 +1,9 @@
-"""Jinja2 templates from the project's templates/ folder, with the signed-in user in every page."""
+"""Jinja2 templates from the project's templates/ folder, with the signed-in user in every page,
+and the money filter."""
 
 from __future__ import annotations
+
+from decimal import Decimal
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
@@ -9,7 +12,18 @@ from ecgateway.config import Settings
 
 
 def make_templates(settings: Settings) -> Jinja2Templates:
-    return Jinja2Templates(directory=str(settings.resource("templates")), context_processors=[_auth_context])
+    templates = Jinja2Templates(directory=str(settings.resource("templates")), context_processors=[_auth_context])
+    templates.env.filters["money"] = money
+    return templates
+
+
+def money(value: Decimal | None, places: int = 2) -> str:
+    """1234.5 -> '1,234.50'; unit prices keep up to 4 places when they have them."""
+    if value is None:
+        return ""
+    value = Decimal(value)
+    shown = max(places, min(4, -value.normalize().as_tuple().exponent))
+    return f"{value:,.{shown}f}"
 
 
 def _auth_context(request: Request) -> dict:
