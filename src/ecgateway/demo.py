@@ -12,13 +12,13 @@ from sqlalchemy.orm import Session
 
 from ecgateway.accounts.store import set_restriction
 from ecgateway.auth.passwords import hash_password
+from ecgateway.auth.users import create_user, get_by_login
 from ecgateway.config import Settings
 from ecgateway.db import make_engine
 from ecgateway.jde.generator import seed_database
 from ecgateway.jde.tables import JdeTables, jde_tables
 from ecgateway.portal.migrate import upgrade
 from ecgateway.portal.models import User
-from ecgateway.portal.users import create_user, get_by_login
 
 # (login, name, user type, restriction filter or None for "no row": sees every account)
 DEMO_STAFF: tuple[tuple[str, str, str, str | None], ...] = (

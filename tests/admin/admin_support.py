@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from ecgateway.accounts import WorkWithAccounts
+from ecgateway.auth.users import create_user
 from ecgateway.config import Settings
 from ecgateway.obo.context import ActingContext, Actor
 from ecgateway.portal.models import User
-from ecgateway.portal.users import create_user
 
 _numbers = itertools.count(1)
 

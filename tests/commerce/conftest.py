@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
+from ecgateway.auth.users import create_user
 from ecgateway.commerce.models import Cart, IdempotencyKey, Order, OutboxMessage
 from ecgateway.config import Settings
 from ecgateway.db import make_engine
@@ -18,7 +19,6 @@ from ecgateway.erp.local import LocalErp
 from ecgateway.jde.addresses import Address, billing_addresses, shipping_addresses
 from ecgateway.jde.handle import Jde
 from ecgateway.obo.context import ActingContext, Actor
-from ecgateway.portal.users import create_user
 
 COMPANY = "00000"
 

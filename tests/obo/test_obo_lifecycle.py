@@ -9,10 +9,10 @@ from fastapi.testclient import TestClient
 from ecgateway.audit import verify
 from ecgateway.audit.models import AuditEntry
 from ecgateway.auth.sessions import end_user_sessions
+from ecgateway.auth.users import create_user
 from ecgateway.jde.addresses import billing_addresses, shipping_addresses
 from ecgateway.jde.handle import Jde
 from ecgateway.portal.models import User
-from ecgateway.portal.users import create_user
 from web.web_env import BASE_URL, PASSWORD, api_client, session_cookie
 
 

@@ -17,11 +17,11 @@ from ecgateway.accounts.restrictions import compile_filter
 from ecgateway.audit.models import AuditEntry
 from ecgateway.auth.models import AuthSession
 from ecgateway.auth.sessions import hash_token
+from ecgateway.auth.users import create_user
 from ecgateway.jde.addresses import billing_addresses, shipping_addresses
 from ecgateway.jde.conventions import pad
 from ecgateway.jde.handle import Jde
 from ecgateway.portal.models import ImpersonateRestriction, User
-from ecgateway.portal.users import create_user
 from web.web_env import BASE_URL, PASSWORD, csrf_of, session_cookie
 
 # --- helpers ------------------------------------------------------------------------------

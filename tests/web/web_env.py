@@ -1,7 +1,7 @@
 """A running gateway for tests: the app over a seeded JDE db and a migrated portal, with users.
 
 Used by tests/web, tests/obo, tests/auth and tests/browser (`from web.web_env import ...`).
-Users are made here with ecgateway.portal.users.create_user: one of each type.
+Users are made here with ecgateway.auth.users.create_user: one of each type.
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ from sqlalchemy.orm import Session
 
 from ecgateway.accounts import all_scope, list_accounts, set_restriction
 from ecgateway.app import create_app
+from ecgateway.auth.users import create_user
 from ecgateway.config import Settings
 from ecgateway.jde.addresses import billing_addresses
 from ecgateway.jde.handle import Jde
 from ecgateway.portal.models import User
-from ecgateway.portal.users import create_user
 from ecgateway.runtime import Runtime
 
 PASSWORD = "correct horse battery 42"

@@ -95,8 +95,8 @@ def restrictions_export(
 
 def _admin_context(portal, login: str):
     """The acting context of the admin named by --by: an active Admin user, else exit 2."""
+    from ecgateway.auth.users import get_by_login
     from ecgateway.obo.context import ActingContext, Actor
-    from ecgateway.portal.users import get_by_login
 
     user = get_by_login(portal, login.strip())
     if user is None or not user.active or not user.is_admin:

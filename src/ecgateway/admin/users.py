@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from ecgateway.admin.models import SetPasswordToken
 from ecgateway.audit import record
+from ecgateway.auth import users as portal_users
 from ecgateway.auth.passwords import hash_password
 from ecgateway.auth.roles import is_rep
 from ecgateway.auth.sessions import end_user_sessions
@@ -25,7 +26,6 @@ from ecgateway.clock import utcnow
 from ecgateway.config import INTERNAL_TYPES, USER_TYPES
 from ecgateway.errors import GatewayError
 from ecgateway.obo.context import ActingContext
-from ecgateway.portal import users as portal_users
 from ecgateway.portal.models import User
 
 SET_PASSWORD_TTL = dt.timedelta(hours=72)

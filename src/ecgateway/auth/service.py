@@ -10,11 +10,11 @@ from ecgateway.audit import record
 from ecgateway.auth import sessions, throttle
 from ecgateway.auth.models import AuthSession
 from ecgateway.auth.passwords import hash_password, needs_rehash, verify_password
+from ecgateway.auth.users import get_by_login
 from ecgateway.config import Settings
 from ecgateway.errors import GatewayError
 from ecgateway.obo.context import Actor
 from ecgateway.portal.models import User
-from ecgateway.portal.users import get_by_login
 
 # One message for every bad combination: it must not tell which logins exist.
 BAD_LOGIN = "The login or password is not right. Check both and try again; after several failures sign-in pauses for a while."

@@ -1,4 +1,4 @@
-"""Portal users: create, find, change."""
+"""Portal users: create (a password hashed, or none until a set-password link is used) and find."""
 
 from __future__ import annotations
 
