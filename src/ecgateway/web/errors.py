@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ecgateway.errors import GatewayError
+from ecgateway.web.deps import get_auth
 
 TITLES = {400: "Bad request", 401: "Sign in needed", 403: "Not allowed", 404: "Not found", 405: "Not allowed here",
           409: "Not possible now", 422: "Please check the form", 429: "Too many attempts"}
@@ -44,8 +45,6 @@ def error_response(request: Request, status: int, message: str, headers: dict | 
 
 
 def _load_auth(request: Request) -> None:
-    from ecgateway.web.deps import get_auth
-
     runtime = request.app.state.runtime
     with runtime.portal_sessions() as db:
         get_auth(request, db, runtime)

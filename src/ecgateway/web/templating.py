@@ -9,6 +9,7 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 
 from ecgateway.config import Settings
+from ecgateway.web.banner import banner_for
 
 
 def make_templates(settings: Settings) -> Jinja2Templates:
@@ -28,7 +29,5 @@ def money(value: Decimal | None, places: int = 2) -> str:
 
 def _auth_context(request: Request) -> dict:
     """base.html draws the top navigation and the on-behalf-of banner from these, on every page."""
-    from ecgateway.web.banner import banner_for
-
     auth = getattr(request.state, "auth", None)
     return {"auth": auth, "banner": banner_for(request, auth)}
