@@ -22,7 +22,6 @@ from sqlglot.dialects.dialect import Dialect
 from ecgateway.accounts.policy import Policy, load_policy
 from ecgateway.accounts.restrictions import CompiledFilter, compile_filter, render, sqlglot_dialect
 from ecgateway.config import Settings
-from ecgateway.errors import GatewayError
 from ecgateway.jde.conventions import date_to_julian, pad, today_julian
 from ecgateway.jde.tables import jde_tables
 from ecgateway.jde.types import JdeChar
@@ -42,10 +41,10 @@ ROW_VALUE_DIALECTS = ("postgres", "sqlite")
 _BASE_PARAMS = {"wwa_today", "wwa_company"}
 
 
-class BaseQueryError(GatewayError, RuntimeError):
-    """sql/work_with_accounts.sql or the policy does not fit together; start-up stops."""
+class BaseQueryError(RuntimeError):
+    """sql/work_with_accounts.sql or the policy does not fit together; start-up stops.
 
-    status = 500  # the installed base query is wrong: nothing the person can fix
+    Not a GatewayError: an installation fault found at start-up, never a refusal for a person."""
 
 
 @dataclass(frozen=True)

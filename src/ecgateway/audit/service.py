@@ -22,7 +22,6 @@ from sqlalchemy.orm import Session
 from ecgateway.audit.actions import ACTIONS
 from ecgateway.audit.models import GENESIS_HASH, AuditChainHead, AuditEntry
 from ecgateway.clock import utcnow
-from ecgateway.errors import GatewayError
 from ecgateway.obo.context import Actor
 
 OUTCOMES: tuple[str, ...] = ("ok", "refused", "error")
@@ -38,10 +37,11 @@ _ALLOWED_KEYS = frozenset({"payment_token", "idempotency_key"})
 _DIGIT_RUN = re.compile(r"(?<!\d)\d(?:[ -]?\d){12,18}(?!\d)")
 
 
-class AuditError(GatewayError, ValueError):
-    """An entry could not be written as asked; the message says which argument and why."""
+class AuditError(ValueError):
+    """An entry could not be written as asked; the message says which argument and why.
 
-    status = 500  # a caller that asked for what the log never holds: a fault of the code, not of the person
+    Not a GatewayError: it is a fault of the calling code, not a refusal written for a person,
+    so a request that meets one ends as a plain 500 (and its transaction is rolled back)."""
 
 
 def record(
