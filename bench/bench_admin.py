@@ -35,10 +35,10 @@ from bench_accounts import prepare  # noqa: E402  the shared 100k JDE database
 from ecgateway.accounts import all_scope, list_accounts, rep_scope, set_restriction  # noqa: E402
 from ecgateway.accounts.query import WorkWithAccounts  # noqa: E402
 from ecgateway.admin import restrictions as rs  # noqa: E402
+from ecgateway.auth.users import create_user  # noqa: E402
 from ecgateway.config import Settings  # noqa: E402
 from ecgateway.db import make_engine  # noqa: E402
 from ecgateway.portal.migrate import upgrade  # noqa: E402
-from ecgateway.portal.users import create_user  # noqa: E402
 
 RESULTS = ROOT / "bench" / "RESULTS-admin.md"
 _FRESH = iter(range(10**9))  # numbers for a new filter text each time: the compiler's cache does not help

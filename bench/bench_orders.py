@@ -106,19 +106,20 @@ class Shop:
     """Reps with a cart each on one account, so concurrent callers do not share a cart."""
 
     def __init__(self, sessions, jde_engine, tables, erp, *, threads: int):
-        from ecgateway.commerce.addresses import billing_addresses, shipping_addresses
+        from ecgateway.auth.users import create_user
         from ecgateway.erp.base import PriceRequest, PriceRequestLine
+        from ecgateway.jde.addresses import billing_addresses, shipping_addresses
+        from ecgateway.jde.handle import Jde
         from ecgateway.obo.context import ActingContext, Actor
-        from ecgateway.portal.users import create_user
 
         self.sessions, self.jde_engine, self.tables, self.erp = sessions, jde_engine, tables, erp
         f0150 = tables.F0150
         with jde_engine.connect() as c:
             for account in c.execute(sa.select(f0150.c.mapa8).distinct().where(
                     f0150.c.mapa8.not_in(sa.select(f0150.c.maan8))).order_by(f0150.c.mapa8)).scalars():
-                bills = billing_addresses(c, tables=tables, account_an8=account, company=COMPANY)
+                bills = billing_addresses(Jde(c, tables, COMPANY), account_an8=account)
                 if bills:
-                    self.ship_to = shipping_addresses(c, tables=tables, billing_an8=bills[0].an8, company=COMPANY)[0].an8
+                    self.ship_to = shipping_addresses(Jde(c, tables, COMPANY), billing_an8=bills[0].an8)[0].an8
                     break
             candidates = list(c.execute(sa.select(tables.F4101.c.imlitm).order_by(tables.F4101.c.imitm).limit(40)).scalars())
         priced = erp.price(PriceRequest(sold_to=bills[0].an8, ship_to=self.ship_to, company=COMPANY, branch="",
@@ -143,14 +144,16 @@ class Shop:
 
     def order(self, who: int, key: str) -> float:
         from ecgateway.commerce import carts, orders
+        from ecgateway.jde.handle import Jde
 
         ctx = self.ctxs[who]
-        with self.sessions() as s, self.jde_engine.connect() as jde:
+        with self.sessions() as s, self.jde_engine.connect() as conn:
+            jde = Jde(conn, self.tables, COMPANY)
             for n, item in enumerate(self.items):
-                carts.add_item(s, jde, tables=self.tables, ctx=ctx, item=item, quantity=n + 1)
+                carts.add_item(s, jde, ctx=ctx, item=item, quantity=n + 1)
             s.commit()
             started = time.perf_counter()
-            orders.place_order(s, jde, self.erp, tables=self.tables, company=COMPANY, ctx=ctx,
+            orders.place_order(s, jde, self.erp, ctx=ctx,
                                idempotency_key=key, ship_to=self.ship_to, customer_po=key[:25])
             return time.perf_counter() - started
 

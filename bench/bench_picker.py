@@ -45,11 +45,11 @@ from bench_accounts import PG_ADMIN_URL, prepare  # noqa: E402  the shared 100k 
 
 from ecgateway.accounts import all_scope, list_accounts, rep_scope, set_restriction  # noqa: E402
 from ecgateway.accounts.query import WorkWithAccounts  # noqa: E402
+from ecgateway.auth.users import create_user  # noqa: E402
 from ecgateway.config import Settings  # noqa: E402
 from ecgateway.db import make_engine  # noqa: E402
 from ecgateway.portal.migrate import upgrade  # noqa: E402
 from ecgateway.portal.models import User  # noqa: E402
-from ecgateway.portal.users import create_user  # noqa: E402
 
 RESULTS = ROOT / "bench" / "RESULTS-picker.md"
 PASSWORD = "bench password 42"

@@ -9,12 +9,9 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from ecgateway import __version__
-from ecgateway.admin.views import install_admin
-from ecgateway.commerce import wiring as commerce_wiring
-from ecgateway.commerce.views import install_commerce
 from ecgateway.config import Settings, get_settings
 from ecgateway.runtime import Runtime
-from ecgateway.web import health, pages
+from ecgateway.web import wiring
 from ecgateway.web.deps import SignedInAuth
 from ecgateway.web.security import request_guard
 from ecgateway.web.setup import install_web
@@ -28,7 +25,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
-        with commerce_wiring.running(_app):  # the outbox relay runs while the server does
+        with wiring.running(_app):  # the outbox relay runs while the server does
             yield
         runtime.dispose()
 
@@ -40,13 +37,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.state.runtime = runtime
     app.state.settings = settings
     app.state.templates = make_templates(settings)
-    commerce_wiring.install(app, runtime)
+    wiring.install(app, runtime)
     app.mount("/static", StaticFiles(directory=str(settings.resource("static"))), name="static")
-    app.include_router(health.router)
-    app.include_router(pages.router)
-    install_web(app)  # session cookie + security headers, error handlers, sign-in, rep pages, /api/v1
-    install_admin(app)  # admin pages and /api/v1/admin (ecgateway.admin.views)
-    install_commerce(app)  # catalog, cart, checkout, orders: pages and /api/v1 (ecgateway.commerce.views)
+    install_web(app)  # security headers, error handlers, every page and /api/v1 route (web/pages, web/api)
 
     @app.get("/api/openapi.json", include_in_schema=False)
     def openapi_schema(_auth: SignedInAuth) -> JSONResponse:

@@ -123,8 +123,8 @@ def users_add(
     """Add a portal user."""
     from sqlalchemy.orm import Session
 
+    from ecgateway.auth.users import UserError, create_user
     from ecgateway.db import make_engine
-    from ecgateway.portal.users import UserError, create_user
 
     settings = get_settings()
     if user_type == "Customer" and account is not None and not _is_customer_account(settings, account):

@@ -10,14 +10,15 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from ecgateway.accounts.store import set_restriction
 from ecgateway.auth.passwords import hash_password
+from ecgateway.auth.users import create_user, get_by_login
 from ecgateway.config import Settings
 from ecgateway.db import in_values, make_engine
 from ecgateway.jde.generator import seed_database
 from ecgateway.jde.tables import JdeTables, jde_tables
 from ecgateway.portal.migrate import upgrade
-from ecgateway.portal.models import ImpersonateRestriction, User
-from ecgateway.portal.users import create_user, get_by_login
+from ecgateway.portal.models import User
 
 # (login, name, user type, restriction filter or None for "no row": sees every account)
 DEMO_STAFF: tuple[tuple[str, str, str, str | None], ...] = (
@@ -115,7 +116,7 @@ def _demo_users(session: Session, jde_engine: sa.Engine, tables: JdeTables) -> l
         password = _password()
         user = _ensure_user(session, login=login, name=name, user_type=user_type, password=password)
         if filter_text and user.restriction is None:
-            session.add(ImpersonateRestriction(rep_id=user.id, filter_text=filter_text, changed_by="demo"))
+            set_restriction(session, rep=user, filter_text=filter_text, changed_by="demo")
         logins.append(DemoLogin(login, user_type, password))
     for login, name, found in customers:
         if not found:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
@@ -10,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ecgateway.accounts.query import WorkWithAccounts
 from ecgateway.config import Settings
 from ecgateway.db import is_in_memory, make_engine
+from ecgateway.jde.handle import Jde
 from ecgateway.jde.tables import JdeTables, jde_tables
 
 
@@ -46,6 +49,12 @@ class Runtime:
             jde=jde_tables(settings.jde_schema, control_schema=settings.jde_control_schema,
                            timezone=settings.jde_timezone),
         )
+
+    @contextmanager
+    def reading_jde(self) -> Iterator[Jde]:
+        """A JDE handle on the read-only engine, for one request or one command."""
+        with self.jde_reader.connect() as conn:
+            yield Jde(conn=conn, tables=self.jde, company=self.settings.company, decimals=self.settings.decimals)
 
     def dispose(self) -> None:
         if self.jde_reader is not None and self.jde_reader is not self.jde_engine:

@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
+from ecgateway.auth.users import create_user
 from ecgateway.cli import app
 from ecgateway.db import make_engine
-from ecgateway.portal.users import create_user
 
 
 @pytest.fixture(scope="module")

@@ -29,8 +29,8 @@ from ecgateway.accounts import (
     set_restriction,
 )
 from ecgateway.accounts.service import FETCH_SIZES
+from ecgateway.auth.users import create_user
 from ecgateway.db import make_engine
-from ecgateway.portal.users import create_user
 
 
 def walk(conn, wwa, scope, **kwargs) -> list[AccountRow]:

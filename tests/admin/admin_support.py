@@ -8,11 +8,10 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from ecgateway.accounts import WorkWithAccounts
-from ecgateway.auth.service import actor_of
+from ecgateway.auth.users import create_user
 from ecgateway.config import Settings
-from ecgateway.obo.context import ActingContext
+from ecgateway.obo.context import ActingContext, Actor
 from ecgateway.portal.models import User
-from ecgateway.portal.users import create_user
 
 _numbers = itertools.count(1)
 
@@ -44,4 +43,4 @@ def make_user(env: AdminEnv, user_type: str, *, login: str | None = None, name: 
 
 
 def context_of(user: User) -> ActingContext:
-    return ActingContext(actor=actor_of(user), subject_an8=None)
+    return ActingContext(actor=Actor.of(user), subject_an8=None)

@@ -228,7 +228,7 @@ def test_dual_role_warning_on_the_page_and_api(gw):
 def test_type_change_and_deactivation_end_sessions_through_the_pages(gw):
     admin = gw.client("admin1")
     with gw.portal() as db:
-        from ecgateway.portal.users import create_user
+        from ecgateway.auth.users import create_user
 
         user = create_user(db, login="shortlived", name="Short Lived", user_type="Internal_AR", password=PASSWORD)
         db.commit()

@@ -9,9 +9,8 @@ from typer.testing import CliRunner
 from admin.admin_support import context_of, make_user, unique
 from ecgateway.admin import restrictions as r
 from ecgateway.admin import transfer
-from ecgateway.admin.models import RestrictionChange
 from ecgateway.cli import app
-from ecgateway.portal.models import ImpersonateRestriction, User
+from ecgateway.portal.models import ImpersonateRestriction, RestrictionChange, User
 
 
 @pytest.fixture(scope="module")

@@ -77,7 +77,7 @@ def test_entries_chain_and_verify_ok(engine):
 def test_entry_written_in_callers_transaction(engine):
     write(engine, 1)
     with Session(engine) as s:
-        record(s, actor=None, subject_an8=None, action="sign_in", object="login nobody", outcome="refused")
+        record(s, actor=None, subject_an8=None, action="auth.sign_in", object="login nobody", outcome="refused")
         s.rollback()  # the action failed: its entry goes with it
     write(engine, 1, start=1)
     result = check(engine)
@@ -91,8 +91,8 @@ def test_secrets_refused_and_card_numbers_masked(engine):
                 record(s, actor=REP, subject_an8=1, action="x", object="", outcome="ok", detail={key: "v"})
         with pytest.raises(AuditError, match="outcome"):
             record(s, actor=REP, subject_an8=1, action="x", object="", outcome="maybe")
-        e = record(s, actor=REP, subject_an8=1, action="order.submit", object="order 1", outcome="ok",
-                   detail={"note": "card 4111 1111 1111 1111 please", "po": "1234567890123"})
+        e = record(s, actor=REP, subject_an8=1, action="order.place", object="order 1", outcome="refused",
+                   detail={"reason": "card 4111 1111 1111 1111 please", "erp_key": "1234567890123"})
         assert "4111 1111" not in e.detail and "1111" in e.detail
         assert "1234567890123" in e.detail  # not a Luhn-valid number: left alone
         s.commit()

@@ -12,8 +12,8 @@ from ecgateway.app import create_app
 from ecgateway.audit.models import AuditEntry
 from ecgateway.auth.models import AuthSession
 from ecgateway.auth.throttle import MAX_PER_LOGIN
+from ecgateway.auth.users import create_user
 from ecgateway.portal.models import User
-from ecgateway.portal.users import create_user
 from web.web_env import BASE_URL, PASSWORD, api_client, session_cookie
 
 

@@ -7,10 +7,11 @@ import re
 
 import pytest
 
-from ecgateway.commerce.addresses import billing_addresses, shipping_addresses
 from ecgateway.commerce.outbox import OutboxSettings, Relay
-from ecgateway.commerce.views import money
 from ecgateway.erp.base import PriceRequest, PriceRequestLine
+from ecgateway.jde.addresses import billing_addresses, shipping_addresses
+from ecgateway.jde.handle import Jde
+from ecgateway.web.templating import money
 from web.web_env import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -29,8 +30,8 @@ def test_rep_orders_on_behalf_and_the_customer_sees_the_order(served, browser, s
     account = gw.accounts[0]  # cust1's account, in sales1's list
     rt = gw.runtime
     with rt.jde_engine.connect() as jde:
-        billing = billing_addresses(jde, tables=rt.jde, account_an8=account, company=rt.settings.company)[0].an8
-        ships = shipping_addresses(jde, tables=rt.jde, billing_an8=billing, company=rt.settings.company)
+        billing = billing_addresses(Jde(jde, rt.jde, rt.settings.company), account_an8=account)[0].an8
+        ships = shipping_addresses(Jde(jde, rt.jde, rt.settings.company), billing_an8=billing)
     errors: list[str] = []
 
     rep = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()

@@ -13,8 +13,9 @@ import httpx
 import pytest
 import uvicorn
 
-from ecgateway.commerce.addresses import billing_addresses
 from ecgateway.commerce.outbox import OutboxSettings, Relay
+from ecgateway.jde.addresses import billing_addresses
+from ecgateway.jde.handle import Jde
 from erp.fake_ais import ORDER, PASSWORD, USERNAME, FakeAis, serve
 from web.web_env import PASSWORD as USER_PASSWORD
 from web.web_env import build_gateway
@@ -80,7 +81,7 @@ def test_a_refused_order_shows_jdes_reason_and_goes_through_after_the_fix(ais_se
     account = gw.accounts[0]
     rt = gw.runtime
     with rt.jde_engine.connect() as jde:
-        sold_to = billing_addresses(jde, tables=rt.jde, account_an8=account, company=rt.settings.company)[0].an8
+        sold_to = billing_addresses(Jde(jde, rt.jde, rt.settings.company), account_an8=account)[0].an8
     fake.hold(sold_to, CREDIT_HOLD)
     relay = Relay(sessions=rt.portal_sessions, erp=gw.app.state.erp, settings=OutboxSettings())
     errors: list[str] = []

@@ -13,9 +13,10 @@ def test_rep_journey_in_the_browser(served, browser, shots):
     gw, base = served
     first, second = gw.allowed_for("sales1")[1], gw.allowed_for("sales1")[4]
     with gw.runtime.jde_engine.connect() as jde:
-        from ecgateway.obo.account_data import postal_addresses
+        from ecgateway.jde.addresses import postal_addresses
+        from ecgateway.jde.handle import Jde
 
-        names = {a: p.name for a, p in postal_addresses(jde, tables=gw.runtime.jde, an8s=[first, second]).items()}
+        names = {a: p.name for a, p in postal_addresses(Jde(jde, gw.runtime.jde), an8s=[first, second]).items()}
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     errors: list[str] = []

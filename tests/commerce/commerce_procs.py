@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from ecgateway.commerce import carts, orders
 from ecgateway.commerce.models import Order
+from ecgateway.jde.handle import Jde
 
 HERE = Path(__file__).parent
 ECGATEWAY = Path(sys.executable).with_name("ecgateway")
@@ -38,10 +39,10 @@ def place_orders(shop, n, *, prefix, who="rep"):
     made = []
     for i in range(n):
         with shop.session() as s, shop.jde_engine.connect() as jde:
-            carts.add_item(s, jde, tables=shop.tables, ctx=shop.ctx(who), item=shop.items[i % 5], quantity=1 + i)
+            carts.add_item(s, Jde(jde, shop.tables), ctx=shop.ctx(who), item=shop.items[i % 5], quantity=1 + i)
             s.commit()
             made.append(orders.place_order(
-                s, jde, shop.erp, tables=shop.tables, company="00000", ctx=shop.ctx(who),
+                s, Jde(jde, shop.tables, "00000"), shop.erp, ctx=shop.ctx(who),
                 idempotency_key=f"{prefix}-{i}", ship_to=shop.ships[0].an8, customer_po=f"{prefix}-{i}").order)
     return made
 

@@ -10,14 +10,15 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from ecgateway.commerce.addresses import Address, billing_addresses, shipping_addresses
+from ecgateway.auth.users import create_user
 from ecgateway.commerce.models import Cart, IdempotencyKey, Order, OutboxMessage
 from ecgateway.config import Settings
 from ecgateway.db import make_engine
 from ecgateway.erp.base import PriceRequest, PriceRequestLine
 from ecgateway.erp.local import LocalErp
+from ecgateway.jde.addresses import Address, billing_addresses, shipping_addresses
+from ecgateway.jde.handle import Jde
 from ecgateway.obo.context import ActingContext, Actor
-from ecgateway.portal.users import create_user
 
 COMPANY = "00000"
 
@@ -104,10 +105,10 @@ def pick_account(conn: sa.Connection, tables) -> tuple[int, int, list[Address]]:
         .order_by(f0150.c.mapa8)
     ).scalars().all()
     for account in parents:
-        bills = billing_addresses(conn, tables=tables, account_an8=account, company=COMPANY)
+        bills = billing_addresses(Jde(conn, tables, COMPANY), account_an8=account)
         if not bills:
             continue
-        ships = shipping_addresses(conn, tables=tables, billing_an8=bills[0].an8, company=COMPANY)
+        ships = shipping_addresses(Jde(conn, tables, COMPANY), billing_an8=bills[0].an8)
         currency = conn.scalar(sa.select(f03012.c.aicrcd).where(f03012.c.aian8 == bills[0].an8, f03012.c.aico == COMPANY))
         if len(ships) >= 2 and currency == "USD":
             return account, bills[0].an8, ships

@@ -16,9 +16,10 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from ecgateway.commerce.addresses import billing_addresses, shipping_addresses
 from ecgateway.commerce.models import Cart, Order, OutboxMessage
 from ecgateway.commerce.outbox import OutboxSettings, Relay
+from ecgateway.jde.addresses import billing_addresses, shipping_addresses
+from ecgateway.jde.handle import Jde
 from erp.fake_ais import ORDER, PASSWORD, USERNAME, FakeAis, serve
 from web.web_env import BASE_URL, build_gateway
 from web.web_env import PASSWORD as USER_PASSWORD
@@ -96,14 +97,14 @@ def check_out(client: TestClient, gw, po: str) -> int:
 def ship_to(gw) -> int:
     rt = gw.runtime
     with rt.jde_engine.connect() as jde:
-        bill = billing_addresses(jde, tables=rt.jde, account_an8=gw.accounts[0], company=rt.settings.company)[0].an8
-        return shipping_addresses(jde, tables=rt.jde, billing_an8=bill, company=rt.settings.company)[0].an8
+        bill = billing_addresses(Jde(jde, rt.jde, rt.settings.company), account_an8=gw.accounts[0])[0].an8
+        return shipping_addresses(Jde(jde, rt.jde, rt.settings.company), billing_an8=bill)[0].an8
 
 
 def sold_to(gw) -> int:
     rt = gw.runtime
     with rt.jde_engine.connect() as jde:
-        return billing_addresses(jde, tables=rt.jde, account_an8=gw.accounts[0], company=rt.settings.company)[0].an8
+        return billing_addresses(Jde(jde, rt.jde, rt.settings.company), account_an8=gw.accounts[0])[0].an8
 
 
 def status_of(gw, order_id: int) -> str:

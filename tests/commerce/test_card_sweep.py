@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from ecgateway.commerce import carts, orders
 from ecgateway.commerce.errors import Invalid, NotFound
 from ecgateway.commerce.outbox import OutboxSettings, Relay
+from ecgateway.jde.handle import Jde
 from ecgateway.portal.all_models import models
 
 CARD = "4111 1111 1111 1111"
@@ -45,15 +46,15 @@ def test_no_card_number_in_the_portal_database_or_logs_after_checkout(clean, cap
     shop = clean
     caplog.set_level(logging.DEBUG)
     with shop.session() as s, shop.jde_engine.connect() as jde:
-        carts.add_item(s, jde, tables=shop.tables, ctx=shop.ctx("rep"), item=shop.items[0], quantity=3)
+        carts.add_item(s, Jde(jde, shop.tables), ctx=shop.ctx("rep"), item=shop.items[0], quantity=3)
         s.commit()
         with pytest.raises(NotFound):  # a card typed into the item field is not kept
-            carts.add_item(s, jde, tables=shop.tables, ctx=shop.ctx("rep"), item=CARD.replace(" ", ""), quantity=1)
+            carts.add_item(s, Jde(jde, shop.tables), ctx=shop.ctx("rep"), item=CARD.replace(" ", ""), quantity=1)
         s.rollback()
         with pytest.raises(Invalid, match="looks like a card number"):
-            orders.place_order(s, jde, shop.erp, tables=shop.tables, company="00000", ctx=shop.ctx("rep"),
+            orders.place_order(s, Jde(jde, shop.tables, "00000"), shop.erp, ctx=shop.ctx("rep"),
                                idempotency_key="card-1", ship_to=shop.ships[0].an8, customer_po=CARD)
-        orders.place_order(s, jde, shop.erp, tables=shop.tables, company="00000", ctx=shop.ctx("rep"),
+        orders.place_order(s, Jde(jde, shop.tables, "00000"), shop.erp, ctx=shop.ctx("rep"),
                            idempotency_key="card-2", ship_to=shop.ships[0].an8, customer_po="PO-55501")
     Relay(sessions=shop.sessions, erp=shop.erp, settings=OutboxSettings()).run_until_idle()
 

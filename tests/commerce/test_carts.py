@@ -11,12 +11,13 @@ from ecgateway.audit.models import AuditEntry
 from ecgateway.commerce import carts
 from ecgateway.commerce.errors import Invalid, NoAccount, NotAllowed, NotFound
 from ecgateway.commerce.models import Cart, CartLine
+from ecgateway.jde.handle import Jde
 from ecgateway.obo.context import ActingContext
 
 
 def add(shop, who, item, quantity=1, **kw):
     with shop.session() as s, shop.jde_engine.connect() as jde:
-        line = carts.add_item(s, jde, tables=shop.tables, ctx=shop.ctx(who, **kw), item=item, quantity=quantity)
+        line = carts.add_item(s, Jde(jde, shop.tables), ctx=shop.ctx(who, **kw), item=item, quantity=quantity)
         s.commit()
         return line
 
@@ -98,7 +99,7 @@ def test_a_rep_not_acting_on_behalf_has_no_cart(clean):
     shop = clean
     ctx = ActingContext(actor=shop.users["rep"], subject_an8=None)
     with shop.session() as s, shop.jde_engine.connect() as jde, pytest.raises(NoAccount, match="acting on behalf"):
-        carts.add_item(s, jde, tables=shop.tables, ctx=ctx, item=shop.items[0], quantity=1)
+        carts.add_item(s, Jde(jde, shop.tables), ctx=ctx, item=shop.items[0], quantity=1)
 
 
 def test_empty_cart_is_staff_only_and_removes_every_cart_of_the_account(clean):
@@ -146,7 +147,7 @@ def test_price_cart_prices_every_line_in_one_call_for_the_borrowed_billing_addre
             return shop.erp.price(request)
 
     with shop.session() as s, shop.jde_engine.connect() as jde:
-        priced = carts.price_cart(s, jde, Counting(), tables=shop.tables, company="00000", ctx=shop.ctx("rep"))
+        priced = carts.price_cart(s, Jde(jde, shop.tables, "00000"), Counting(), ctx=shop.ctx("rep"))
     assert len(calls) == 1 and calls[0].sold_to == shop.billing
     assert [ln.item for ln in priced.lines.lines] == shop.items[:4]
     assert priced.lines.total == sum(ln.extended for ln in priced.lines.lines)

@@ -9,9 +9,10 @@ import pytest
 import sqlalchemy as sa
 
 from ecgateway.audit.models import AuditEntry
-from ecgateway.commerce.addresses import billing_addresses, shipping_addresses
 from ecgateway.commerce.models import Cart, Order
 from ecgateway.commerce.outbox import OutboxSettings, Relay
+from ecgateway.jde.addresses import billing_addresses, shipping_addresses
+from ecgateway.jde.handle import Jde
 from web.web_env import csrf_of
 
 
@@ -37,8 +38,8 @@ def priced_items(gw, client, n):
 
 def ship_tos(gw):
     with gw.runtime.jde_engine.connect() as jde:
-        bill = billing_addresses(jde, tables=gw.runtime.jde, account_an8=gw.accounts[0], company="00000")[0].an8
-        return [a.an8 for a in shipping_addresses(jde, tables=gw.runtime.jde, billing_an8=bill, company="00000")]
+        bill = billing_addresses(Jde(jde, gw.runtime.jde, "00000"), account_an8=gw.accounts[0])[0].an8
+        return [a.an8 for a in shipping_addresses(Jde(jde, gw.runtime.jde, "00000"), billing_an8=bill)]
 
 
 def clear(gw):

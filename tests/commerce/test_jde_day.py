@@ -9,8 +9,9 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from ecgateway.commerce.addresses import shipping_addresses
+from ecgateway.jde.addresses import shipping_addresses
 from ecgateway.jde.conventions import date_to_julian, today_julian
+from ecgateway.jde.handle import Jde
 from ecgateway.jde.tables import jde_tables
 
 BILLING, SHIP_TO = 960_001, 960_002
@@ -30,5 +31,5 @@ def test_a_ship_to_link_ending_today_follows_the_jde_day(jde_db):
         conn.execute(t.F0150.insert(), [dict(maostp=" ", mapa8=BILLING, maan8=SHIP_TO, maeefd=ends)])
     in_zone = jde_tables(jde_db.schema, timezone=zone)
     with jde_db.engine.connect() as conn:
-        ships = [a.an8 for a in shipping_addresses(conn, tables=in_zone, billing_an8=BILLING, company="00000")]
+        ships = [a.an8 for a in shipping_addresses(Jde(conn, in_zone), billing_an8=BILLING)]
     assert ships == ([SHIP_TO] if jde_day == ends else [])

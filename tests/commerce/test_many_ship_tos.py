@@ -14,12 +14,13 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.dialects import oracle
 
-from ecgateway.commerce.addresses import billing_addresses, shipping_addresses
 from ecgateway.config import DEFAULT_DECIMALS, Settings
 from ecgateway.db import IN_LIST_LIMIT, in_values
 from ecgateway.erp import OrderLine, OrderSubmission, PriceRequest, PriceRequestLine
 from ecgateway.erp.local import LocalErp
-from ecgateway.obo.account_data import read_account_detail
+from ecgateway.jde.account_detail import read_account_detail
+from ecgateway.jde.addresses import billing_addresses, shipping_addresses
+from ecgateway.jde.handle import Jde
 from erp import jde_rows as rows
 
 ACCOUNT, BILLING = 950_000, 950_001
@@ -68,9 +69,9 @@ class OracleInLists:
 def test_1500_ship_tos_are_listed_without_an_in_list_over_1000(big_account):
     db = big_account
     with OracleInLists(db.engine) as seen, db.engine.connect() as conn:
-        [billing] = billing_addresses(conn, tables=db.tables, account_an8=ACCOUNT, company="00000")
-        ships = shipping_addresses(conn, tables=db.tables, billing_an8=BILLING, company="00000")
-        detail = read_account_detail(conn, tables=db.tables, an8=ACCOUNT, company="00000", decimals=DEFAULT_DECIMALS)
+        [billing] = billing_addresses(Jde(conn, db.tables), account_an8=ACCOUNT)
+        ships = shipping_addresses(Jde(conn, db.tables), billing_an8=BILLING)
+        detail = read_account_detail(Jde(conn, db.tables, decimals=DEFAULT_DECIMALS), an8=ACCOUNT)
     assert billing.an8 == BILLING
     assert [s.an8 for s in ships] == SHIP_TOS
     assert len(detail.billing_address(BILLING).shipping) == 1500
@@ -82,7 +83,7 @@ def test_one_of_1500_ship_tos_is_priced_and_ordered(big_account, tmp_path):
     db = big_account
     erp = LocalErp(db.engine, db.tables, Settings(data_dir=tmp_path), today=lambda: rows.TODAY)
     with db.engine.connect() as conn:
-        ships = shipping_addresses(conn, tables=db.tables, billing_an8=BILLING, company="00000")
+        ships = shipping_addresses(Jde(conn, db.tables), billing_an8=BILLING)
     ship_to = ships[1400].an8
     priced = erp.price(PriceRequest(sold_to=BILLING, ship_to=ship_to, company="00000", branch="", currency=None,
                                     lines=(PriceRequestLine(rows.ITEM, 2),)))

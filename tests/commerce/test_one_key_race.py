@@ -12,6 +12,7 @@ from ecgateway.commerce.errors import IdempotencyKeyInFlight
 from ecgateway.commerce.models import Order
 from ecgateway.commerce.outbox import OutboxSettings, Relay
 from ecgateway.erp.references import external_reference
+from ecgateway.jde.handle import Jde
 
 SUBMITS = 50
 
@@ -20,7 +21,7 @@ def test_fifty_concurrent_submits_with_one_key_give_one_erp_order(clean):
     shop = clean
     with shop.session() as s, shop.jde_engine.connect() as jde:
         for item in shop.items[:3]:
-            carts.add_item(s, jde, tables=shop.tables, ctx=shop.ctx("rep"), item=item, quantity=2)
+            carts.add_item(s, Jde(jde, shop.tables), ctx=shop.ctx("rep"), item=item, quantity=2)
         s.commit()
     erp_orders_before = shop.f47011_count()
     barrier = threading.Barrier(SUBMITS)
@@ -29,7 +30,7 @@ def test_fifty_concurrent_submits_with_one_key_give_one_erp_order(clean):
         barrier.wait(60)
         with shop.session() as s, shop.jde_engine.connect() as jde:
             try:
-                placed = orders.place_order(s, jde, shop.erp, tables=shop.tables, company="00000",
+                placed = orders.place_order(s, Jde(jde, shop.tables, "00000"), shop.erp,
                                             ctx=shop.ctx("rep"), idempotency_key="one-key-50",
                                             ship_to=shop.ships[0].an8, customer_po="PO-RACE")
             except IdempotencyKeyInFlight:

@@ -11,22 +11,24 @@ import sqlalchemy as sa
 
 from ecgateway.audit import verify
 from ecgateway.audit.models import AuditEntry
-from ecgateway.commerce import addresses, carts, orders
+from ecgateway.commerce import carts, orders
 from ecgateway.commerce.errors import IdempotencyKeyInFlight, IdempotencyKeyReused, Invalid
 from ecgateway.commerce.models import IdempotencyKey, Order, OutboxMessage
 from ecgateway.commerce.outbox import submission_from_json
+from ecgateway.jde import addresses
+from ecgateway.jde.handle import Jde
 
 
 def fill(shop, who, lines):
     with shop.session() as s, shop.jde_engine.connect() as jde:
         for item, qty in lines:
-            carts.add_item(s, jde, tables=shop.tables, ctx=shop.ctx(who), item=item, quantity=qty)
+            carts.add_item(s, Jde(jde, shop.tables), ctx=shop.ctx(who), item=item, quantity=qty)
         s.commit()
 
 
 def place(shop, who, key, *, ship_to=None, po="PO-1001", erp=None, **kw):
     with shop.session() as s, shop.jde_engine.connect() as jde:
-        return orders.place_order(s, jde, erp or shop.erp, tables=shop.tables, company="00000", ctx=shop.ctx(who),
+        return orders.place_order(s, Jde(jde, shop.tables, "00000"), erp or shop.erp, ctx=shop.ctx(who),
                                   idempotency_key=key, ship_to=ship_to or shop.ships[-1].an8, customer_po=po, **kw)
 
 
@@ -83,7 +85,7 @@ def test_same_key_with_a_different_body_is_refused(clean):
     place(shop, "rep", "k", po="PO-1")
     with pytest.raises(IdempotencyKeyReused) as info:
         place(shop, "rep", "k", po="PO-2")
-    assert info.value.http_status == 422 and "different order request" in str(info.value)
+    assert info.value.status == 422 and "different order request" in str(info.value)
     with pytest.raises(IdempotencyKeyReused):
         place(shop, "rep", "k", po="PO-1", ship_to=shop.ships[0].an8)
     assert count(shop, Order) == 1
@@ -114,7 +116,7 @@ def test_a_duplicate_while_the_first_is_in_flight_gets_409(clean):
         assert pricing.wait(30)
         with pytest.raises(IdempotencyKeyInFlight) as info:
             place(shop, "rep", "dup")
-        assert info.value.http_status == 409
+        assert info.value.status == 409
         release.set()
         placed = first.result(30)
     assert place(shop, "rep", "dup").order.id == placed.order.id
@@ -245,7 +247,7 @@ def _request(shop, lines):
     from ecgateway.erp.base import PriceRequest, PriceRequestLine
 
     with shop.jde_engine.connect() as jde:
-        branch = addresses.branch_of(jde, tables=shop.tables, an8=shop.billing)
+        branch = addresses.branch_of(Jde(jde, shop.tables), an8=shop.billing)
     return PriceRequest(sold_to=shop.billing, ship_to=shop.ships[-1].an8, company="00000", branch=branch,
                         currency=None, lines=tuple(PriceRequestLine(i, q) for i, q in lines))
 

@@ -15,6 +15,7 @@ from ecgateway.commerce.outbox import OutboxSettings, Relay, backoff_seconds, ou
 from ecgateway.db import make_engine
 from ecgateway.erp.local import LocalErp
 from ecgateway.erp.references import external_reference
+from ecgateway.jde.handle import Jde
 
 FAST = OutboxSettings(poll_seconds=0.05, lease_seconds=30, batch_size=5, backoff_base_seconds=0.2,
                       backoff_cap_seconds=2.0, run_with_server=False)
@@ -24,10 +25,10 @@ def make_orders(shop, n, who="rep"):
     made = []
     for i in range(n):
         with shop.session() as s, shop.jde_engine.connect() as jde:
-            carts.add_item(s, jde, tables=shop.tables, ctx=shop.ctx(who), item=shop.items[i % 4], quantity=i + 1)
+            carts.add_item(s, Jde(jde, shop.tables), ctx=shop.ctx(who), item=shop.items[i % 4], quantity=i + 1)
             s.commit()
             made.append(orders.place_order(
-                s, jde, shop.erp, tables=shop.tables, company="00000", ctx=shop.ctx(who), idempotency_key=f"o-{i}",
+                s, Jde(jde, shop.tables, "00000"), shop.erp, ctx=shop.ctx(who), idempotency_key=f"o-{i}",
                 ship_to=shop.ships[0].an8, customer_po=f"PO-{i}").order)
     return made
 

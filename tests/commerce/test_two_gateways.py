@@ -11,9 +11,10 @@ import httpx
 import sqlalchemy as sa
 from commerce_procs import free_port, serve, stop
 
-from ecgateway.commerce.addresses import billing_addresses, shipping_addresses
 from ecgateway.commerce.models import Order
 from ecgateway.erp.references import external_reference
+from ecgateway.jde.addresses import billing_addresses, shipping_addresses
+from ecgateway.jde.handle import Jde
 from web.web_env import PASSWORD
 
 SUBMITS = 50
@@ -53,8 +54,8 @@ def test_fifty_submits_with_one_key_over_two_gateway_processes_give_one_erp_orde
             assert httpx.post(f"{b}/api/v1/cart/lines", json={"item": item, "quantity": 2}, cookies=cookies,
                               headers=headers).status_code == 201
         with gw.runtime.jde_engine.connect() as jde:
-            bill = billing_addresses(jde, tables=gw.runtime.jde, account_an8=gw.accounts[0], company="00000")[0].an8
-            ship = shipping_addresses(jde, tables=gw.runtime.jde, billing_an8=bill, company="00000")[0].an8
+            bill = billing_addresses(Jde(jde, gw.runtime.jde, "00000"), account_an8=gw.accounts[0])[0].an8
+            ship = shipping_addresses(Jde(jde, gw.runtime.jde, "00000"), billing_an8=bill)[0].an8
             f47011 = gw.runtime.jde.F47011
             before = jde.scalar(sa.select(sa.func.count()).select_from(f47011))
 

@@ -9,9 +9,10 @@ from fastapi.testclient import TestClient
 from ecgateway.audit import verify
 from ecgateway.audit.models import AuditEntry
 from ecgateway.auth.sessions import end_user_sessions
-from ecgateway.commerce.addresses import billing_addresses, shipping_addresses
+from ecgateway.auth.users import create_user
+from ecgateway.jde.addresses import billing_addresses, shipping_addresses
+from ecgateway.jde.handle import Jde
 from ecgateway.portal.models import User
-from ecgateway.portal.users import create_user
 from web.web_env import BASE_URL, PASSWORD, api_client, session_cookie
 
 
@@ -40,9 +41,8 @@ def new_rep(gw, login: str, user_type: str = "Internal_SalesRep", accounts: list
 
 def addresses(gw, account: int):
     with gw.runtime.jde_engine.connect() as jde:
-        billing = billing_addresses(jde, tables=gw.runtime.jde, account_an8=account, company=gw.settings.company)
-        return [(b.an8, [s.an8 for s in shipping_addresses(jde, tables=gw.runtime.jde, billing_an8=b.an8,
-                                                           company=gw.settings.company)]) for b in billing]
+        billing = billing_addresses(Jde(jde, gw.runtime.jde, gw.settings.company), account_an8=account)
+        return [(b.an8, [s.an8 for s in shipping_addresses(Jde(jde, gw.runtime.jde, gw.settings.company), billing_an8=b.an8)]) for b in billing]
 
 
 def test_session_id_rotates_at_start_change_and_end_and_old_ids_are_rejected(gw):

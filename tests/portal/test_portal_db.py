@@ -5,10 +5,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from ecgateway.auth.passwords import verify_password
+from ecgateway.auth.users import UserError, create_user, get_by_login
 from ecgateway.db import make_engine
 from ecgateway.portal.migrate import upgrade
 from ecgateway.portal.models import ImpersonateRestriction
-from ecgateway.portal.users import UserError, create_user, get_by_login
 
 
 @pytest.fixture(scope="module")

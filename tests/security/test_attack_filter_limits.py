@@ -72,7 +72,7 @@ def test_the_longest_allowed_chain_compiles_even_from_a_deep_stack():
 
 def test_a_rep_with_the_largest_allowed_filter_can_list_act_and_sign_out(gw):
     """Stored and compiled afresh (as after a restart), on the web request's stack."""
-    from ecgateway.portal.users import create_user
+    from ecgateway.auth.users import create_user
 
     allowed = gw.accounts[:3]
     chain = " AND ".join(["ABAN8 IN (" + ", ".join(f"'{a}'" for a in allowed) + ")"] +

@@ -17,10 +17,11 @@ from ecgateway.accounts.restrictions import compile_filter
 from ecgateway.audit.models import AuditEntry
 from ecgateway.auth.models import AuthSession
 from ecgateway.auth.sessions import hash_token
-from ecgateway.commerce.addresses import billing_addresses, shipping_addresses
+from ecgateway.auth.users import create_user
+from ecgateway.jde.addresses import billing_addresses, shipping_addresses
 from ecgateway.jde.conventions import pad
+from ecgateway.jde.handle import Jde
 from ecgateway.portal.models import ImpersonateRestriction, User
-from ecgateway.portal.users import create_user
 from web.web_env import BASE_URL, PASSWORD, csrf_of, session_cookie
 
 # --- helpers ------------------------------------------------------------------------------
@@ -84,8 +85,8 @@ def non_customer_parties(gw) -> dict[str, int]:
         parents = set(jde.scalars(sa.select(t.F0150.c.mapa8)))
         supplier_parent = jde.scalar(sa.select(sa.func.min(t.F0101.c.aban8)).where(
             t.F0101.c.abat1 == pad("V", 3), t.F0101.c.aban8.in_(parents)))
-        billing = billing_addresses(jde, tables=t, account_an8=gw.accounts[0], company=gw.settings.company)
-        shipping = shipping_addresses(jde, tables=t, billing_an8=billing[0].an8, company=gw.settings.company)
+        billing = billing_addresses(Jde(jde, t, gw.settings.company), account_an8=gw.accounts[0])
+        shipping = shipping_addresses(Jde(jde, t, gw.settings.company), billing_an8=billing[0].an8)
         top = jde.scalar(sa.select(sa.func.max(t.F0101.c.aban8)))
     found = {
         "employee": kinds["E"], "supplier": kinds["V"], "supplier with children": supplier_parent,
@@ -538,8 +539,8 @@ def test_addresses_of_another_account_can_never_be_chosen(gw):
     own = gw.user("cust1").account_an8
     other = next(a for a in gw.accounts if a != own)
     with gw.runtime.jde_engine.connect() as jde:
-        other_billing = billing_addresses(jde, tables=t, account_an8=other, company=gw.settings.company)[0].an8
-        other_ship = shipping_addresses(jde, tables=t, billing_an8=other_billing, company=gw.settings.company)[0].an8
+        other_billing = billing_addresses(Jde(jde, t, gw.settings.company), account_an8=other)[0].an8
+        other_ship = shipping_addresses(Jde(jde, t, gw.settings.company), billing_an8=other_billing)[0].an8
     customer = signed_in(gw, "cust1")
     rep = signed_in(gw, "cs1")
     assert start(rep, own).status_code == 303

@@ -1,7 +1,7 @@
 """A running gateway for tests: the app over a seeded JDE db and a migrated portal, with users.
 
 Used by tests/web, tests/obo, tests/auth and tests/browser (`from web.web_env import ...`).
-Users are made here with ecgateway.portal.users.create_user: one of each type.
+Users are made here with ecgateway.auth.users.create_user: one of each type.
 """
 
 from __future__ import annotations
@@ -17,10 +17,11 @@ from sqlalchemy.orm import Session
 
 from ecgateway.accounts import all_scope, list_accounts, set_restriction
 from ecgateway.app import create_app
-from ecgateway.commerce.addresses import billing_addresses
+from ecgateway.auth.users import create_user
 from ecgateway.config import Settings
+from ecgateway.jde.addresses import billing_addresses
+from ecgateway.jde.handle import Jde
 from ecgateway.portal.models import User
-from ecgateway.portal.users import create_user
 from ecgateway.runtime import Runtime
 
 PASSWORD = "correct horse battery 42"
@@ -85,7 +86,7 @@ def build_gateway(jde_db, portal_url: str, data_dir: Path, **settings: object) -
         accounts = [a.an8 for a in list_accounts(jde, wwa=runtime.accounts, scope=all_scope(runtime.accounts), limit=200).items]
         f0101 = runtime.jde.F0101
         employee = jde.scalar(sa.select(f0101.c.aban8).where(f0101.c.abat1 == "E").order_by(f0101.c.aban8).limit(1))
-        billing = billing_addresses(jde, tables=runtime.jde, account_an8=accounts[0], company=settings.company)
+        billing = billing_addresses(Jde(jde, runtime.jde, settings.company), account_an8=accounts[0])
     gw = Gateway(settings, runtime, app, accounts, employee_an8=employee, billing_child_an8=billing[0].an8)
     with runtime.portal_sessions() as db:
         for login, (user_type, scope) in USERS.items():

@@ -29,6 +29,7 @@ from ecgateway.accounts.store import (
     NotARepError,
     clear_restriction,
     get_restriction,
+    last_change,
     set_restriction,
 )
 
@@ -37,6 +38,6 @@ __all__ = [
     "BaseQueryError", "ColumnRule", "CompiledFilter", "CursorError", "NotARepError", "Policy",
     "RestrictionError", "WorkWithAccounts", "all_scope", "clear_restriction", "compile_filter",
     "compiled_sql", "count_accounts", "default_policy", "filter_scope", "get_account",
-    "get_restriction", "is_customer_account", "list_accounts", "load_policy", "may_act", "rep_scope", "set_restriction",
+    "get_restriction", "is_customer_account", "last_change", "list_accounts", "load_policy", "may_act", "rep_scope", "set_restriction",
     "validate_filter",
 ]

@@ -147,7 +147,7 @@ def _portal():
 
 
 def _user(portal, login: str):
-    from ecgateway.portal.users import get_by_login
+    from ecgateway.auth.users import get_by_login
 
     user = get_by_login(portal, login)
     if user is None:

@@ -9,14 +9,17 @@ from functools import lru_cache
 from pathlib import Path
 
 from ecgateway.config import PROJECT_ROOT
+from ecgateway.errors import GatewayError
 from ecgateway.jde.conventions import MCU_WIDTH, mcu, pad
 
 COLUMN_TYPES = ("integer", "char", "business_unit")
 _INTEGER = re.compile(r"^[+-]?[0-9]+$")  # ASCII digits only: no look-alikes such as '４２'
 
 
-class ValueRefused(ValueError):
+class ValueRefused(GatewayError, ValueError):
     """A value cannot be bound to a column; the message says why, for a person."""
+
+    status = 422
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,9 @@ _BASE_PARAMS = {"wwa_today", "wwa_company"}
 
 
 class BaseQueryError(RuntimeError):
-    """sql/work_with_accounts.sql or the policy does not fit together; start-up stops."""
+    """sql/work_with_accounts.sql or the policy does not fit together; start-up stops.
+
+    Not a GatewayError: an installation fault found at start-up, never a refusal for a person."""
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from sqlglot.errors import ParseError, TokenError
 from sqlglot.tokens import TokenType
 
 from ecgateway.accounts.policy import ColumnRule, Policy, ValueRefused, default_policy
+from ecgateway.errors import GatewayError
 
 NUMBER_COLUMN = "ABAN8"  # the account number: the list's default order and its keyset
 BLANK_PARAM = "blank"  # the empty text blank values are compared with in NULLIF(RTRIM(col), :blank)
@@ -59,8 +60,10 @@ _PLACEHOLDER_TOKENS = {TokenType.PLACEHOLDER, TokenType.PARAMETER, TokenType.COL
 _SQLGLOT_DIALECTS = {"postgresql": "postgres", "mssql": "tsql"}
 
 
-class RestrictionError(ValueError):
+class RestrictionError(GatewayError, ValueError):
     """A filter was refused: what was wrong, where (line, col, 1-based) and what is allowed."""
+
+    status = 422
 
     def __init__(self, problem: str, *, line: int, col: int, fragment: str, hint: str = ""):
         self.problem = problem

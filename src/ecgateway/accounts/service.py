@@ -26,7 +26,8 @@ from ecgateway.accounts.query import (
     WorkWithAccounts,
 )
 from ecgateway.accounts.restrictions import CompiledFilter, RestrictionError, render
-from ecgateway.config import INTERNAL_TYPES
+from ecgateway.auth.roles import is_rep
+from ecgateway.errors import GatewayError
 from ecgateway.jde.conventions import BLANK
 from ecgateway.portal.models import ImpersonateRestriction, User
 
@@ -40,8 +41,10 @@ _FETCH_FOR = [0] + [next(size for size in FETCH_SIZES if size >= n) for n in ran
 _DIGITS = re.compile(rf"^\d{{1,{MAX_AN8_DIGITS}}}$")
 
 
-class CursorError(ValueError):
+class CursorError(GatewayError, ValueError):
     """A page cursor that cannot be used; the message says to start from the first page."""
+
+    status = 422
 
 
 @dataclass(frozen=True)
@@ -86,7 +89,7 @@ def rep_scope(portal: Session, *, rep: User, wwa: WorkWithAccounts) -> AccountSc
     """The rep's scope, read fresh from EC_Impersonate_Restrictions (a change applies at once)."""
     if not rep.active:
         return AccountScope("none", f"{rep.login} is not active")
-    if rep.user_type not in INTERNAL_TYPES:
+    if not is_rep(rep):
         return AccountScope("none", f"{rep.login} has user type {rep.user_type}; only internal reps act for accounts")
     text = portal.scalar(sa.select(ImpersonateRestriction.filter_text).where(ImpersonateRestriction.rep_id == rep.id))
     if text is None:

@@ -95,9 +95,8 @@ def restrictions_export(
 
 def _admin_context(portal, login: str):
     """The acting context of the admin named by --by: an active Admin user, else exit 2."""
-    from ecgateway.auth.service import actor_of
-    from ecgateway.obo.context import ActingContext
-    from ecgateway.portal.users import get_by_login
+    from ecgateway.auth.users import get_by_login
+    from ecgateway.obo.context import ActingContext, Actor
 
     user = get_by_login(portal, login.strip())
     if user is None or not user.active or not user.is_admin:
@@ -105,4 +104,4 @@ def _admin_context(portal, login: str):
         typer.echo(f"error: --by {login!r} is {what}; pass the login of an active Admin user "
                    "(or set ECGW_ADMIN_LOGIN)", err=True)
         raise typer.Exit(EXIT_REFUSED)
-    return ActingContext(actor=actor_of(user), subject_an8=None)
+    return ActingContext(actor=Actor.of(user), subject_an8=None)

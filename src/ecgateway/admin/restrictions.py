@@ -27,19 +27,19 @@ from ecgateway.accounts import (
     count_accounts,
     filter_scope,
     get_restriction,
+    last_change,
     list_accounts,
     rep_scope,
     set_restriction,
     validate_filter,
 )
-from ecgateway.admin import history as change_log
-from ecgateway.admin.models import RestrictionChange
 from ecgateway.admin.users import AdminError, NotFound
 from ecgateway.audit import record
+from ecgateway.auth.roles import is_rep
 from ecgateway.config import INTERNAL_TYPES
 from ecgateway.db import in_values
 from ecgateway.obo.context import ActingContext
-from ecgateway.portal.models import ImpersonateRestriction, User
+from ecgateway.portal.models import ImpersonateRestriction, RestrictionChange, User
 
 PREVIEW_ROWS = 10
 HISTORY_ROWS = 200
@@ -124,7 +124,7 @@ def get_rep(portal: Session, *, rep_id: int) -> User:
     user = portal.get(User, rep_id)
     if user is None:
         raise NotFound(f"there is no user with id {rep_id}; pick a rep from the Assign Customers list")
-    if user.user_type not in INTERNAL_TYPES:
+    if not is_rep(user):
         raise AdminError(f"user {user.login} is {user.user_type}: only {', '.join(INTERNAL_TYPES)} users act on "
                          "behalf of accounts and have a restriction", field="rep", status=409)
     return user
@@ -187,23 +187,17 @@ def save_restriction(portal: Session, *, ctx: ActingContext, rep: User, filter_t
     new = text or None
     if old == new:
         return None
-    change_log.mark(portal, by=ctx.actor.login, source=source)  # the hook writes the history row
     try:
         if new is None:
-            clear_restriction(portal, rep=rep)
+            clear_restriction(portal, rep=rep, changed_by=ctx.actor.login, source=source)
         else:
-            set_restriction(portal, rep=rep, filter_text=new, changed_by=ctx.actor.login)
+            set_restriction(portal, rep=rep, filter_text=new, changed_by=ctx.actor.login, source=source)
     except RestrictionError as exc:
         raise AdminError(f"the filter for {rep.login} was not saved: {exc}. Correct it at that position and "
                          "save again", field="filter_text", status=422) from None
     except NotARepError as exc:
         raise AdminError(f"{exc}; change the user type first", field="rep", status=409) from None
-    finally:
-        change = change_log.unmark(portal)
-    if change is None:
-        raise AdminError(f"the change of {rep.login}'s filter was not recorded in the history; nothing is "
-                         "committed. Try again", status=500)
-    portal.flush()
+    change = last_change(portal, rep=rep)
     record(portal, actor=ctx.actor, subject_an8=None,
            action="admin.restriction_set" if new is not None else "admin.restriction_clear",
            object=f"restriction of {rep.login}", outcome="ok",

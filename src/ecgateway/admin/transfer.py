@@ -23,7 +23,9 @@ from sqlalchemy.orm import Session
 from ecgateway.accounts import RestrictionError, validate_filter
 from ecgateway.admin.restrictions import save_restriction
 from ecgateway.audit import record
+from ecgateway.auth.roles import is_rep
 from ecgateway.config import INTERNAL_TYPES
+from ecgateway.errors import GatewayError
 from ecgateway.obo.context import ActingContext
 from ecgateway.portal.models import ImpersonateRestriction, User
 
@@ -66,8 +68,10 @@ class _Row:
     filter_text: str
 
 
-class ImportFileError(ValueError):
+class ImportFileError(GatewayError, ValueError):
     """The file as a whole cannot be read (no header, unknown columns); the message says what to fix."""
+
+    status = 422
 
 
 def export_rows(portal: Session) -> list[tuple[str, str, str, str]]:
@@ -174,7 +178,7 @@ def _check_row(portal: Session, rep_value: str, filter_text: str) -> tuple[str |
     if rep is None:
         return (f"there is no user with login {rep_value!r}; add the user first (`ecgateway users add`) "
                 "or correct the login"), None
-    if rep.user_type not in INTERNAL_TYPES:
+    if not is_rep(rep):
         return (f"{rep.login} is {rep.user_type}; only {', '.join(INTERNAL_TYPES)} users have restrictions"), rep
     if not filter_text.strip():
         return ("the filter is empty; write the filter, e.g. ABAN8 IN ('4242','1003'), or leave the rep out "

@@ -17,6 +17,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from ecgateway.admin.users import AdminError
+from ecgateway.audit.actions import words
 from ecgateway.audit.models import AuditEntry
 from ecgateway.portal.models import User
 
@@ -123,63 +124,8 @@ def actions(portal: Session) -> list[str]:
 
 
 def describe(action: str, outcome: str, rep: str, account: int | None, obj: str, detail: dict) -> str:
-    """One sentence for people, e.g. "Impersonation starts: ana starts acting on behalf of 4242"."""
-    who = rep or "someone not signed in"
-    acct = f"account {account}" if account is not None else "no account"
-    reason = detail.get("reason")
-    why = f" ({reason})" if reason else ""
-    refused = outcome == "refused"
-    failed = outcome == "error"
-    if action == "obo.start":
-        if refused:
-            return f"Impersonation refused: {who} may not act on behalf of {acct}{why}"
-        return f"Impersonation starts: {who} starts acting on behalf of {acct}"
-    if action == "obo.change":
-        return f"Impersonation changes: {who} now acts on behalf of {acct}"
-    if action == "obo.end":
-        return f"Impersonation ends: {who} stops acting on behalf of {acct}{why}"
-    if action == "obo.billing":
-        return f"Billing address chosen: {who} bills {acct} to address {detail.get('billing_an8', obj)}"
-    if action == "obo.shipping":
-        return f"Shipping address chosen: {who} ships {acct} to address {detail.get('shipping_an8', obj)}"
-    if action == "auth.sign_in":
-        if refused:
-            return f"Sign-in refused: {obj or who}{why}"
-        return f"Signs in: {who}"
-    if action == "auth.sign_out":
-        return f"Signs out: {who}"
-    if action == "auth.password_set":
-        return f"Password set: {obj} chose a password through their set-password link"
-    if action == "order.place":
-        if refused or failed:
-            return f"Order refused: {who} could not place an order for {acct}{why}"
-        total = f" ({detail['total']} {detail.get('currency', '')})".rstrip() if detail.get("total") else ""
-        return f"Order placed: {who} placed {obj} for {acct}{total}"
-    if action == "order.replay":
-        return f"Order resent: {who} sent {obj} again for {acct}; the first result was returned"
-    if action in ("admin.restriction_set", "admin.restriction_clear"):
-        verb = "removes the restriction of" if action.endswith("clear") else "changes the restriction of"
-        source = detail.get("source")
-        return f"Restriction changed: {who} {verb} {obj.removeprefix('restriction of ')}" + (
-            f" ({source})" if source else "")
-    if action == "admin.restriction_import":
-        return (f"Restrictions imported: {who} imported {detail.get('saved', 0)} of {detail.get('rows', 0)} rows "
-                f"({obj})")
-    if action == "admin.user_create":
-        return f"User created: {who} adds {obj.removeprefix('user ')} as {detail.get('user_type', '?')}"
-    if action == "admin.user_type":
-        return (f"User type changed: {who} makes {obj.removeprefix('user ')} {detail.get('to', '?')} "
-                f"(was {detail.get('from', '?')})")
-    if action == "admin.user_deactivate":
-        return f"User deactivated: {who} deactivates {obj.removeprefix('user ')}"
-    if action == "admin.user_reactivate":
-        return f"User reactivated: {who} reactivates {obj.removeprefix('user ')}"
-    if action == "admin.user_link":
-        return f"Set-password link: {who} issues a new link for {obj.removeprefix('user ')}"
-    area, _, verb = action.partition(".")
-    status = {"ok": "", "refused": " (refused)", "error": " (failed)"}.get(outcome, f" ({outcome})")
-    target = f" for {acct}" if account is not None else ""
-    return f"{area.capitalize()} {verb or ''}{status}: {who} · {obj}{target}".replace("  ", " ")
+    """One sentence for people: the action's words in ecgateway.audit.actions."""
+    return words(action, outcome, rep=rep, account=account, obj=obj, detail=detail)
 
 
 def parse_date(value: str | None, *, field: str) -> dt.date | None:

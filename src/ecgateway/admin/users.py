@@ -18,12 +18,15 @@ from sqlalchemy.orm import Session
 
 from ecgateway.admin.models import SetPasswordToken
 from ecgateway.audit import record
+from ecgateway.auth import users as portal_users
 from ecgateway.auth.passwords import hash_password
+from ecgateway.auth.roles import is_rep
 from ecgateway.auth.sessions import end_user_sessions
+from ecgateway.clock import utcnow
 from ecgateway.config import INTERNAL_TYPES, USER_TYPES
 from ecgateway.db import in_values
+from ecgateway.errors import GatewayError
 from ecgateway.obo.context import ActingContext
-from ecgateway.portal import users as portal_users
 from ecgateway.portal.models import User
 
 SET_PASSWORD_TTL = dt.timedelta(hours=72)
@@ -32,14 +35,11 @@ PASSWORD_MAX = 256
 MAX_PAGE = 200
 
 
-class AdminError(ValueError):
+class AdminError(GatewayError, ValueError):
     """An admin action was refused; the message says what, where (field) and what to do."""
 
-    def __init__(self, message: str, *, field: str | None = None, status: int = 400):
-        super().__init__(message)
-        self.message = message
-        self.field = field
-        self.status = status
+    def body(self) -> dict:
+        return {**super().body(), "field": self.field}  # admin answers always name the field (or null)
 
 
 class NotFound(AdminError):
@@ -53,6 +53,9 @@ class DualRoleWarning(AdminError):
     def __init__(self, message: str, conflicts: list[User]):
         super().__init__(message, field="user_type", status=409)
         self.conflicts = conflicts
+
+    def body(self) -> dict:
+        return {**super().body(), "conflicts": [u.login for u in self.conflicts]}
 
 
 @dataclass(frozen=True)
@@ -104,7 +107,7 @@ def dual_role_conflicts(portal: Session, *, user_type: str, email: str, name: st
     """Active users who look like the same person (same e-mail or name) holding the other side of Admin / rep."""
     if user_type == "Admin":
         other_types: tuple[str, ...] = INTERNAL_TYPES
-    elif user_type in INTERNAL_TYPES:
+    elif is_rep(user_type):
         other_types = ("Admin",)
     else:
         return []
@@ -262,7 +265,7 @@ def _check_customer_account(user_type: str, account_an8: int | None, check: Acco
 
 
 def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+    return utcnow()
 
 
 def _hash(token: str) -> str:

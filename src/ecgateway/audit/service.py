@@ -19,7 +19,9 @@ from typing import Any, Literal
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
+from ecgateway.audit.actions import ACTIONS
 from ecgateway.audit.models import GENESIS_HASH, AuditChainHead, AuditEntry
+from ecgateway.clock import utcnow
 from ecgateway.obo.context import Actor
 
 OUTCOMES: tuple[str, ...] = ("ok", "refused", "error")
@@ -36,7 +38,10 @@ _DIGIT_RUN = re.compile(r"(?<!\d)\d(?:[ -]?\d){12,18}(?!\d)")
 
 
 class AuditError(ValueError):
-    """An entry could not be written as asked; the message says which argument and why."""
+    """An entry could not be written as asked; the message says which argument and why.
+
+    Not a GatewayError: it is a fault of the calling code, not a refusal written for a person,
+    so a request that meets one ends as a plain 500 (and its transaction is rolled back)."""
 
 
 def record(
@@ -52,13 +57,29 @@ def record(
     """Append one entry in session's transaction; if it fails, the caller's action must fail too."""
     if outcome not in OUTCOMES:
         raise AuditError(f"audit outcome {outcome!r} is not one of {', '.join(OUTCOMES)}")
+    _canonical_detail(detail or {})  # a secret-looking key is refused first, whatever the action
+    known = ACTIONS.get(action)
+    if known is None:
+        raise AuditError(f"audit action {action!r} is not in ecgateway.audit.actions; add it there (with its detail "
+                         "keys and its words for the transaction log) before recording it")
+    unlisted = sorted(set(detail or {}) - known.detail_keys)
+    if unlisted:
+        raise AuditError(f"audit action {action!r} has no detail key {', '.join(map(repr, unlisted))}; "
+                         "add the key to its entry in ecgateway.audit.actions")
+    return _append(session, actor=actor, subject_an8=subject_an8, action=action, object=object, outcome=outcome,
+                   detail=detail)
+
+
+def _append(session: Session, *, actor: Actor | None, subject_an8: int | None, action: str, object: str,  # noqa: A002
+            outcome: str, detail: Mapping[str, Any] | None) -> AuditEntry:
+    """Write the entry at the head of the chain (record() has checked the action)."""
     if not action or len(action) > 64:
         raise AuditError(f"audit action {action!r} must be 1 to 64 characters")
     detail_text = _canonical_detail(detail or {})
     seq, prev_hash = _lock_head(session)
     entry = AuditEntry(
         seq=seq,
-        at=dt.datetime.now(dt.UTC),
+        at=utcnow(),
         actor_user_id=actor.user_id if actor else None,
         actor_login=actor.login if actor else "",
         subject_an8=subject_an8,

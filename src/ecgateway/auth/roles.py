@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ecgateway.config import INTERNAL_TYPES
-from ecgateway.portal.models import User
+
+if TYPE_CHECKING:
+    from ecgateway.portal.models import User
 
 ADMIN = "Admin"
 CUSTOMER = "Customer"
@@ -18,9 +22,21 @@ CUSTOMER = "Customer"
 ACCESS_LEVELS = ("public", "user", "rep", "admin", "customer", "shopper")
 
 
+def is_rep(who: User | str | None) -> bool:
+    """An internal representative (AR, sales, customer service), given a user or a user type."""
+    user_type = who if isinstance(who, str) else getattr(who, "user_type", None)
+    return user_type in INTERNAL_TYPES
+
+
+def is_staff(who: User | str | None) -> bool:
+    """A rep or an admin: the people who work for the seller, not for a customer."""
+    user_type = who if isinstance(who, str) else getattr(who, "user_type", None)
+    return is_rep(user_type) or user_type == ADMIN
+
+
 def may_act_on_behalf(user: User | None) -> bool:
     """Only active users of the three internal types; never Admin, never Customer."""
-    return user is not None and user.active and user.user_type in INTERNAL_TYPES
+    return user is not None and user.active and is_rep(user)
 
 
 def allowed(level: str, user: User | None, *, on_behalf: bool = False) -> bool:
@@ -32,11 +48,11 @@ def allowed(level: str, user: User | None, *, on_behalf: bool = False) -> bool:
     if level == "user":
         return True
     if level == "rep":
-        return user.user_type in INTERNAL_TYPES
+        return is_rep(user)
     if level == "admin":
         return user.user_type == ADMIN
     if level == "customer":
         return user.user_type == CUSTOMER
     if level == "shopper":
-        return user.user_type == CUSTOMER or (user.user_type in INTERNAL_TYPES and on_behalf)
+        return user.user_type == CUSTOMER or (is_rep(user) and on_behalf)
     return False

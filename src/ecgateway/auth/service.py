@@ -10,23 +10,25 @@ from ecgateway.audit import record
 from ecgateway.auth import sessions, throttle
 from ecgateway.auth.models import AuthSession
 from ecgateway.auth.passwords import hash_password, needs_rehash, verify_password
+from ecgateway.auth.users import get_by_login
 from ecgateway.config import Settings
+from ecgateway.errors import GatewayError
 from ecgateway.obo.context import Actor
 from ecgateway.portal.models import User
-from ecgateway.portal.users import get_by_login
 
 # One message for every bad combination: it must not tell which logins exist.
 BAD_LOGIN = "The login or password is not right. Check both and try again; after several failures sign-in pauses for a while."
 
 
-class SignInError(Exception):
+class SignInError(GatewayError):
     """Sign-in refused; status is the HTTP status to answer with, message is for the person."""
 
     def __init__(self, message: str, status: int = 401, retry_after: int | None = None):
-        super().__init__(message)
-        self.message = message
-        self.status = status
+        super().__init__(message, status=status)
         self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str] | None:
+        return {"Retry-After": str(self.retry_after)} if self.retry_after else None
 
 
 @dataclass(frozen=True)
@@ -34,10 +36,6 @@ class SignedIn:
     user: User
     session: AuthSession
     token: str  # for the cookie only
-
-
-def actor_of(user: User) -> Actor:
-    return Actor(user_id=user.id, login=user.login, name=user.name, email=user.email, user_type=user.user_type)
 
 
 def sign_in(db: Session, *, login: str, password: str, ip: str, previous: AuthSession | None = None,
@@ -74,7 +72,7 @@ def sign_in(db: Session, *, login: str, password: str, ip: str, previous: AuthSe
     if settings is not None:
         sessions.purge_expired(db, settings=settings)
     row, token = sessions.start_session(db, user=user)
-    record(db, actor=actor_of(user), subject_an8=user.account_an8, action="auth.sign_in",
+    record(db, actor=Actor.of(user), subject_an8=user.account_an8, action="auth.sign_in",
            object=f"login {user.login}", outcome="ok", detail={"ip": ip})
     db.commit()
     return SignedIn(user=user, session=row, token=token)
@@ -84,6 +82,6 @@ def sign_out(db: Session, *, user: User, auth_session: AuthSession) -> None:
     """End the session and with it any on-behalf-of session it carries."""
     subject = auth_session.obo_an8 or user.account_an8
     sessions.end_session(db, auth_session, reason="sign-out")  # audits obo.end when acting
-    record(db, actor=actor_of(user), subject_an8=subject, action="auth.sign_out", object=f"login {user.login}",
+    record(db, actor=Actor.of(user), subject_an8=subject, action="auth.sign_out", object=f"login {user.login}",
            outcome="ok")
     db.commit()

@@ -16,8 +16,11 @@ from dataclasses import dataclass
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from ecgateway.audit.service import record
 from ecgateway.auth.models import AuthSession
+from ecgateway.clock import as_utc, utcnow
 from ecgateway.config import Settings
+from ecgateway.obo.context import Actor
 from ecgateway.portal.models import User
 
 # last_seen_at is written at most this often, so a busy rep does not write on every request.
@@ -36,15 +39,6 @@ def cookie_attributes(settings: Settings) -> dict:
 
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-def as_utc(value: dt.datetime) -> dt.datetime:
-    """SQLite gives naive datetimes back: they are UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 @dataclass(frozen=True)
@@ -124,13 +118,10 @@ def end_user_sessions(db: Session, *, user_id: int, reason: str = "signed out ev
 def record_obo_ends(db: Session, rows: Iterable[AuthSession], *, reason: str) -> None:
     """Audit obo.end for each session in rows that is acting on behalf of an account, as the
     rep who was acting; every way a session ends goes through here or through obo.end."""
-    from ecgateway.audit.service import record  # the audit service imports this package's models
-    from ecgateway.auth.service import actor_of
-
     for row in list(rows):
         user = db.get(User, row.user_id) if row.obo_an8 is not None else None
         if user is not None:
-            record(db, actor=actor_of(user), subject_an8=row.obo_an8, action="obo.end",
+            record(db, actor=Actor.of(user), subject_an8=row.obo_an8, action="obo.end",
                    object=f"account {row.obo_an8}", outcome="ok", detail={"reason": reason})
 
 

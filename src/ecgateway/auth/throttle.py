@@ -8,7 +8,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from ecgateway.auth.models import LoginFailure
-from ecgateway.auth.sessions import as_utc, utcnow
+from ecgateway.clock import as_utc, utcnow
 
 WINDOW = dt.timedelta(minutes=15)
 MAX_PER_LOGIN = 5

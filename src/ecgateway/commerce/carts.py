@@ -10,16 +10,19 @@ commits.
 
 from __future__ import annotations
 
-import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
 from ecgateway.audit.service import record
-from ecgateway.commerce.addresses import branch_of
+from ecgateway.auth.roles import is_staff
+from ecgateway.clock import utcnow
 from ecgateway.commerce.errors import (
+    CommerceError,
     Invalid,
     NoAccount,
     NotAllowed,
@@ -28,7 +31,6 @@ from ecgateway.commerce.errors import (
     PricingUnavailable,
 )
 from ecgateway.commerce.models import Cart, CartLine
-from ecgateway.config import INTERNAL_TYPES
 from ecgateway.db import in_values
 from ecgateway.erp.base import (
     Erp,
@@ -38,12 +40,14 @@ from ecgateway.erp.base import (
     PriceRequestLine,
     PriceResult,
 )
-from ecgateway.jde.tables import JdeTables
+from ecgateway.jde.addresses import branch_of
+from ecgateway.jde.handle import Jde
+from ecgateway.jde.items import find_item
 from ecgateway.obo.context import ActingContext
 
+T = TypeVar("T")
 MAX_QUANTITY = 99_999
 MAX_LINES = 500  # a cart is priced in one ERP call; 500 lines keeps it well under Oracle's IN limit
-STAFF_TYPES = (*INTERNAL_TYPES, "Admin")
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,21 @@ class PricedCart:
     branch: str = ""  # the business unit the prices (and an order) are for: the sold-to's ABMCU
 
 
+def audited(db: Session, ctx: ActingContext, action: str, obj: str, action_fn: Callable[[], T]) -> T:
+    """Run a cart action and commit; on refusal roll back the action only and keep a 'refused' audit entry
+    (in the request's session, committed), then raise again."""
+    try:
+        with db.begin_nested():  # a refusal undoes the action only, not the request's session
+            result = action_fn()
+    except CommerceError as exc:
+        record(db, actor=ctx.actor, subject_an8=ctx.subject_an8, action=action, object=obj[:200], outcome="refused",
+               detail={"on_behalf": ctx.on_behalf, "reason": exc.message[:300]})
+        db.commit()
+        raise
+    db.commit()
+    return result
+
+
 def cart_items(session: Session, *, ctx: ActingContext) -> list[CartItem]:
     """The lines of the acting context's own cart (empty when there is none yet)."""
     account = account_of(ctx)
@@ -70,12 +89,10 @@ def cart_items(session: Session, *, ctx: ActingContext) -> list[CartItem]:
     return [CartItem(line.item, line.quantity) for line in cart.lines]
 
 
-def add_item(
-    session: Session, jde_conn: sa.Connection, *, tables: JdeTables, ctx: ActingContext, item: str, quantity: int
-) -> CartItem:
+def add_item(session: Session, jde: Jde, *, ctx: ActingContext, item: str, quantity: int) -> CartItem:
     """Add quantity of an item (F4101 2nd item number) to the cart; an item already there adds up."""
     account = account_of(ctx)
-    item = _known_item(jde_conn, tables=tables, item=item)
+    item = _known_item(jde, item=item)
     _check_quantity(quantity)
     cart = _find_cart(session, account=account, rep_id=ctx.cart_owner, create=True)
     # Statements, not read-modify-write: two tabs adding at once both count.
@@ -131,7 +148,7 @@ def remove_item(session: Session, *, ctx: ActingContext, item: str) -> None:
 def empty_account_carts(session: Session, *, ctx: ActingContext) -> int:
     """Staff only: remove every cart of the account (the customer's and every rep's); returns how many."""
     account = account_of(ctx)
-    if ctx.actor.user_type not in STAFF_TYPES:
+    if not is_staff(ctx.actor):
         raise NotAllowed("Empty Cart removes every cart of the account and is for staff only; "
                          "to clear your own cart, remove its lines one by one")
     cart_ids = list(session.scalars(sa.select(Cart.id).where(Cart.account_an8 == account)))
@@ -145,28 +162,23 @@ def empty_account_carts(session: Session, *, ctx: ActingContext) -> int:
     return len(cart_ids)
 
 
-def price_cart(
-    session: Session, jde_conn: sa.Connection, erp: Erp, *, tables: JdeTables, company: str,
-    ctx: ActingContext, ship_to: int | None = None,
-) -> PricedCart:
+def price_cart(session: Session, jde: Jde, erp: Erp, *, ctx: ActingContext, ship_to: int | None = None) -> PricedCart:
     """Price every line of the cart for the borrowed billing address, in one ERP call."""
     items = cart_items(session, ctx=ctx)
-    return price_items(jde_conn, erp, tables=tables, company=company, ctx=ctx, items=items, ship_to=ship_to)
+    return price_items(jde, erp, ctx=ctx, items=items, ship_to=ship_to)
 
 
-def price_items(
-    jde_conn: sa.Connection, erp: Erp, *, tables: JdeTables, company: str, ctx: ActingContext,
-    items: list[CartItem], ship_to: int | None = None,
-) -> PricedCart:
+def price_items(jde: Jde, erp: Erp, *, ctx: ActingContext, items: list[CartItem],
+                ship_to: int | None = None) -> PricedCart:
     """Price items for the borrowed billing address (sold-to) and ship-to, in one ERP call."""
     account = account_of(ctx)
     sold_to = sold_to_of(ctx)
     ship = ship_to or ctx.shipping_an8 or sold_to
     if not items:
         return PricedCart(account, sold_to, ship, PriceResult(lines=(), currency="", total=Decimal(0)))
-    branch = branch_of(jde_conn, tables=tables, an8=sold_to)
+    branch = branch_of(jde, an8=sold_to)
     request = PriceRequest(
-        sold_to=sold_to, ship_to=ship, company=company, branch=branch, currency=None,
+        sold_to=sold_to, ship_to=ship, company=jde.company, branch=branch, currency=None,
         lines=tuple(PriceRequestLine(item=i.item, quantity=i.quantity) for i in items),
     )
     try:
@@ -250,12 +262,12 @@ def _existing_line(session: Session, *, account: int, rep_id: int | None, item: 
     return cart_id, wanted
 
 
-def _known_item(jde_conn: sa.Connection, *, tables: JdeTables, item: str) -> str:
+def _known_item(jde: Jde, *, item: str) -> str:
     wanted = (item or "").strip()
     if not wanted or len(wanted) > 25:
         raise Invalid("item must be a JD Edwards 2nd item number of 1 to 25 characters, e.g. FAS-00001",
                       field="item")
-    found = jde_conn.scalar(sa.select(tables.F4101.c.imlitm).where(tables.F4101.c.imlitm == wanted))
+    found = find_item(jde, item=wanted)
     if found is None:
         raise NotFound(f"item {wanted!r} is not in the JD Edwards item master (F4101); "
                        "search the catalog for its number", field="item")
@@ -269,7 +281,7 @@ def _check_quantity(quantity: int) -> None:
 
 
 def _touch(session: Session, cart_id: int) -> None:
-    session.execute(sa.update(Cart).where(Cart.id == cart_id).values(updated_at=dt.datetime.now(dt.UTC)),
+    session.execute(sa.update(Cart).where(Cart.id == cart_id).values(updated_at=utcnow()),
                     execution_options={"synchronize_session": False})
 
 

@@ -7,12 +7,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import sqlalchemy as sa
-
 from ecgateway.commerce.carts import CartItem, PricedCart, account_of, price_items
 from ecgateway.commerce.errors import Invalid
 from ecgateway.erp.base import Erp
-from ecgateway.jde.tables import JdeTables
+from ecgateway.jde.handle import Jde
+from ecgateway.jde.items import search_items
 from ecgateway.obo.context import ActingContext
 
 PAGE_SIZE = 25
@@ -29,8 +28,7 @@ class CatalogPage:
 
 
 def catalog_page(
-    jde_conn: sa.Connection, erp: Erp, *, tables: JdeTables, company: str, ctx: ActingContext,
-    q: str | None = None, offset: int = 0, limit: int = PAGE_SIZE,
+    jde: Jde, erp: Erp, *, ctx: ActingContext, q: str | None = None, offset: int = 0, limit: int = PAGE_SIZE,
 ) -> CatalogPage:
     """Items whose 2nd item number or description contains q (any case), priced at quantity 1."""
     account_of(ctx)
@@ -40,17 +38,8 @@ def catalog_page(
                       field="q")
     if offset < 0 or not 1 <= limit <= MAX_PAGE_SIZE:
         raise Invalid(f"offset must be 0 or more and limit 1 to {MAX_PAGE_SIZE}", field="limit")
-    f4101 = tables.F4101
-    stmt = sa.select(f4101.c.imlitm)
-    if text:
-        needle = text.upper()
-        stmt = stmt.where(sa.or_(
-            sa.func.upper(f4101.c.imlitm).contains(needle, autoescape=True),
-            sa.func.upper(f4101.c.imdsc1).contains(needle, autoescape=True),
-        ))
-    items = list(jde_conn.execute(stmt.order_by(f4101.c.imlitm).offset(offset).limit(limit + 1)).scalars())
+    items = search_items(jde, text=text, offset=offset, limit=limit + 1)
     has_more = len(items) > limit
     items = items[:limit]
-    priced = price_items(jde_conn, erp, tables=tables, company=company, ctx=ctx,
-                         items=[CartItem(i, 1) for i in items])
+    priced = price_items(jde, erp, ctx=ctx, items=[CartItem(i, 1) for i in items])
     return CatalogPage(priced=priced, q=text, offset=offset, limit=limit, has_more=has_more)

@@ -25,7 +25,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ecgateway.portal.models import Base, utcnow
+from ecgateway.clock import utcnow
+from ecgateway.portal.models import Base
 
 # Order states as the portal shows them.
 ORDER_WAITING = "waiting"  # committed, in the outbox, not yet accepted by the ERP

@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
 from ecgateway.audit.service import looks_like_card_number, record
-from ecgateway.commerce.addresses import shipping_addresses
+from ecgateway.clock import utcnow
 from ecgateway.commerce.carts import (
     CartItem,
     account_of,
@@ -60,9 +60,9 @@ from ecgateway.commerce.outbox import submission_to_json
 from ecgateway.db import in_values
 from ecgateway.erp.base import Erp, OrderSubmission
 from ecgateway.erp.base import OrderLine as ErpOrderLine
-from ecgateway.jde.tables import JdeTables
+from ecgateway.jde.addresses import shipping_addresses
+from ecgateway.jde.handle import Jde
 from ecgateway.obo.context import ActingContext
-from ecgateway.portal.models import utcnow
 
 KEY_LEASE = dt.timedelta(seconds=120)  # a request holding a key longer than this is taken to have died
 MAX_KEY_LENGTH = 255
@@ -76,7 +76,7 @@ class PlacedOrder:
 
 
 def place_order(
-    session: Session, jde_conn: sa.Connection, erp: Erp, *, tables: JdeTables, company: str,
+    session: Session, jde: Jde, erp: Erp, *,
     ctx: ActingContext, idempotency_key: str | None, ship_to: int, customer_po: str,
     after_commit: Callable[[], None] | None = None,
 ) -> PlacedOrder:
@@ -89,7 +89,7 @@ def place_order(
         return PlacedOrder(claim, replayed=True)
     key_id, token = claim
     try:
-        order = _checkout(session, jde_conn, erp, tables=tables, company=company, ctx=ctx, account=account,
+        order = _checkout(session, jde, erp, ctx=ctx, account=account,
                           ship_to=ship_to, customer_po=customer_po, key_id=key_id, token=token)
     except CommerceError as exc:
         session.rollback()
@@ -138,8 +138,7 @@ def get_order(session: Session, *, ctx: ActingContext, order_id: int) -> Order:
     return order
 
 
-def put_back_in_cart(session: Session, jde_conn: sa.Connection, *, tables: JdeTables, ctx: ActingContext,
-                     order_id: int) -> int:
+def put_back_in_cart(session: Session, jde: Jde, *, ctx: ActingContext, order_id: int) -> int:
     """A rejected order's lines back into the acting context's cart, to fix and place again; the caller commits.
 
     Each line ends up with at least the order's quantity (a second click adds nothing); the new
@@ -153,7 +152,7 @@ def put_back_in_cart(session: Session, jde_conn: sa.Connection, *, tables: JdeTa
     for line in order.lines:
         have = in_cart.get(line.item, 0)
         if have == 0:
-            add_item(session, jde_conn, tables=tables, ctx=ctx, item=line.item, quantity=line.quantity)
+            add_item(session, jde, ctx=ctx, item=line.item, quantity=line.quantity)
         elif have < line.quantity:
             set_quantity(session, ctx=ctx, item=line.item, quantity=line.quantity)
     record(session, actor=ctx.actor, subject_an8=order.account_an8, action="order.reorder", object=f"order {order.id}",
@@ -232,12 +231,12 @@ def _claim_key(session: Session, *, ctx: ActingContext, account: int, key: str, 
 
 
 def _checkout(
-    session: Session, jde_conn: sa.Connection, erp: Erp, *, tables: JdeTables, company: str, ctx: ActingContext,
+    session: Session, jde: Jde, erp: Erp, *, ctx: ActingContext,
     account: int, ship_to: int, customer_po: str, key_id: int, token: str,
 ) -> Order:
     sold_to = sold_to_of(ctx)
     po = _check_po(customer_po)
-    ships = shipping_addresses(jde_conn, tables=tables, billing_an8=sold_to, company=company)
+    ships = shipping_addresses(jde, billing_an8=sold_to)
     if ship_to not in {a.an8 for a in ships}:
         allowed = ", ".join(str(a.an8) for a in ships) or "none"
         raise Invalid(f"shipping address {ship_to} is not one of billing address {sold_to}'s shipping addresses "
@@ -245,7 +244,7 @@ def _checkout(
     items = cart_items(session, ctx=ctx)
     if not items:
         raise Invalid("the cart is empty: add items from the catalog before checking out", field="cart")
-    cart = price_items(jde_conn, erp, tables=tables, company=company, ctx=ctx, items=items, ship_to=ship_to)
+    cart = price_items(jde, erp, ctx=ctx, items=items, ship_to=ship_to)
     priced = cart.lines
     missing = [line.item for line in priced.lines if not line.available]
     if missing:
@@ -254,7 +253,7 @@ def _checkout(
     now = utcnow()
     rep = ctx.actor if ctx.on_behalf else None
     order = Order(
-        erp_key=new_erp_key(), account_an8=account, sold_to=sold_to, ship_to=ship_to, company=company,
+        erp_key=new_erp_key(), account_an8=account, sold_to=sold_to, ship_to=ship_to, company=jde.company,
         branch=cart.branch, currency=priced.currency, customer_po=po,
         total=priced.total, placed_by_user_id=ctx.actor.user_id, placed_by_login=ctx.actor.login,
         on_behalf=ctx.on_behalf, rep_name=rep.name if rep else None, rep_email=rep.email if rep else None,
@@ -269,7 +268,7 @@ def _checkout(
     session.flush()
     placed_by = f"{ctx.actor.name} <{ctx.actor.email}>" if ctx.actor.email else ctx.actor.name
     submission = OrderSubmission(
-        idempotency_key=order.erp_key, sold_to=sold_to, ship_to=ship_to, parent=account, company=company,
+        idempotency_key=order.erp_key, sold_to=sold_to, ship_to=ship_to, parent=account, company=jde.company,
         branch=order.branch, currency=order.currency, customer_po=po, placed_by=placed_by,
         lines=tuple(ErpOrderLine(item=ln.item, quantity=ln.quantity, uom=ln.uom, unit_price=ln.unit_price)
                     for ln in order.lines),

@@ -36,6 +36,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.orm import Session, sessionmaker
 
 from ecgateway.audit.service import record
+from ecgateway.clock import utcnow
 from ecgateway.commerce.models import (
     ORDER_REJECTED,
     ORDER_SENT,
@@ -55,7 +56,6 @@ from ecgateway.erp.base import (
     OrderReceipt,
     OrderSubmission,
 )
-from ecgateway.portal.models import utcnow
 
 log = logging.getLogger("ecgateway.outbox")
 

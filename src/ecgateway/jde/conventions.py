@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Mapping
 from decimal import Decimal
 
+from ecgateway.clock import utcnow
 from ecgateway.config import DEFAULT_DECIMALS
 
 BLANK = " "  # JDE stores a blank value as one space, never NULL
@@ -38,7 +39,7 @@ def jde_now(zone: dt.tzinfo | None = None) -> dt.datetime:
     JDE's dates are local business days with no zone of their own, so "today" is the JDE
     server's date, not UTC's: between midnight UTC and local midnight the two differ by a day.
     """
-    return dt.datetime.now(zone) if zone is not None else dt.datetime.now().astimezone()
+    return utcnow().astimezone(zone)  # the one clock (ecgateway.clock); None: this machine's zone
 
 
 def today_julian(zone: dt.tzinfo | None = None) -> int:

@@ -8,6 +8,10 @@ same party and `on_behalf` is False.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ecgateway.portal.models import User
 
 
 @dataclass(frozen=True)
@@ -19,6 +23,11 @@ class Actor:
     name: str
     email: str
     user_type: str
+
+    @classmethod
+    def of(cls, user: User) -> Actor:
+        """The actor a portal user is when they act (audit entries name them by these)."""
+        return cls(user_id=user.id, login=user.login, name=user.name, email=user.email, user_type=user.user_type)
 
 
 @dataclass(frozen=True)

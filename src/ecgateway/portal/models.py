@@ -7,6 +7,7 @@ import datetime as dt
 from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from ecgateway.clock import utcnow
 from ecgateway.config import INTERNAL_TYPES
 
 
@@ -14,8 +15,6 @@ class Base(DeclarativeBase):
     pass
 
 
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 class User(Base):
@@ -57,3 +56,21 @@ class ImpersonateRestriction(Base):
     changed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
 
     rep: Mapped[User] = relationship(back_populates="restriction", foreign_keys=[rep_id])
+
+
+class RestrictionChange(Base):
+    """One change of a rep's filter: what it was, what it became, who changed it and when.
+
+    A None filter means "no row in EC_Impersonate_Restrictions" (the default applies).
+    """
+
+    __tablename__ = "ec_restriction_history"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rep_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True)
+    old_filter: Mapped[str | None] = mapped_column(Text, nullable=True)
+    new_filter: Mapped[str | None] = mapped_column(Text, nullable=True)
+    changed_by: Mapped[str] = mapped_column(String(64), nullable=False)
+    changed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+    # Where the change came from: "editor", "point-and-click", "api", "import", "revert of change 12".
+    source: Mapped[str] = mapped_column(String(120), nullable=False, default="")

@@ -6,15 +6,15 @@ from dataclasses import dataclass
 
 from fastapi import Request
 
-from ecgateway.obo.account_data import PostalAddress, postal_addresses
+from ecgateway.jde.addresses import Address, postal_addresses
 
 
 @dataclass(frozen=True)
 class Banner:
     account_an8: int
     account_name: str
-    billing: PostalAddress | None
-    shipping: PostalAddress | None
+    billing: Address | None
+    shipping: Address | None
 
 
 def banner_for(request: Request, auth) -> Banner | None:
@@ -26,8 +26,8 @@ def banner_for(request: Request, auth) -> Banner | None:
     ctx = auth.context
     runtime = request.app.state.runtime
     numbers = [n for n in (ctx.subject_an8, ctx.billing_an8, ctx.shipping_an8) if n is not None]
-    with runtime.jde_reader.connect() as jde:
-        found = postal_addresses(jde, tables=runtime.jde, an8s=numbers)
+    with runtime.reading_jde() as jde:
+        found = postal_addresses(jde, an8s=numbers)
     account = found.get(ctx.subject_an8)
     banner = Banner(
         account_an8=ctx.subject_an8,

@@ -1,4 +1,5 @@
-"""Dependencies shared by routers: runtime, database sessions, who is signed in, access levels.
+"""Dependencies shared by routers: runtime, database sessions, the JDE handle, the ERP, who is
+signed in, access levels, the transaction log's filter. The one place that unpacks the runtime.
 
 Every route declares an access level through one of the aliases below (CurrentUser,
 RepAuth, AdminAuth, CustomerAuth, ShopperContext, OptionalAuth...) or with
@@ -8,21 +9,30 @@ request guard (deny by default). Levels: see ecgateway.auth.roles.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Annotated
 
-import sqlalchemy as sa
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Query, Request
 from sqlalchemy.orm import Session
 
+from ecgateway.accounts import WorkWithAccounts, is_customer_account
+from ecgateway.accounts.query import AN8_MAX
+from ecgateway.admin import txlog
+from ecgateway.admin.users import AdminError
 from ecgateway.auth import sessions
 from ecgateway.auth.models import AuthSession
 from ecgateway.auth.roles import allowed
+from ecgateway.commerce.errors import CommerceError
+from ecgateway.commerce.outbox import Relay
+from ecgateway.config import Settings
+from ecgateway.erp import Erp
+from ecgateway.jde.handle import Jde
 from ecgateway.obo import service as obo
 from ecgateway.obo.context import ActingContext
 from ecgateway.portal.models import User
 from ecgateway.runtime import Runtime
+from ecgateway.web.params import OptionalRowIdQuery
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -34,15 +44,89 @@ def get_portal_session(runtime: Annotated[Runtime, Depends(get_runtime)]) -> Ite
         yield session
 
 
-def get_jde(runtime: Annotated[Runtime, Depends(get_runtime)]) -> Iterator[sa.Connection]:
-    """A JDE connection for the request, on the read-only engine."""
-    with runtime.jde_reader.connect() as conn:
-        yield conn
+def get_jde(runtime: Annotated[Runtime, Depends(get_runtime)]) -> Iterator[Jde]:
+    """The request's JDE handle (connection on the read-only engine, tables, company, decimals)."""
+    with runtime.reading_jde() as jde:
+        yield jde
+
+
+def get_accounts_query(runtime: Annotated[Runtime, Depends(get_runtime)]) -> WorkWithAccounts:
+    """The Work-with-Accounts query, loaded once per process."""
+    return runtime.accounts
+
+
+def get_erp(request: Request) -> Erp:
+    return request.app.state.erp
+
+
+def get_relay(request: Request) -> Relay:
+    return request.app.state.relay
+
+
+def get_settings(runtime: Annotated[Runtime, Depends(get_runtime)]) -> Settings:
+    return runtime.settings
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
 PortalSessionDep = Annotated[Session, Depends(get_portal_session)]
-JdeDep = Annotated[sa.Connection, Depends(get_jde)]
+JdeDep = Annotated[Jde, Depends(get_jde)]
+AccountsQueryDep = Annotated[WorkWithAccounts, Depends(get_accounts_query)]
+ErpDep = Annotated[Erp, Depends(get_erp)]
+RelayDep = Annotated[Relay, Depends(get_relay)]
+
+
+def get_customer_check(jde: JdeDep, wwa: AccountsQueryDep) -> Callable[[int], bool]:
+    """For the user service: is a number one of JDE's customer accounts (the base query)?"""
+    return lambda an8: is_customer_account(jde.conn, wwa=wwa, an8=an8)
+
+
+CustomerCheckDep = Annotated[Callable[[int], bool], Depends(get_customer_check)]
+
+
+def audit_log_filter(
+    rep: Annotated[str | None, Query(max_length=64, description="CSR login")] = None,
+    account: Annotated[str | None, Query(max_length=12)] = None,
+    action: Annotated[str | None, Query(max_length=64, description="obo.start, or an area: obo")] = None,
+    outcome: Annotated[str | None, Query(max_length=16)] = None,
+    date_from: Annotated[str | None, Query(max_length=10, description="YYYY-MM-DD (UTC)")] = None,
+    date_to: Annotated[str | None, Query(max_length=10, description="YYYY-MM-DD (UTC), inclusive")] = None,
+    order: OptionalRowIdQuery = None,
+) -> txlog.LogFilter:
+    """The transaction log's filter from the query string (pages, CSV and API alike); AdminError
+    (400) names a field that is not right."""
+    return txlog.LogFilter(
+        rep=rep or None, account=optional_an8(account or "", "account"), action=action or None,
+        outcome=outcome or None, date_from=txlog.parse_date(date_from, field="date_from"),
+        date_to=txlog.parse_date(date_to, field="date_to"), order_id=order,
+    )
+
+
+AuditLogFilterDep = Annotated[txlog.LogFilter, Depends(audit_log_filter)]
+
+
+def optional_an8(text: str, field: str) -> int | None:
+    """A form's optional account number typed as text; AdminError names the field when it is not one."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= AN8_MAX:
+        raise AdminError(f"{field} {text[:20]!r} is not an account number; enter 1 to {AN8_MAX} in digits, e.g. 4242",
+                         field=field)
+    return int(text)
+
+
+def refresh_after_refusal(request: Request, db: Annotated[Session, Depends(get_portal_session)]) -> Iterator[None]:
+    """A refusal rolls the session back, which expires the signed-in user the error page shows:
+    load it again while the session is still open."""
+    try:
+        yield
+    except CommerceError:
+        auth = getattr(request.state, "auth", None)
+        for row in (getattr(auth, "user", None), getattr(auth, "session", None)):
+            if row is not None and row in db:
+                db.refresh(row)
+        raise
 
 
 @dataclass
@@ -83,7 +167,7 @@ def get_auth(request: Request, db: PortalSessionDep, runtime: RuntimeDep) -> Aut
         request.state.session_cookie = ""
         return _remember(request, Auth(None, None, None, "Your user is no longer active. Ask an administrator."))
     if row.obo_an8 is not None:
-        ended = obo.recheck(db, runtime.jde_reader.connect, runtime=runtime, user=user, auth_session=row)
+        ended = obo.recheck(db, runtime.jde_reader.connect, wwa=runtime.accounts, user=user, auth_session=row)
         if ended is not None:
             request.state.session_cookie = ended.token
     notice = row.notice

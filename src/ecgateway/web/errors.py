@@ -1,4 +1,9 @@
-"""Errors people see: JSON with a message under /api/, a page (or the sign-in page) elsewhere."""
+"""Errors people see: JSON with a message under /api/, a page (or the sign-in page) elsewhere.
+
+Three handlers, one per kind of error: the framework's own (no route, wrong method, HTTPException),
+its request validation, and GatewayError, the root of every domain error (ecgateway.errors):
+the error says its status, message and JSON body; this module only draws them.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +14,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ecgateway.auth.service import SignInError
-from ecgateway.obo.service import OboRefused
+from ecgateway.errors import GatewayError
+from ecgateway.web.deps import get_auth
 
 TITLES = {400: "Bad request", 401: "Sign in needed", 403: "Not allowed", 404: "Not found", 405: "Not allowed here",
           409: "Not possible now", 422: "Please check the form", 429: "Too many attempts"}
@@ -19,8 +24,7 @@ TITLES = {400: "Bad request", 401: "Sign in needed", 403: "Not allowed", 404: "N
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(OboRefused, _obo_refused)
-    app.add_exception_handler(SignInError, _sign_in_error)
+    app.add_exception_handler(GatewayError, _gateway_error)
 
 
 def is_api(request: Request) -> bool:
@@ -41,8 +45,6 @@ def error_response(request: Request, status: int, message: str, headers: dict | 
 
 
 def _load_auth(request: Request) -> None:
-    from ecgateway.web.deps import get_auth
-
     runtime = request.app.state.runtime
     with runtime.portal_sessions() as db:
         get_auth(request, db, runtime)
@@ -66,10 +68,7 @@ async def _validation_error(request: Request, exc: RequestValidationError):
     return error_response(request, 422, message)
 
 
-async def _obo_refused(request: Request, exc: OboRefused):
-    return error_response(request, exc.status, exc.message)
-
-
-async def _sign_in_error(request: Request, exc: SignInError):
-    headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
-    return error_response(request, exc.status, exc.message, headers)
+async def _gateway_error(request: Request, exc: GatewayError):
+    if is_api(request):
+        return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers())
+    return error_response(request, exc.status, exc.message, exc.headers())

@@ -1,16 +1,28 @@
-"""Wires the web layer into the app: response middleware, error handlers, the routers."""
+"""Wires the web layer into the app: response middleware, the one set of error handlers, every router.
+
+Every route lives in web/: pages in web/pages/<domain>.py, the JSON API in web/api/<domain>.py.
+"""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 
-from ecgateway.web import api_v1, auth_pages, rep_pages
+from ecgateway.web import health
+from ecgateway.web.api import accounts as accounts_api
+from ecgateway.web.api import admin as admin_api
+from ecgateway.web.api import auth as auth_api
+from ecgateway.web.api import commerce as commerce_api
+from ecgateway.web.api import obo as obo_api
 from ecgateway.web.errors import install_error_handlers
+from ecgateway.web.pages import accounts, admin, auth, commerce, home, obo
 from ecgateway.web.security import ResponseSecurityMiddleware
+
+ROUTERS = (health, home, auth, accounts, obo, auth_api, accounts_api, obo_api, admin, admin_api, commerce,
+           commerce_api)
 
 
 def install_web(app: FastAPI) -> None:
     app.add_middleware(ResponseSecurityMiddleware, settings=app.state.settings)
     install_error_handlers(app)
-    for module in (auth_pages, rep_pages, api_v1):
+    for module in ROUTERS:
         app.include_router(module.router)

@@ -1,20 +1,33 @@
-"""Jinja2 templates from the project's templates/ folder, with the signed-in user in every page."""
+"""Jinja2 templates from the project's templates/ folder, with the signed-in user in every page,
+and the money filter."""
 
 from __future__ import annotations
+
+from decimal import Decimal
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
 
 from ecgateway.config import Settings
+from ecgateway.web.banner import banner_for
 
 
 def make_templates(settings: Settings) -> Jinja2Templates:
-    return Jinja2Templates(directory=str(settings.resource("templates")), context_processors=[_auth_context])
+    templates = Jinja2Templates(directory=str(settings.resource("templates")), context_processors=[_auth_context])
+    templates.env.filters["money"] = money
+    return templates
+
+
+def money(value: Decimal | None, places: int = 2) -> str:
+    """1234.5 -> '1,234.50'; unit prices keep up to 4 places when they have them."""
+    if value is None:
+        return ""
+    value = Decimal(value)
+    shown = max(places, min(4, -value.normalize().as_tuple().exponent))
+    return f"{value:,.{shown}f}"
 
 
 def _auth_context(request: Request) -> dict:
     """base.html draws the top navigation and the on-behalf-of banner from these, on every page."""
-    from ecgateway.web.banner import banner_for
-
     auth = getattr(request.state, "auth", None)
     return {"auth": auth, "banner": banner_for(request, auth)}

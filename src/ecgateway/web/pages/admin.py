@@ -9,17 +9,28 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, FastAPI, Form, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
 
-from ecgateway.accounts import is_customer_account
+from ecgateway.accounts import WorkWithAccounts
 from ecgateway.admin import restrictions as rs
 from ecgateway.admin import txlog
 from ecgateway.admin import users as us
 from ecgateway.admin.users import AdminError
 from ecgateway.config import INTERNAL_TYPES, USER_TYPES
-from ecgateway.web.deps import AdminAuth, JdeDep, OptionalAuth, PortalSessionDep, RuntimeDep
-from ecgateway.web.params import AN8_MAX, AccountNumber, OptionalRowIdQuery, RowIdPath
+from ecgateway.jde.handle import Jde
+from ecgateway.web.deps import (
+    AccountsQueryDep,
+    AdminAuth,
+    AuditLogFilterDep,
+    CustomerCheckDep,
+    JdeDep,
+    OptionalAuth,
+    PortalSessionDep,
+    optional_an8,
+)
+from ecgateway.web.params import AccountNumber, RowIdPath
+from ecgateway.web.responses import audit_csv, render
 from ecgateway.web.security import csrf_exempt
 
 router = APIRouter(include_in_schema=False)
@@ -28,20 +39,11 @@ LOG_PAGE = 50
 SEARCH_ROWS = 25
 
 
-def install_admin(app: FastAPI) -> None:
-    """Add the admin pages and JSON API, and answer AdminError as a page or JSON with its status."""
-    from ecgateway.admin import api
-
-    app.include_router(router)
-    app.include_router(api.router)
-    app.add_exception_handler(AdminError, _admin_error)
-
-
 # -- landing ---------------------------------------------------------------------------------
 
 @router.get("/admin", response_class=HTMLResponse)
 def admin_home(request: Request, auth: AdminAuth):
-    return _render(request, "admin/home.html", {})
+    return render(request, "admin/home.html", {})
 
 
 # -- users -----------------------------------------------------------------------------------
@@ -56,7 +58,7 @@ def users_page(request: Request, auth: AdminAuth, db: PortalSessionDep,
 
 
 @router.post("/admin/users", response_class=HTMLResponse)
-def users_create(request: Request, auth: AdminAuth, db: PortalSessionDep, jde: JdeDep, runtime: RuntimeDep,
+def users_create(request: Request, auth: AdminAuth, db: PortalSessionDep, customer_check: CustomerCheckDep,
                  login: Annotated[str, Form(max_length=64)] = "", name: Annotated[str, Form(max_length=120)] = "",
                  email: Annotated[str, Form(max_length=254)] = "", user_type: Annotated[str, Form(max_length=32)] = "",
                  account_an8: Annotated[str, Form(max_length=40)] = "",
@@ -64,8 +66,8 @@ def users_create(request: Request, auth: AdminAuth, db: PortalSessionDep, jde: J
     form = {"login": login, "name": name, "email": email, "user_type": user_type, "account_an8": account_an8}
     try:
         new = us.create_user(db, ctx=auth.context, login=login, name=name, user_type=user_type, email=email,
-                             account_an8=_optional_int(account_an8, "account_an8"),
-                             acknowledge_dual_role=acknowledge_dual_role, account_check=customer_check(jde, runtime))
+                             account_an8=optional_an8(account_an8, "account_an8"),
+                             acknowledge_dual_role=acknowledge_dual_role, account_check=customer_check)
     except us.DualRoleWarning as exc:
         db.rollback()
         return _users_page(request, db, form=form, warning=exc.message, status_code=409)
@@ -73,7 +75,7 @@ def users_create(request: Request, auth: AdminAuth, db: PortalSessionDep, jde: J
         db.rollback()
         return _users_page(request, db, form=form, error=exc, status_code=exc.status)
     db.commit()
-    return _render(request, "admin/user_link.html", {
+    return render(request, "admin/user_link.html", {
         "user": new.user, "link": _absolute(request, new.link.path()), "expires_at": new.link.expires_at,
         "warnings": new.warnings, "created": True})
 
@@ -84,16 +86,15 @@ def user_page(request: Request, user_id: RowIdPath, auth: AdminAuth, db: PortalS
 
 
 @router.post("/admin/users/{user_id}/type", response_class=HTMLResponse)
-def user_type(request: Request, user_id: RowIdPath, auth: AdminAuth, db: PortalSessionDep, jde: JdeDep,
-              runtime: RuntimeDep,
+def user_type(request: Request, user_id: RowIdPath, auth: AdminAuth, db: PortalSessionDep, customer_check: CustomerCheckDep,
               user_type: Annotated[str, Form(max_length=32)], account_an8: Annotated[str, Form(max_length=40)] = "",
               acknowledge_dual_role: Annotated[bool, Form()] = False):
     user = us.get_user(db, user_id=user_id)
     try:
         ended = us.change_user_type(db, ctx=auth.context, user=user, user_type=user_type,
-                                    account_an8=_optional_int(account_an8, "account_an8"),
+                                    account_an8=optional_an8(account_an8, "account_an8"),
                                     acknowledge_dual_role=acknowledge_dual_role,
-                                    account_check=customer_check(jde, runtime))
+                                    account_check=customer_check)
     except us.DualRoleWarning as exc:
         db.rollback()
         return _user_page(request, db, user, warning=exc.message, asked_type=user_type, status_code=409)
@@ -123,7 +124,7 @@ def user_link(request: Request, user_id: RowIdPath, auth: AdminAuth, db: PortalS
     user = us.get_user(db, user_id=user_id)
     link = us.issue_set_password_link(db, ctx=auth.context, user=user)
     db.commit()
-    return _render(request, "admin/user_link.html", {
+    return render(request, "admin/user_link.html", {
         "user": user, "link": _absolute(request, link.path()), "expires_at": link.expires_at, "warnings": (),
         "created": False})
 
@@ -156,42 +157,42 @@ def set_password_submit(request: Request, auth: OptionalAuth, db: PortalSessionD
 # -- Assign Customers to Representatives --------------------------------------------------------
 
 @router.get("/admin/restrictions", response_class=HTMLResponse)
-def assign_page(request: Request, auth: AdminAuth, db: PortalSessionDep, jde: JdeDep, runtime: RuntimeDep,
+def assign_page(request: Request, auth: AdminAuth, db: PortalSessionDep, jde: JdeDep, wwa: AccountsQueryDep,
                 q: Annotated[str | None, Query(max_length=100)] = None, counts: bool = False):
     """Counting takes a while on large JDE data: the page's script fills the counts in after it
     shows (one request per distinct filter); counts=true counts on the server (no script)."""
-    reps = rs.list_reps(db, jde if counts else None, wwa=runtime.accounts, q=q)
-    return _render(request, "admin/assign.html", {"reps": reps, "q": q or "", "counts": counts,
-                                                  "default": runtime.accounts.restriction_default})
+    reps = rs.list_reps(db, jde.conn if counts else None, wwa=wwa, q=q)
+    return render(request, "admin/assign.html", {"reps": reps, "q": q or "", "counts": counts,
+                                                  "default": wwa.restriction_default})
 
 
 @router.get("/admin/restrictions/{rep_id}", response_class=HTMLResponse)
 def editor_page(request: Request, rep_id: RowIdPath, auth: AdminAuth, db: PortalSessionDep, jde: JdeDep,
-                runtime: RuntimeDep):
+                wwa: AccountsQueryDep):
     rep = rs.get_rep(db, rep_id=rep_id)
     current = rs.get_restriction_text(db, rep=rep)
-    return _editor(request, db, jde, runtime, rep, current or "", preview=True)
+    return _editor(request, db, jde, wwa, rep, current or "", preview=True)
 
 
 @router.post("/admin/restrictions/{rep_id}/preview", response_class=HTMLResponse)
 def editor_preview(request: Request, rep_id: RowIdPath, auth: AdminAuth, db: PortalSessionDep, jde: JdeDep,
-                   runtime: RuntimeDep, filter_text: Annotated[str, Form(max_length=20000)] = ""):
+                   wwa: AccountsQueryDep, filter_text: Annotated[str, Form(max_length=20000)] = ""):
     rep = rs.get_rep(db, rep_id=rep_id)
-    return _editor(request, db, jde, runtime, rep, filter_text, preview=True)
+    return _editor(request, db, jde, wwa, rep, filter_text, preview=True)
 
 
 @router.post("/admin/restrictions/{rep_id}/search", response_class=HTMLResponse)
 def editor_search(request: Request, rep_id: RowIdPath, auth: AdminAuth, db: PortalSessionDep, jde: JdeDep,
-                  runtime: RuntimeDep, filter_text: Annotated[str, Form(max_length=20000)] = "",
+                  wwa: AccountsQueryDep, filter_text: Annotated[str, Form(max_length=20000)] = "",
                   aq: Annotated[str, Form(max_length=100)] = ""):
     rep = rs.get_rep(db, rep_id=rep_id)
-    found = rs.search_accounts(jde, wwa=runtime.accounts, q=aq or None, limit=SEARCH_ROWS)
-    return _editor(request, db, jde, runtime, rep, filter_text, preview=False, search=(aq, found))
+    found = rs.search_accounts(jde.conn, wwa=wwa, q=aq or None, limit=SEARCH_ROWS)
+    return _editor(request, db, jde, wwa, rep, filter_text, preview=False, search=(aq, found))
 
 
 @router.post("/admin/restrictions/{rep_id}/pick", response_class=HTMLResponse)
 def editor_pick(request: Request, rep_id: RowIdPath, auth: AdminAuth, db: PortalSessionDep, jde: JdeDep,
-                runtime: RuntimeDep, filter_text: Annotated[str, Form(max_length=20000)] = "",
+                wwa: AccountsQueryDep, filter_text: Annotated[str, Form(max_length=20000)] = "",
                 an8: Annotated[list[AccountNumber] | None, Form()] = None, mode: Annotated[str, Form()] = "add",
                 aq: Annotated[str, Form(max_length=100)] = ""):
     """Point-and-click: the ticked accounts go into the filter text (not saved until Save)."""
@@ -199,23 +200,23 @@ def editor_pick(request: Request, rep_id: RowIdPath, auth: AdminAuth, db: Portal
     try:
         text = rs.an8_filter(filter_text, an8 or [], mode=mode)
     except AdminError as exc:
-        found = rs.search_accounts(jde, wwa=runtime.accounts, q=aq or None, limit=SEARCH_ROWS)
-        return _editor(request, db, jde, runtime, rep, filter_text, preview=False, search=(aq, found),
+        found = rs.search_accounts(jde.conn, wwa=wwa, q=aq or None, limit=SEARCH_ROWS)
+        return _editor(request, db, jde, wwa, rep, filter_text, preview=False, search=(aq, found),
                        error=exc.message, status_code=exc.status)
-    return _editor(request, db, jde, runtime, rep, text, preview=True, picked=True,
+    return _editor(request, db, jde, wwa, rep, text, preview=True, picked=True,
                    message=f"{len(an8 or [])} ticked account(s) written into the filter below. Check the preview, "
                            "then save.")
 
 
 @router.post("/admin/restrictions/{rep_id}", response_class=HTMLResponse)
 def editor_save(request: Request, rep_id: RowIdPath, auth: AdminAuth, db: PortalSessionDep, jde: JdeDep,
-                runtime: RuntimeDep, source: Annotated[str, Form(max_length=40)],
+                wwa: AccountsQueryDep, source: Annotated[str, Form(max_length=40)],
                 filter_text: Annotated[str, Form(max_length=20000)] = ""):
     """Save (empty text removes the filter). `source` is required, so an empty post saves nothing."""
     rep = rs.get_rep(db, rep_id=rep_id)
     check = rs.check_filter(filter_text)
     if not check.ok:
-        return _editor(request, db, jde, runtime, rep, filter_text, preview=True, status_code=422,
+        return _editor(request, db, jde, wwa, rep, filter_text, preview=True, status_code=422,
                        error=f"Not saved: the filter is refused at line {check.line}, column {check.col}: "
                              f"{check.message}. Correct it there and save again.")
     change = rs.save_restriction(db, ctx=auth.context, rep=rep, filter_text=filter_text,
@@ -227,36 +228,27 @@ def editor_save(request: Request, rep_id: RowIdPath, auth: AdminAuth, db: Portal
         message = f"Saved: {rep.login} has no restriction now, so the default applies. It applies from their next request."
     else:
         message = f"Saved. {rep.login}'s list changes from their next request."
-    return _editor(request, db, jde, runtime, rep, rs.get_restriction_text(db, rep=rep) or "", preview=True,
+    return _editor(request, db, jde, wwa, rep, rs.get_restriction_text(db, rep=rep) or "", preview=True,
                    message=message)
 
 
 @router.post("/admin/restrictions/history/{change_id}/revert", response_class=HTMLResponse)
 def editor_revert(request: Request, change_id: RowIdPath, auth: AdminAuth, db: PortalSessionDep, jde: JdeDep,
-                  runtime: RuntimeDep):
+                  wwa: AccountsQueryDep):
     change = rs.revert(db, ctx=auth.context, change_id=change_id)
     db.commit()
     rep = rs.get_rep(db, rep_id=change.rep_id)
-    return _editor(request, db, jde, runtime, rep, change.new_filter or "", preview=True,
+    return _editor(request, db, jde, wwa, rep, change.new_filter or "", preview=True,
                    message=f"Reverted: the filter is back to what it was before change {change_id}.")
 
 
 # -- transaction log -------------------------------------------------------------------------
 
 @router.get("/admin/audit", response_class=HTMLResponse)
-def log_page(request: Request, auth: AdminAuth, db: PortalSessionDep,
-             rep: Annotated[str | None, Query(max_length=64)] = None,
-             account: Annotated[str | None, Query(max_length=12)] = None,
-             action: Annotated[str | None, Query(max_length=64)] = None,
-             outcome: Annotated[str | None, Query(max_length=16)] = None,
-             date_from: Annotated[str | None, Query(max_length=10)] = None,
-             date_to: Annotated[str | None, Query(max_length=10)] = None,
-             order: OptionalRowIdQuery = None,
+def log_page(request: Request, auth: AdminAuth, db: PortalSessionDep, flt: AuditLogFilterDep,
              sort: Annotated[str, Query(max_length=16)] = "date",
              direction: Annotated[str, Query(max_length=4)] = "desc",
              offset: Annotated[int, Query(ge=0)] = 0):
-    flt = log_filter(rep=rep, account=account, action=action, outcome=outcome, date_from=date_from,
-                     date_to=date_to, order=order)
     page = txlog.query_log(db, flt=flt, sort=sort, direction=direction, limit=LOG_PAGE, offset=offset)
     args = flt.query_args()
 
@@ -265,7 +257,7 @@ def log_page(request: Request, auth: AdminAuth, db: PortalSessionDep,
         return "/admin/audit?" + urlencode({k: v for k, v in merged.items() if v not in ("", None)})
 
     actions = txlog.actions(db)
-    return _render(request, "admin/audit.html", {
+    return render(request, "admin/audit.html", {
         "page": page, "flt": flt, "sort": sort, "direction": direction, "actions": actions,
         "areas": sorted({a.split(".", 1)[0] for a in actions}),
         "link": link, "csv_link": "/admin/audit.csv?" + urlencode({**args, "sort": sort, "direction": direction}),
@@ -275,19 +267,10 @@ def log_page(request: Request, auth: AdminAuth, db: PortalSessionDep,
 
 
 @router.get("/admin/audit.csv")
-def log_csv(auth: AdminAuth, db: PortalSessionDep,
-            rep: Annotated[str | None, Query(max_length=64)] = None,
-            account: Annotated[str | None, Query(max_length=12)] = None,
-            action: Annotated[str | None, Query(max_length=64)] = None,
-            outcome: Annotated[str | None, Query(max_length=16)] = None,
-            date_from: Annotated[str | None, Query(max_length=10)] = None,
-            date_to: Annotated[str | None, Query(max_length=10)] = None,
-            order: OptionalRowIdQuery = None,
+def log_csv(auth: AdminAuth, db: PortalSessionDep, flt: AuditLogFilterDep,
             sort: Annotated[str, Query(max_length=16)] = "date",
             direction: Annotated[str, Query(max_length=4)] = "asc"):
-    flt = log_filter(rep=rep, account=account, action=action, outcome=outcome, date_from=date_from,
-                     date_to=date_to, order=order)
-    return csv_response(db, flt, sort, direction)
+    return audit_csv(db, flt, sort, direction)
 
 
 @router.get("/admin/orders/{order_id}/audit")
@@ -296,28 +279,7 @@ def order_entries(order_id: RowIdPath, auth: AdminAuth):
     return RedirectResponse(f"/admin/audit?order={order_id}&sort=date&direction=asc", status_code=303)
 
 
-def log_filter(*, rep, account, action, outcome, date_from, date_to, order) -> txlog.LogFilter:
-    """The log filter from query text; AdminError (400) names a field that is not right."""
-    return txlog.LogFilter(
-        rep=rep or None, account=_optional_int(account or "", "account"), action=action or None,
-        outcome=outcome or None, date_from=txlog.parse_date(date_from, field="date_from"),
-        date_to=txlog.parse_date(date_to, field="date_to"), order_id=order,
-    )
-
-
-def csv_response(db, flt: txlog.LogFilter, sort: str, direction: str) -> StreamingResponse:
-    txlog.query_log(db, flt=flt, sort=sort, direction=direction, limit=1)  # bad sort: an error before streaming
-    return StreamingResponse(txlog.csv_chunks(db, flt=flt, sort=sort, direction=direction),
-                             media_type="text/csv; charset=utf-8",
-                             headers={"Content-Disposition": 'attachment; filename="transaction-log.csv"'})
-
-
 # -- helpers ---------------------------------------------------------------------------------
-
-def _render(request: Request, template: str, context: dict, status_code: int = 200, headers: dict | None = None):
-    return request.app.state.templates.TemplateResponse(request, template, context, status_code=status_code,
-                                                        headers=headers)
-
 
 def _users_page(request: Request, db, *, q=None, user_type=None, status=None, offset=0, form=None, warning=None,
                 error: AdminError | None = None, status_code: int = 200):
@@ -328,59 +290,43 @@ def _users_page(request: Request, db, *, q=None, user_type=None, status=None, of
         rows, total, error = [], 0, exc
     dual = {u.id for u in rows if u.active and us.dual_role_conflicts(
         db, user_type=u.user_type, email=u.email, name=u.name, exclude_user_id=u.id)}
-    return _render(request, "admin/users.html", {
+    return render(request, "admin/users.html", {
         "users": rows, "total": total, "q": q or "", "user_type": user_type or "", "status": status or "",
         "types": USER_TYPES, "form": form or {}, "warning": warning, "error": error, "dual": dual,
-    }, status_code=status_code)
+    }, status=status_code)
 
 
 def _user_page(request: Request, db, user, *, message=None, warning=None, asked_type=None,
                error: AdminError | None = None, status_code: int = 200):
     conflicts = us.dual_role_conflicts(db, user_type=user.user_type, email=user.email, name=user.name,
                                        exclude_user_id=user.id) if user.active else []
-    return _render(request, "admin/user.html", {
+    return render(request, "admin/user.html", {
         "user": user, "types": USER_TYPES, "internal": INTERNAL_TYPES, "message": message, "warning": warning,
         "asked_type": asked_type, "error": error,
         "standing_warning": us.dual_role_message(user.user_type, conflicts) if conflicts else None,
-    }, status_code=status_code)
+    }, status=status_code)
 
 
 def _set_password(request: Request, *, token: str = "", error=None, field=None, done=None, status_code: int = 200):
-    return _render(request, "admin/set_password.html", {
+    return render(request, "admin/set_password.html", {
         "token": token, "error": error, "field": field, "done": done, "min_length": us.PASSWORD_MIN,
-    }, status_code=status_code)  # Referers never carry the code: it is in the fragment
+    }, status=status_code)  # Referers never carry the code: it is in the fragment
 
 
-def _editor(request: Request, db, jde, runtime, rep, filter_text: str, *, preview: bool, search=None,
+def _editor(request: Request, db, jde: Jde, wwa: WorkWithAccounts, rep, filter_text: str, *, preview: bool, search=None,
             message=None, error=None, picked: bool = False, status_code: int = 200):
-    wwa = runtime.accounts
     saved = rs.get_restriction_text(db, rep=rep)
-    result = rs.preview(jde, wwa=wwa, filter_text=filter_text) if preview else None
+    result = rs.preview(jde.conn, wwa=wwa, filter_text=filter_text) if preview else None
     if result is not None and result.check.ok and filter_text.strip() == (saved or "") and rep.active:
         now = result  # the text shown is the saved one: one count serves both (counting is the slow part)
     else:
-        now = rs.rep_preview(db, jde, wwa=wwa, rep=rep, limit=1)
-    return _render(request, "admin/editor.html", {
+        now = rs.rep_preview(db, jde.conn, wwa=wwa, rep=rep, limit=1)
+    return render(request, "admin/editor.html", {
         "rep": rep, "filter_text": filter_text, "saved_text": saved,
         "result": result, "now": now, "search": search, "message": message, "error": error, "picked": picked,
         "history": rs.history(db, rep_id=rep.id, limit=50), "default": wwa.restriction_default,
         "column_names": wwa.policy.column_names(),
-    }, status_code=status_code)
-
-
-def customer_check(jde, runtime):
-    """For the user service: is a number one of JDE's customer accounts (the base query)?"""
-    return lambda an8: is_customer_account(jde, wwa=runtime.accounts, an8=an8)
-
-
-def _optional_int(text: str, field: str) -> int | None:
-    text = (text or "").strip()
-    if not text:
-        return None
-    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= AN8_MAX:
-        raise AdminError(f"{field} {text[:20]!r} is not an account number; enter 1 to {AN8_MAX} in digits, e.g. 4242",
-                         field=field)
-    return int(text)
+    }, status=status_code)
 
 
 def _absolute(request: Request, path: str) -> str:
@@ -390,15 +336,3 @@ def _absolute(request: Request, path: str) -> str:
 def _signed_out(ended: int) -> str:
     return "they had no session open" if not ended else f"their {ended} session(s) ended, they must sign in again"
 
-
-async def _admin_error(request: Request, exc: AdminError):
-    from ecgateway.web.errors import error_response, is_api
-
-    if is_api(request):
-        from fastapi.responses import JSONResponse
-
-        body = {"status": exc.status, "message": exc.message, "field": exc.field}
-        if isinstance(exc, us.DualRoleWarning):
-            body["conflicts"] = [u.login for u in exc.conflicts]
-        return JSONResponse(body, status_code=exc.status)
-    return error_response(request, exc.status, exc.message)

@@ -1,4 +1,4 @@
-"""Sign-in and sign-out pages, and the home page."""
+"""Sign-in and sign-out pages; where each user lands after sign-in."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from ecgateway.auth import service as auth_service
 from ecgateway.auth.roles import CUSTOMER, may_act_on_behalf
 from ecgateway.obo import service as obo
 from ecgateway.portal.models import User
-from ecgateway.web.deps import JdeDep, OptionalAuth, PortalSessionDep, RuntimeDep, SignedInAuth
+from ecgateway.web.deps import JdeDep, OptionalAuth, PortalSessionDep, SettingsDep, SignedInAuth
 from ecgateway.web.security import csrf_exempt
 
 router = APIRouter(include_in_schema=False)
@@ -49,17 +49,17 @@ def login_page(request: Request, auth: OptionalAuth, next: str | None = None):
 
 @router.post("/login", response_class=HTMLResponse)
 @csrf_exempt  # no session yet: the Origin check still applies
-def login_submit(request: Request, auth: OptionalAuth, db: PortalSessionDep, runtime: RuntimeDep, jde: JdeDep,
+def login_submit(request: Request, auth: OptionalAuth, db: PortalSessionDep, settings: SettingsDep, jde: JdeDep,
                  login: Annotated[str, Form(max_length=64)] = "", password: Annotated[str, Form(max_length=1024)] = "",
                  next: Annotated[str, Form(max_length=2000)] = ""):
     try:
-        signed = auth_service.sign_in(db, login=login, password=password, ip=client_ip(request), previous=auth.session, settings=runtime.settings)
+        signed = auth_service.sign_in(db, login=login, password=password, ip=client_ip(request), previous=auth.session, settings=settings)
     except auth_service.SignInError as exc:
         headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
         return request.app.state.templates.TemplateResponse(
             request, "login.html", {"next": safe_next(next) or "", "login": login, "error": exc.message},
             status_code=exc.status, headers=headers)
-    obo.prepare_session(db, jde, runtime=runtime, user=signed.user, auth_session=signed.session)
+    obo.prepare_session(db, jde, user=signed.user, auth_session=signed.session)
     request.state.session_cookie = signed.token
     return RedirectResponse(safe_next(next) or home_of(signed.user), status_code=303)
 

@@ -1,4 +1,4 @@
-"""The rep's pages: the account picker, the account page, and the on-behalf-of forms."""
+"""The rep's pages: the account picker and the account page (the on-behalf-of forms are in pages/obo.py)."""
 
 from __future__ import annotations
 
@@ -10,18 +10,19 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from ecgateway.accounts import MAX_PAGE_SIZE, SORT_KEYS, CursorError, list_accounts, rep_scope
 from ecgateway.auth.roles import CUSTOMER, may_act_on_behalf
+from ecgateway.jde.account_detail import read_account_detail
+from ecgateway.jde.handle import Jde
 from ecgateway.obo import service as obo
-from ecgateway.obo.account_data import read_account_detail
 from ecgateway.web.deps import (
+    AccountsQueryDep,
     Auth,
     JdeDep,
     PortalSessionDep,
     RepAuth,
-    RuntimeDep,
-    ShopperAuth,
     SignedInAuth,
 )
-from ecgateway.web.params import AccountNumberForm, AccountNumberPath, OptionalAccountNumberForm
+from ecgateway.web.params import AccountNumberPath
+from ecgateway.web.responses import render
 
 router = APIRouter(include_in_schema=False)
 
@@ -30,24 +31,24 @@ PICKER_PAGE = 50
 
 
 @router.get("/accounts", response_class=HTMLResponse)
-def picker(request: Request, auth: RepAuth, db: PortalSessionDep, jde: JdeDep, runtime: RuntimeDep,
+def picker(request: Request, auth: RepAuth, db: PortalSessionDep, jde: JdeDep, wwa: AccountsQueryDep,
            q: Annotated[str | None, Query(max_length=100)] = None, sort: str = "number",
            cursor: Annotated[str | None, Query(max_length=500)] = None,
            limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = PICKER_PAGE):
     """Search as you type (number, name, city), sort, keyset paging: the rep's own compiled query."""
-    scope = rep_scope(db, rep=auth.user, wwa=runtime.accounts)
+    scope = rep_scope(db, rep=auth.user, wwa=wwa)
     error = None
     if sort not in SORT_KEYS:
         error, sort = f"Sorting by {sort!r} is not offered; sorted by account number instead.", "number"
     try:
-        page = list_accounts(jde, wwa=runtime.accounts, scope=scope, q=q, sort=sort, cursor=cursor, limit=limit)
+        page = list_accounts(jde.conn, wwa=wwa, scope=scope, q=q, sort=sort, cursor=cursor, limit=limit)
     except CursorError as exc:
         error = str(exc)
-        page = list_accounts(jde, wwa=runtime.accounts, scope=scope, q=q, sort=sort, limit=limit)
+        page = list_accounts(jde.conn, wwa=wwa, scope=scope, q=q, sort=sort, limit=limit)
     next_query = None
     if page.next_cursor:
         next_query = urlencode({k: v for k, v in (("q", q), ("sort", sort), ("cursor", page.next_cursor)) if v})
-    return request.app.state.templates.TemplateResponse(request, "picker.html", {
+    return render(request, "picker.html", {
         "items": page.items, "next_cursor": page.next_cursor, "next_query": next_query, "q": q, "sort": sort,
         "sorts": [(k, SORT_LABELS.get(k, k)) for k in SORT_KEYS], "scope_reason": _scope_text(scope), "error": error,
     })
@@ -55,16 +56,16 @@ def picker(request: Request, auth: RepAuth, db: PortalSessionDep, jde: JdeDep, r
 
 @router.get("/accounts/{an8}", response_class=HTMLResponse)
 def account_by_number(request: Request, an8: AccountNumberPath, auth: SignedInAuth, db: PortalSessionDep, jde: JdeDep,
-                      runtime: RuntimeDep):
+                      wwa: AccountsQueryDep):
     """An account named in the URL: shown only if the signed-in user may see it (else 404)."""
-    if not obo.may_see_account(db, jde, runtime=runtime, user=auth.user, an8=an8):
+    if not obo.may_see_account(db, jde, wwa=wwa, user=auth.user, an8=an8):
         raise HTTPException(404, f"Account {an8} is not in your list of accounts, or does not exist. "
                                  "Search your list on the Accounts page.")
-    return _account_page(request, auth, jde, runtime, an8)
+    return _account_page(request, auth, jde, an8)
 
 
 @router.get("/account", response_class=HTMLResponse)
-def effective_account_page(request: Request, auth: SignedInAuth, jde: JdeDep, runtime: RuntimeDep):
+def effective_account_page(request: Request, auth: SignedInAuth, jde: JdeDep):
     """The effective account: on behalf of, else the user's own."""
     an8 = obo.effective_account(auth.context)
     if an8 is None:
@@ -72,51 +73,16 @@ def effective_account_page(request: Request, auth: SignedInAuth, jde: JdeDep, ru
             return RedirectResponse("/accounts", status_code=303)
         raise HTTPException(404, "Your user has no account of its own. Administrators manage users and "
                                  "restrictions on the Administration pages.")
-    return _account_page(request, auth, jde, runtime, an8)
+    return _account_page(request, auth, jde, an8)
 
 
-@router.post("/obo")
-def obo_start(request: Request, auth: SignedInAuth, db: PortalSessionDep, jde: JdeDep, runtime: RuntimeDep,
-              an8: AccountNumberForm, billing_an8: OptionalAccountNumberForm = None):
-    """Start, or change to, acting on behalf of an account from the rep's list.
-
-    Open to every signed-in user so that the service refuses and audits anyone else who tries.
-    """
-    request.state.session_cookie = obo.start(db, jde, runtime=runtime, user=auth.user, auth_session=auth.session,
-                                             an8=an8, billing_an8=billing_an8)
-    return RedirectResponse("/account", status_code=303)
-
-
-@router.post("/obo/billing")
-def obo_billing(auth: ShopperAuth, db: PortalSessionDep, jde: JdeDep, runtime: RuntimeDep,
-                billing_an8: AccountNumberForm):
-    obo.choose_billing(db, jde, runtime=runtime, user=auth.user, auth_session=auth.session, billing_an8=billing_an8)
-    return RedirectResponse("/account", status_code=303)
-
-
-@router.post("/obo/shipping")
-def obo_shipping(auth: ShopperAuth, db: PortalSessionDep, jde: JdeDep, runtime: RuntimeDep,
-                 shipping_an8: AccountNumberForm):
-    obo.choose_shipping(db, jde, runtime=runtime, user=auth.user, auth_session=auth.session, shipping_an8=shipping_an8)
-    return RedirectResponse("/account", status_code=303)
-
-
-@router.post("/obo/end")
-def obo_end(request: Request, auth: RepAuth, db: PortalSessionDep):
-    token = obo.end(db, user=auth.user, auth_session=auth.session)
-    if token is not None:
-        request.state.session_cookie = token
-    return RedirectResponse("/accounts", status_code=303)
-
-
-def _account_page(request: Request, auth: Auth, jde, runtime, an8: int):
-    detail = read_account_detail(jde, tables=runtime.jde, an8=an8, company=runtime.settings.company,
-                                 decimals=runtime.settings.decimals)
+def _account_page(request: Request, auth: Auth, jde: Jde, an8: int):
+    detail = read_account_detail(jde, an8=an8)
     if detail is None:
         raise HTTPException(404, f"Account {an8} is not in JDE's address book. Check the number.")
     ctx = auth.context
     choosing = ctx is not None and ctx.subject_an8 == an8 and (ctx.on_behalf or auth.user.user_type == CUSTOMER)
-    return request.app.state.templates.TemplateResponse(request, "account.html", {
+    return render(request, "account.html", {
         "d": detail, "choosing": choosing,
         "current_billing": ctx.billing_an8 if choosing else None,
         "current_shipping": ctx.shipping_an8 if choosing else None,

@@ -1,4 +1,4 @@
-"""Commerce inside the web app: one ERP client per process and the outbox relay thread.
+"""The ERP and the order relay inside the web app: one ERP client per process and the outbox relay thread.
 
 `install(app)` is called by the app factory; `running(app)` wraps the app's lifespan, so
 the relay starts with the server and stops (after its current send) when it shuts down.
@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 
 from ecgateway.commerce.outbox import OutboxSettings, Relay
-from ecgateway.erp import Erp, make_erp
+from ecgateway.erp import make_erp
 from ecgateway.runtime import Runtime
 
 
@@ -34,10 +34,3 @@ def running(app: FastAPI) -> Iterator[None]:
         relay.stop()
         app.state.erp.close()
 
-
-def get_erp(request: Request) -> Erp:
-    return request.app.state.erp
-
-
-def get_relay(request: Request) -> Relay:
-    return request.app.state.relay

@@ -1,8 +1,9 @@
-"""What the account page shows about one account, read from JDE.
+"""What the account page shows about one account, read from JDE: addresses, phones, e-mails,
+credit terms, open orders.
 
 Call only after the access check (obo.service.may_see_account): this module reads whatever
-number it is given. Billing and shipping addresses follow commerce.addresses, the one
-definition of the account -> billing -> shipping hierarchy.
+number it is given. Billing and shipping addresses follow jde.addresses, the one definition
+of the account -> billing -> shipping hierarchy.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from ecgateway.commerce.addresses import DEFAULT_COMPANY, billing_addresses, shipping_addresses
 from ecgateway.db import in_values
+from ecgateway.jde.addresses import Address, billing_addresses, postal_addresses, shipping_addresses
 from ecgateway.jde.conventions import from_implied, julian_to_date, trim
+from ecgateway.jde.handle import DEFAULT_COMPANY, Jde
 from ecgateway.jde.tables import JdeTables
 
 OPEN_ORDERS_SHOWN = 50
@@ -24,26 +26,10 @@ CLOSED_STATUS = "999"
 
 
 @dataclass(frozen=True)
-class PostalAddress:
-    an8: int
-    name: str
-    lines: tuple[str, ...]
-    city: str
-    state: str
-    postal_code: str
-    country: str
-
-    @property
-    def one_line(self) -> str:
-        place = " ".join(p for p in (self.city, self.state, self.postal_code) if p)
-        return ", ".join(p for p in (*self.lines, place, self.country) if p)
-
-
-@dataclass(frozen=True)
 class BillingAddress:
-    address: PostalAddress
+    address: Address
     billing_type: str  # AIBADT: B bill-to only, X bill-to and ship-to
-    shipping: tuple[PostalAddress, ...]
+    shipping: tuple[Address, ...]
 
 
 @dataclass(frozen=True)
@@ -64,7 +50,7 @@ class OpenOrder:
 class AccountDetail:
     an8: int
     name: str
-    address: PostalAddress | None
+    address: Address | None
     phones: tuple[str, ...]
     emails: tuple[str, ...]
     credit_limit: Decimal | None
@@ -78,16 +64,16 @@ class AccountDetail:
         return next((b for b in self.billing if b.address.an8 == an8), None)
 
 
-def read_account_detail(jde: sa.Connection, *, tables: JdeTables, an8: int, company: str,
-                        decimals: Mapping[str, int]) -> AccountDetail | None:
+def read_account_detail(handle: Jde, *, an8: int) -> AccountDetail | None:
     """Everything the account page shows for account an8, or None when JDE has no such party."""
+    jde, tables, company, decimals = handle.conn, handle.tables, handle.company, handle.decimals
     name = jde.scalar(sa.select(tables.F0101.c.abalph).where(tables.F0101.c.aban8 == an8))
     if name is None:
         return None
-    billing_rows = billing_addresses(jde, tables=tables, account_an8=an8, company=company)
-    ship_lists = {b.an8: shipping_addresses(jde, tables=tables, billing_an8=b.an8, company=company) for b in billing_rows}
+    billing_rows = billing_addresses(handle, account_an8=an8)
+    ship_lists = {b.an8: shipping_addresses(handle, billing_an8=b.an8) for b in billing_rows}
     every = [an8, *(b.an8 for b in billing_rows), *(s.an8 for ships in ship_lists.values() for s in ships)]
-    postal = postal_addresses(jde, tables=tables, an8s=every)
+    postal = postal_addresses(handle, an8s=every)
     billing = tuple(
         BillingAddress(
             address=postal.get(b.an8) or _bare(b.an8, b.name),
@@ -107,34 +93,6 @@ def read_account_detail(jde: sa.Connection, *, tables: JdeTables, an8: int, comp
         billing=billing,
         open_orders=open_orders(jde, tables=tables, account_an8=an8, billing_an8s=[b.an8 for b in billing_rows], decimals=decimals),
     )
-
-
-def postal_addresses(jde: sa.Connection, *, tables: JdeTables, an8s: list[int]) -> dict[int, PostalAddress]:
-    """Each number's name and current postal address (the F0116 row with the latest ALEFTB up to today)."""
-    if not an8s:
-        return {}
-    f0101, f0116 = tables.F0101, tables.F0116
-    dated = f0116.alias("dated")
-    current = (
-        sa.select(sa.func.max(dated.c.aleftb))
-        .where(dated.c.alan8 == f0101.c.aban8, dated.c.aleftb <= tables.today())
-        .correlate(f0101)
-        .scalar_subquery()
-    )
-    rows = jde.execute(
-        sa.select(f0101.c.aban8, f0101.c.abalph, f0116.c.aladd1, f0116.c.aladd2, f0116.c.aladd3, f0116.c.aladd4,
-                  f0116.c.alcty1, f0116.c.aladds, f0116.c.aladdz, f0116.c.alctr)
-        .select_from(f0101.outerjoin(f0116, sa.and_(f0116.c.alan8 == f0101.c.aban8, f0116.c.aleftb == current)))
-        .where(in_values(f0101.c.aban8, sorted(set(an8s))))
-    ).all()
-    return {
-        r.aban8: PostalAddress(
-            an8=r.aban8, name=trim(r.abalph),
-            lines=tuple(t for t in (trim(r.aladd1), trim(r.aladd2), trim(r.aladd3), trim(r.aladd4)) if t),
-            city=trim(r.alcty1), state=trim(r.aladds), postal_code=trim(r.aladdz), country=trim(r.alctr),
-        )
-        for r in rows
-    }
 
 
 def open_orders(jde: sa.Connection, *, tables: JdeTables, account_an8: int, billing_an8s: list[int],
@@ -197,5 +155,5 @@ def _terms(jde: sa.Connection, *, tables: JdeTables, an8: int, company: str):
     return rows.get(company.strip()) or rows.get(DEFAULT_COMPANY)
 
 
-def _bare(an8: int, name: str) -> PostalAddress:
-    return PostalAddress(an8=an8, name=name, lines=(), city="", state="", postal_code="", country="")
+def _bare(an8: int, name: str) -> Address:
+    return Address(an8=an8, name=name, lines=(), city="", state="", postal_code="", country="")

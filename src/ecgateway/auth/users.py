@@ -1,4 +1,4 @@
-"""Portal users: create, find, change."""
+"""Portal users: create (a password hashed, or none until a set-password link is used) and find."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ from sqlalchemy.orm import Session
 
 from ecgateway.auth.passwords import hash_password
 from ecgateway.config import USER_TYPES
+from ecgateway.errors import GatewayError
 from ecgateway.portal.models import User
 
 
-class UserError(ValueError):
+class UserError(GatewayError, ValueError):
     """A user could not be created or changed; the message says why."""
 
 

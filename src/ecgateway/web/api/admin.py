@@ -17,9 +17,16 @@ from ecgateway.admin import restrictions as rs
 from ecgateway.admin import transfer, txlog
 from ecgateway.admin import users as us
 from ecgateway.admin.users import AdminError
-from ecgateway.admin.views import csv_response, customer_check, log_filter
-from ecgateway.web.deps import AdminAuth, JdeDep, PortalSessionDep, RuntimeDep
+from ecgateway.web.deps import (
+    AccountsQueryDep,
+    AdminAuth,
+    AuditLogFilterDep,
+    CustomerCheckDep,
+    JdeDep,
+    PortalSessionDep,
+)
 from ecgateway.web.params import AccountNumber, OptionalRowIdQuery, RowIdPath
+from ecgateway.web.responses import audit_csv
 
 CSRF = " Needs the `X-CSRF-Token` header."
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
@@ -198,11 +205,10 @@ def api_users(auth: AdminAuth, db: PortalSessionDep, q: Annotated[str | None, Qu
 
 @router.post("/users", response_model=NewUserOut, status_code=201, summary="Create a user with a set-password link",
              description="No password is set here: the answer holds a single-use, expiring link for the user." + CSRF)
-def api_create_user(request: Request, body: NewUserIn, auth: AdminAuth, db: PortalSessionDep, jde: JdeDep,
-                    runtime: RuntimeDep):
+def api_create_user(request: Request, body: NewUserIn, auth: AdminAuth, db: PortalSessionDep, customer_check: CustomerCheckDep):
     new = us.create_user(db, ctx=auth.context, login=body.login, name=body.name or body.login,
                          user_type=body.user_type, email=body.email, account_an8=body.account_an8,
-                         acknowledge_dual_role=body.acknowledge_dual_role, account_check=customer_check(jde, runtime))
+                         acknowledge_dual_role=body.acknowledge_dual_role, account_check=customer_check)
     db.commit()
     return NewUserOut(user=_user(new.user), set_password_link=_link(request, new.link), warnings=list(new.warnings))
 
@@ -214,8 +220,7 @@ def api_user(user_id: RowIdPath, auth: AdminAuth, db: PortalSessionDep):
 
 @router.patch("/users/{user_id}", response_model=UserChangeOut, summary="Change type, deactivate or reactivate",
               description="Changing the type or deactivating ends all of the user's sessions." + CSRF)
-def api_change_user(user_id: RowIdPath, body: UserChange, auth: AdminAuth, db: PortalSessionDep, jde: JdeDep,
-                    runtime: RuntimeDep):
+def api_change_user(user_id: RowIdPath, body: UserChange, auth: AdminAuth, db: PortalSessionDep, customer_check: CustomerCheckDep):
     user = us.get_user(db, user_id=user_id)
     if body.user_type is None and body.active is None:
         raise AdminError("send user_type, active or both", field="user_type")
@@ -223,7 +228,7 @@ def api_change_user(user_id: RowIdPath, body: UserChange, auth: AdminAuth, db: P
     if body.user_type is not None:
         ended += us.change_user_type(db, ctx=auth.context, user=user, user_type=body.user_type,
                                      account_an8=body.account_an8, acknowledge_dual_role=body.acknowledge_dual_role,
-                                     account_check=customer_check(jde, runtime))
+                                     account_check=customer_check)
     if body.active is not None and body.active != user.active:
         ended += us.set_active(db, ctx=auth.context, user=user, active=body.active)
     db.commit()
@@ -241,9 +246,9 @@ def api_user_link(request: Request, user_id: RowIdPath, auth: AdminAuth, db: Por
 # -- restrictions ----------------------------------------------------------------------------
 
 @router.get("/restrictions", response_model=list[RestrictionOut], summary="Every rep, their filter and account count")
-def api_restrictions(auth: AdminAuth, db: PortalSessionDep, jde: JdeDep, runtime: RuntimeDep,
+def api_restrictions(auth: AdminAuth, db: PortalSessionDep, jde: JdeDep, wwa: AccountsQueryDep,
                      q: Annotated[str | None, Query(max_length=100)] = None):
-    return [_restriction(row) for row in rs.list_reps(db, jde, wwa=runtime.accounts, q=q)]
+    return [_restriction(row) for row in rs.list_reps(db, jde.conn, wwa=wwa, q=q)]
 
 
 @router.post("/restrictions/validate", response_model=FilterCheckOut, summary="Check filter text (as you type)",
@@ -254,8 +259,8 @@ def api_validate(body: FilterIn, auth: AdminAuth):
 
 @router.post("/restrictions/preview", response_model=PreviewOut, summary="Count and first accounts a filter gives",
              description="The same compiled query as the rep's list; nothing is saved." + CSRF)
-def api_preview(body: PreviewIn, auth: AdminAuth, jde: JdeDep, runtime: RuntimeDep):
-    return _preview(rs.preview(jde, wwa=runtime.accounts, filter_text=body.filter_text, limit=body.limit, q=body.q))
+def api_preview(body: PreviewIn, auth: AdminAuth, jde: JdeDep, wwa: AccountsQueryDep):
+    return _preview(rs.preview(jde.conn, wwa=wwa, filter_text=body.filter_text, limit=body.limit, q=body.q))
 
 
 @router.post("/restrictions/compose", response_model=ComposeOut, summary="Point-and-click: add ticked accounts",
@@ -303,14 +308,14 @@ def api_import(auth: AdminAuth, db: PortalSessionDep,
 
 
 @router.get("/restrictions/{rep_id}", response_model=RestrictionOut, summary="One rep's filter and count")
-def api_restriction(rep_id: RowIdPath, auth: AdminAuth, db: PortalSessionDep, jde: JdeDep, runtime: RuntimeDep):
-    return _one(db, jde, runtime, rs.get_rep(db, rep_id=rep_id))
+def api_restriction(rep_id: RowIdPath, auth: AdminAuth, db: PortalSessionDep, jde: JdeDep, wwa: AccountsQueryDep):
+    return _one(db, jde, wwa, rs.get_rep(db, rep_id=rep_id))
 
 
 @router.put("/restrictions/{rep_id}", response_model=SaveOut, summary="Save a rep's filter",
             description="422 with the position when refused (nothing saved). Empty text removes the row. Applies "
                         "from the rep's next request, also to an on-behalf-of session already running." + CSRF)
-def api_save(rep_id: RowIdPath, body: FilterIn, auth: AdminAuth, db: PortalSessionDep, jde: JdeDep, runtime: RuntimeDep):
+def api_save(rep_id: RowIdPath, body: FilterIn, auth: AdminAuth, db: PortalSessionDep, jde: JdeDep, wwa: AccountsQueryDep):
     rep = rs.get_rep(db, rep_id=rep_id)
     check = rs.check_filter(body.filter_text)
     if not check.ok:
@@ -319,52 +324,34 @@ def api_save(rep_id: RowIdPath, body: FilterIn, auth: AdminAuth, db: PortalSessi
     change = rs.save_restriction(db, ctx=auth.context, rep=rep, filter_text=body.filter_text, source="api")
     db.commit()
     return SaveOut(changed=change is not None, change=_change(change) if change else None,
-                   restriction=_one(db, jde, runtime, rep))
+                   restriction=_one(db, jde, wwa, rep))
 
 
 @router.get("/accounts", response_model=list[AccountOut], summary="Search all accounts (for point-and-click)")
-def api_accounts(auth: AdminAuth, jde: JdeDep, runtime: RuntimeDep,
+def api_accounts(auth: AdminAuth, jde: JdeDep, wwa: AccountsQueryDep,
                  q: Annotated[str | None, Query(max_length=100)] = None,
                  limit: Annotated[int, Query(ge=1, le=200)] = 25):
-    return [_account(a) for a in rs.search_accounts(jde, wwa=runtime.accounts, q=q, limit=limit)]
+    return [_account(a) for a in rs.search_accounts(jde.conn, wwa=wwa, q=q, limit=limit)]
 
 
 # -- transaction log -------------------------------------------------------------------------
 
 @router.get("/audit", response_model=LogPageOut, summary="Transaction log entries, filtered and sorted")
-def api_audit(auth: AdminAuth, db: PortalSessionDep,
-              rep: Annotated[str | None, Query(max_length=64, description="CSR login")] = None,
-              account: Annotated[str | None, Query(max_length=12)] = None,
-              action: Annotated[str | None, Query(max_length=64, description="obo.start, or an area: obo")] = None,
-              outcome: Annotated[str | None, Query(max_length=16)] = None,
-              date_from: Annotated[str | None, Query(max_length=10, description="YYYY-MM-DD (UTC)")] = None,
-              date_to: Annotated[str | None, Query(max_length=10, description="YYYY-MM-DD (UTC), inclusive")] = None,
-              order: Annotated[int | None, Query(ge=1, description="Entries of one portal order")] = None,
+def api_audit(auth: AdminAuth, db: PortalSessionDep, flt: AuditLogFilterDep,
               sort: Annotated[Literal["date", "rep", "account", "action"], Query()] = "date",
               direction: Annotated[Literal["asc", "desc"], Query()] = "desc",
               limit: Annotated[int, Query(ge=1, le=txlog.MAX_PAGE)] = 50,
               offset: Annotated[int, Query(ge=0)] = 0):
-    flt = log_filter(rep=rep, account=account, action=action, outcome=outcome, date_from=date_from,
-                     date_to=date_to, order=order)
     page = txlog.query_log(db, flt=flt, sort=sort, direction=direction, limit=limit, offset=offset)
     return LogPageOut(items=[_line(x) for x in page.lines], total=page.total, limit=page.limit, offset=page.offset)
 
 
 @router.get("/audit.csv", summary="Transaction log as CSV", response_class=StreamingResponse,
             responses={200: {"content": {"text/csv": {}}}})
-def api_audit_csv(auth: AdminAuth, db: PortalSessionDep,
-                  rep: Annotated[str | None, Query(max_length=64)] = None,
-                  account: Annotated[str | None, Query(max_length=12)] = None,
-                  action: Annotated[str | None, Query(max_length=64)] = None,
-                  outcome: Annotated[str | None, Query(max_length=16)] = None,
-                  date_from: Annotated[str | None, Query(max_length=10)] = None,
-                  date_to: Annotated[str | None, Query(max_length=10)] = None,
-                  order: Annotated[int | None, Query(ge=1)] = None,
+def api_audit_csv(auth: AdminAuth, db: PortalSessionDep, flt: AuditLogFilterDep,
                   sort: Annotated[Literal["date", "rep", "account", "action"], Query()] = "date",
                   direction: Annotated[Literal["asc", "desc"], Query()] = "asc"):
-    flt = log_filter(rep=rep, account=account, action=action, outcome=outcome, date_from=date_from,
-                     date_to=date_to, order=order)
-    return csv_response(db, flt, sort, direction)
+    return audit_csv(db, flt, sort, direction)
 
 
 # -- helpers ---------------------------------------------------------------------------------
@@ -393,9 +380,9 @@ def _restriction(row: rs.RepRestriction) -> RestrictionOut:
                           changed_at=row.changed_at, kind=row.kind, reason=row.reason, account_count=row.count)
 
 
-def _one(db, jde, runtime, rep) -> RestrictionOut:
+def _one(db, jde, wwa, rep) -> RestrictionOut:
     saved = rs.get_restriction(db, rep=rep)
-    now = rs.rep_preview(db, jde, wwa=runtime.accounts, rep=rep, limit=1)
+    now = rs.rep_preview(db, jde.conn, wwa=wwa, rep=rep, limit=1)
     return RestrictionOut(rep_id=rep.id, login=rep.login, name=rep.name, user_type=rep.user_type, active=rep.active,
                           filter_text=saved.filter_text if saved else None,
                           changed_by=saved.changed_by if saved else None,

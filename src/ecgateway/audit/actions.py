@@ -1,0 +1,132 @@
+"""Every action the gateway audits: its name, the detail keys its entries may carry, and its
+words in the transaction log. record() refuses an action or a detail key that is not here, so
+this table is the whole list; to audit something new, add it here first.
+
+Words are templates over: who (the actor's login), acct ("account 4242"), obj (the entry's
+object), target (obj without the action's object prefix), why (" (reason)" when there is a
+reason), total (" (12.50 USD)" for orders), source (" (editor)" when there is a source) and the
+entry's detail keys. An action without words is told the generic way: "Cart add: who · obj".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+
+@dataclass(frozen=True)
+class Action:
+    name: str
+    detail_keys: frozenset[str]
+    words: str | None = None  # outcome ok (and every outcome without its own words)
+    refused: str | None = None  # outcome refused
+    failed: str | None = None  # outcome error
+    object_prefix: str = ""  # cut from the object to give {target}
+    defaults: Mapping[str, str] = field(default_factory=dict)  # for detail keys an entry may lack
+
+    def template(self, outcome: str) -> str | None:
+        if outcome == "refused":
+            return self.refused or self.words
+        if outcome == "error":
+            return self.failed or self.words
+        return self.words
+
+
+_SHOPPING = {"on_behalf", "billing_an8", "reason"}  # every cart entry; reason when refused
+
+_ACTIONS = (
+    # sign-in, sign-out, passwords (auth, admin.users)
+    Action("auth.sign_in", frozenset({"reason", "ip", "user_id"}),
+           words="Signs in: {who}", refused="Sign-in refused: {obj_or_who}{why}"),
+    Action("auth.sign_out", frozenset(), words="Signs out: {who}"),
+    Action("auth.password_set", frozenset({"user_id", "through"}),
+           words="Password set: {obj} chose a password through their set-password link"),
+    # on behalf of (obo.service, auth.sessions when a session ends)
+    Action("obo.start", frozenset({"billing_an8", "reason"}),
+           words="Impersonation starts: {who} starts acting on behalf of {acct}",
+           refused="Impersonation refused: {who} may not act on behalf of {acct}{why}"),
+    Action("obo.change", frozenset({"billing_an8", "from_an8"}),
+           words="Impersonation changes: {who} now acts on behalf of {acct}"),
+    Action("obo.end", frozenset({"reason"}), words="Impersonation ends: {who} stops acting on behalf of {acct}{why}"),
+    Action("obo.billing", frozenset({"on_behalf", "billing_an8"}),
+           words="Billing address chosen: {who} bills {acct} to address {billing_an8}", defaults={"billing_an8": "{obj}"}),
+    Action("obo.shipping", frozenset({"on_behalf", "billing_an8", "shipping_an8"}),
+           words="Shipping address chosen: {who} ships {acct} to address {shipping_an8}",
+           defaults={"shipping_an8": "{obj}"}),
+    # carts (commerce.carts; refusals by the web layer)
+    Action("cart.add", frozenset({*_SHOPPING, "quantity", "cart_quantity"})),
+    Action("cart.change", frozenset({*_SHOPPING, "quantity"})),
+    Action("cart.remove", frozenset(_SHOPPING)),
+    Action("cart.empty", frozenset({*_SHOPPING, "carts", "lines"})),
+    # orders (commerce.orders, commerce.outbox)
+    Action("order.place", frozenset({"on_behalf", "sold_to", "ship_to", "lines", "total", "currency", "erp_key",
+                                     "reason"}),
+           words="Order placed: {who} placed {obj} for {acct}{total}",
+           refused="Order refused: {who} could not place an order for {acct}{why}",
+           failed="Order refused: {who} could not place an order for {acct}{why}"),
+    Action("order.replay", frozenset({"on_behalf"}),
+           words="Order resent: {who} sent {obj} again for {acct}; the first result was returned"),
+    Action("order.sent", frozenset({"erp_reference", "erp_status", "attempts", "relay"})),
+    Action("order.rejected", frozenset({"reason", "relay"}),
+           words="Order rejected by JD Edwards: {obj} for {acct}{why}"),
+    Action("order.reorder", frozenset({"on_behalf", "lines", "reason"}),
+           words="Rejected order back in the cart: {who} puts the lines of {obj} for {acct} back in the cart to place "
+                 "it again{why}",
+           refused="Rejected order not put back: {who} could not put the lines of {obj} back in the cart{why}"),
+    # the admin console (admin.restrictions, admin.transfer, admin.users)
+    Action("admin.restriction_set", frozenset({"rep_id", "old", "new", "change_id", "source"}),
+           words="Restriction changed: {who} changes the restriction of {target}{source}", object_prefix="restriction of "),
+    Action("admin.restriction_clear", frozenset({"rep_id", "old", "new", "change_id", "source"}),
+           words="Restriction changed: {who} removes the restriction of {target}{source}",
+           object_prefix="restriction of "),
+    Action("admin.restriction_import", frozenset({"rows", "saved", "unchanged", "failed", "save_valid"}),
+           words="Restrictions imported: {who} imported {saved} of {rows} rows ({obj})", defaults={"saved": "0", "rows": "0"}),
+    Action("admin.user_create", frozenset({"user_id", "user_type", "dual_role_confirmed"}),
+           words="User created: {who} adds {target} as {user_type}", object_prefix="user ", defaults={"user_type": "?"}),
+    Action("admin.user_type", frozenset({"user_id", "from", "to", "signed_out_everywhere", "dual_role_confirmed"}),
+           words="User type changed: {who} makes {target} {to} (was {from})", object_prefix="user ",
+           defaults={"from": "?", "to": "?"}),
+    Action("admin.user_deactivate", frozenset({"user_id", "signed_out_everywhere"}),
+           words="User deactivated: {who} deactivates {target}", object_prefix="user "),
+    Action("admin.user_reactivate", frozenset({"user_id", "signed_out_everywhere"}),
+           words="User reactivated: {who} reactivates {target}", object_prefix="user "),
+    Action("admin.user_link", frozenset({"user_id"}),
+           words="Set-password link: {who} issues a new link for {target}", object_prefix="user "),
+)
+
+ACTIONS: Mapping[str, Action] = MappingProxyType({a.name: a for a in _ACTIONS})
+
+
+def words(action: str, outcome: str, *, rep: str, account: int | None, obj: str, detail: Mapping) -> str:
+    """One sentence for people, e.g. "Impersonation starts: ana starts acting on behalf of account 4242".
+
+    Entries of actions no longer listed (written by an older version) are told the generic way.
+    """
+    who = rep or "someone not signed in"
+    acct = f"account {account}" if account is not None else "no account"
+    known = ACTIONS.get(action)
+    template = known.template(outcome) if known else None
+    if template is None:
+        area, _, verb = action.partition(".")
+        status = {"ok": "", "refused": " (refused)", "error": " (failed)"}.get(outcome, f" ({outcome})")
+        target = f" for {acct}" if account is not None else ""
+        return f"{area.capitalize()} {verb or ''}{status}: {who} · {obj}{target}".replace("  ", " ")
+    reason, source = detail.get("reason"), detail.get("source")
+    total = f" ({detail['total']} {detail.get('currency', '')})".rstrip() if detail.get("total") else ""
+    fields = {
+        **{k: v.format(obj=obj) for k, v in known.defaults.items()},
+        **detail,
+        "who": who, "acct": acct, "obj": obj, "obj_or_who": obj or who,
+        "target": obj.removeprefix(known.object_prefix) if known.object_prefix else obj,
+        "why": f" ({reason})" if reason else "", "total": total,
+        "source": f" ({source})" if source else "",
+    }
+    return template.format_map(_Blank(fields))
+
+
+class _Blank(dict):
+    """A missing field reads as empty rather than failing the whole log page."""
+
+    def __missing__(self, key: str) -> str:
+        return ""

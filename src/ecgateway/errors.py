@@ -1,0 +1,36 @@
+"""The one root of the errors a person reads: what was wrong (message), the HTTP status to
+answer with, and the request field at fault when there is one.
+
+Every domain error derives from GatewayError; web/errors.py has the one handler that turns it
+into the page or the JSON body (`body()`) the person sees. No web framework is imported here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class GatewayError(Exception):
+    """A refusal or failure written for the person who asked; `status` is the HTTP status."""
+
+    status: int = 400
+
+    def __init__(self, message: str, *, field: str | None = None, status: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field  # the request field at fault, when there is one
+        if status is not None:
+            self.status = status
+
+    @property
+    def http_status(self) -> int:
+        """The status under its former name (commerce errors), until the branches in flight are merged."""
+        return self.status
+
+    def body(self) -> dict[str, Any]:
+        """The JSON an API client gets."""
+        return {"status": self.status, "message": self.message}
+
+    def headers(self) -> dict[str, str] | None:
+        """Headers that go with the answer (e.g. Retry-After)."""
+        return None

@@ -1,0 +1,203 @@
+"""Commerce pages: catalog, cart, checkout, order history.
+
+Routes stay thin: each takes the acting context (customer, or rep on behalf) and calls a
+service. Only shoppers reach these routes (ShopperContext); Empty Cart is further limited to
+staff by the service. Refused cart actions are audited by carts.audited, in a transaction of
+their own, because the action's own transaction is rolled back. The JSON API is in
+web/api/commerce.py; the cart page shows the same cart_out as GET /api/v1/cart.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from sqlalchemy.orm import Session
+
+from ecgateway.auth.roles import is_staff
+from ecgateway.commerce import carts, catalog, orders
+from ecgateway.commerce.carts import audited
+from ecgateway.commerce.errors import (
+    CommerceError,
+    IdempotencyKeyInFlight,
+    IdempotencyKeyReused,
+    Invalid,
+    PricingRefused,
+)
+from ecgateway.erp.base import Erp, ErpError
+from ecgateway.jde.addresses import shipping_addresses
+from ecgateway.jde.handle import Jde
+from ecgateway.obo.context import ActingContext
+from ecgateway.web.api.commerce import cart_out
+from ecgateway.web.deps import (
+    ErpDep,
+    JdeDep,
+    PortalSessionDep,
+    RelayDep,
+    ShopperContext,
+    refresh_after_refusal,
+)
+from ecgateway.web.params import (
+    OptionalAccountNumberForm,
+    OptionalAccountNumberQuery,
+    OptionalRowIdQuery,
+    RowIdPath,
+)
+from ecgateway.web.responses import render
+
+FORM_WAITS, FORM_WAIT_SECONDS = 40, 0.25  # how long a second click waits for the first (10 s)
+
+router = APIRouter(include_in_schema=False, dependencies=[Depends(refresh_after_refusal)])
+
+
+# --- pages --------------------------------------------------------------------------------
+
+@router.get("/catalog", response_class=HTMLResponse)
+def catalog_page(request: Request, ctx: ShopperContext, jde: JdeDep, erp: ErpDep,
+                 q: Annotated[str | None, Query(max_length=60)] = None,
+                 offset: Annotated[int, Query(ge=0)] = 0):
+    page = catalog.catalog_page(jde, erp, ctx=ctx, q=q, offset=offset)
+    return render(request, "commerce/catalog.html", {"page": page, "ctx": ctx})
+
+
+@router.get("/cart", response_class=HTMLResponse)
+def cart_page(request: Request, ctx: ShopperContext, db: PortalSessionDep, jde: JdeDep, erp: ErpDep):
+    return render(request, "commerce/cart.html", {"cart": cart_out(db, jde, erp, ctx), "ctx": ctx,
+                                                    "staff": is_staff(ctx.actor)})
+
+
+@router.post("/cart/add")
+def cart_add_form(ctx: ShopperContext, db: PortalSessionDep, jde: JdeDep,
+                  item: Annotated[str, Form(max_length=25)], quantity: Annotated[int, Form()] = 1):
+    audited(db, ctx, "cart.add", f"item {item}",
+             lambda: carts.add_item(db, jde, ctx=ctx, item=item, quantity=quantity))
+    return RedirectResponse("/cart", status_code=303)
+
+
+@router.post("/cart/update")
+def cart_update_form(ctx: ShopperContext, db: PortalSessionDep,
+                     item: Annotated[str, Form(max_length=25)], quantity: Annotated[int, Form()]):
+    audited(db, ctx, "cart.change", f"item {item}",
+             lambda: carts.set_quantity(db, ctx=ctx, item=item, quantity=quantity))
+    return RedirectResponse("/cart", status_code=303)
+
+
+@router.post("/cart/remove")
+def cart_remove_form(ctx: ShopperContext, db: PortalSessionDep, item: Annotated[str, Form(max_length=25)]):
+    audited(db, ctx, "cart.remove", f"item {item}", lambda: carts.remove_item(db, ctx=ctx, item=item))
+    return RedirectResponse("/cart", status_code=303)
+
+
+@router.post("/cart/empty")
+def cart_empty_form(ctx: ShopperContext, db: PortalSessionDep, confirm: Annotated[str | None, Form()] = None):
+    def empty() -> int:
+        if confirm != "yes" and is_staff(ctx.actor):  # others are refused by the service
+            raise Invalid("Empty Cart removes every cart of this account, the customer's own too: tick the box "
+                                 "to confirm, then press Empty Cart again", field="confirm")
+        return carts.empty_account_carts(db, ctx=ctx)
+
+    audited(db, ctx, "cart.empty", f"account {ctx.subject_an8}", empty)
+    return RedirectResponse("/cart", status_code=303)
+
+
+@router.get("/checkout", response_class=HTMLResponse)
+def checkout_page(request: Request, ctx: ShopperContext, db: PortalSessionDep, jde: JdeDep, erp: ErpDep,
+                  ship_to: OptionalAccountNumberQuery = None):
+    return _checkout(request, ctx, db, jde, erp, ship_to=ship_to, customer_po="",
+                     key=str(uuid.uuid4()), error=None)
+
+
+@router.post("/orders")
+def place_order_form(request: Request, ctx: ShopperContext, db: PortalSessionDep, jde: JdeDep, erp: ErpDep,
+                     relay: RelayDep, idempotency_key: Annotated[str | None, Form(max_length=255)] = None,
+                     ship_to: OptionalAccountNumberForm = None,
+                     customer_po: Annotated[str, Form(max_length=200)] = ""):
+    """The checkout form: carries its own Idempotency-Key, so a double click makes one order.
+
+    The browser shows the answer to the last click only, so a click that finds the first
+    still running waits for it (a few seconds at most) and then shows the same order.
+    """
+    try:
+        if ship_to is None:
+            raise Invalid("choose a shipping address from the list", field="ship_to")
+        for attempt in range(FORM_WAITS + 1):
+            try:
+                placed = orders.place_order(db, jde, erp, ctx=ctx, idempotency_key=idempotency_key, ship_to=ship_to,
+                                            customer_po=customer_po, after_commit=relay.wake)
+                break
+            except IdempotencyKeyInFlight:
+                if attempt == FORM_WAITS:
+                    raise
+                time.sleep(FORM_WAIT_SECONDS)
+    except CommerceError as exc:
+        if isinstance(exc, IdempotencyKeyInFlight | IdempotencyKeyReused):
+            raise
+        db.rollback()
+        safe_po = "" if orders.looks_like_card_number(customer_po) else customer_po[:orders.PO_WIDTH]
+        return _checkout(request, ctx, db, jde, erp, ship_to=ship_to, customer_po=safe_po,
+                         key=str(uuid.uuid4()), error=exc, status=exc.status)
+    return RedirectResponse(f"/orders/{placed.order.id}", status_code=303)
+
+
+@router.get("/orders", response_class=HTMLResponse)
+def orders_page(request: Request, ctx: ShopperContext, db: PortalSessionDep, erp: ErpDep,
+                before_id: OptionalRowIdQuery = None):
+    found = orders.list_orders(db, ctx=ctx, limit=50, before_id=before_id)
+    return render(request, "commerce/orders.html", {"orders": found, "ctx": ctx, "edi_waiting": _edi_waiting(erp, found),
+                                                      "next_before": found[-1].id if len(found) == 50 else None})
+
+
+@router.get("/orders/{order_id}", response_class=HTMLResponse)
+def order_page(request: Request, order_id: RowIdPath, ctx: ShopperContext, db: PortalSessionDep, erp: ErpDep):
+    order = orders.get_order(db, ctx=ctx, order_id=order_id)
+    erp_status, erp_status_error = None, None
+    if order.erp_reference:
+        try:
+            erp_status = erp.order_status(order.erp_reference)
+        except ErpError as exc:
+            erp_status_error = f"JD Edwards cannot tell the order's progress just now: {exc}"
+    return render(request, "commerce/order.html", {"order": order, "erp_status": erp_status,
+                                                     "erp_status_error": erp_status_error, "ctx": ctx})
+
+
+@router.post("/orders/{order_id}/cart")
+def put_back_in_cart_form(order_id: RowIdPath, ctx: ShopperContext, db: PortalSessionDep, jde: JdeDep):
+    """A rejected order's lines back into the cart, to fix and place again."""
+    audited(db, ctx, "order.reorder", f"order {order_id}",
+            lambda: orders.put_back_in_cart(db, jde, ctx=ctx, order_id=order_id))
+    return RedirectResponse("/cart", status_code=303)
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+def _edi_waiting(erp: Erp, found: list) -> set[str]:
+    """References of listed orders that JDE's batch R47011 has not taken in time (local ERP only)."""
+    waiting_among = getattr(erp, "waiting_among", None)  # only the local ERP queues orders for a batch program
+    if waiting_among is None:
+        return set()
+    try:
+        return waiting_among([o.erp_reference for o in found if o.erp_reference])
+    except ErpError:
+        return set()  # the list still shows; each order's page says what JDE could not answer
+
+
+def _checkout(request: Request, ctx: ActingContext, db: Session, jde: Jde, erp: Erp, *, ship_to: int | None,
+              customer_po: str, key: str, error: CommerceError | None, status: int = 200):
+    sold_to = carts.sold_to_of(ctx)
+    ships = shipping_addresses(jde, billing_an8=sold_to)
+    numbers = [a.an8 for a in ships]
+    chosen = next((n for n in (ship_to, ctx.shipping_an8) if n in numbers), numbers[0] if numbers else None)
+    items = carts.cart_items(db, ctx=ctx)
+    priced = None
+    if items:
+        try:
+            priced = carts.price_items(jde, erp, ctx=ctx, items=items, ship_to=chosen)
+        except PricingRefused as exc:  # the checkout page says why, with the way back to the cart
+            error = error or exc
+    return render(request, "commerce/checkout.html", {
+        "ctx": ctx, "ships": ships, "chosen": chosen, "priced": priced, "customer_po": customer_po,
+        "key": key, "error": error, "sold_to": sold_to, "has_items": bool(items),
+    }, status=status)
