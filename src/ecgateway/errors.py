@@ -22,11 +22,6 @@ class GatewayError(Exception):
         if status is not None:
             self.status = status
 
-    @property
-    def http_status(self) -> int:
-        """The status under its former name (commerce errors), until the branches in flight are merged."""
-        return self.status
-
     def body(self) -> dict[str, Any]:
         """The JSON an API client gets."""
         return {"status": self.status, "message": self.message}

@@ -90,7 +90,7 @@ def test_one_of_1500_ship_tos_is_priced_and_ordered(big_account, tmp_path):
     assert priced.lines[0].unit_price == Decimal("100")
     key = "big-" + uuid.uuid4().hex[:8]
     receipt = erp.submit_order(OrderSubmission(
-        idempotency_key=key, sold_to=BILLING, ship_to=ship_to, parent=ACCOUNT, company="00000", branch="30",
+        erp_key=key, sold_to=BILLING, ship_to=ship_to, parent=ACCOUNT, company="00000", branch="30",
         currency="USD", customer_po="BIG", placed_by="Rep <rep@example.com>",
         lines=(OrderLine(rows.ITEM, 2, "EA", priced.lines[0].unit_price),)))
     h = db.tables.F47011

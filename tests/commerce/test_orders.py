@@ -54,7 +54,7 @@ def test_rep_places_an_order_for_the_account_with_repriced_lines(clean):
     with shop.session() as s:
         outbox = s.scalars(sa.select(OutboxMessage).where(OutboxMessage.order_id == order.id)).one()
         sent = submission_from_json(outbox.payload)
-    assert sent.idempotency_key == order.erp_key and sent.placed_by == "Ravi Rep <ravi.rep@example.com>"
+    assert sent.erp_key == order.erp_key and sent.placed_by == "Ravi Rep <ravi.rep@example.com>"
     assert sent.sold_to == shop.billing and sent.parent == shop.account
     assert carts_items(shop, "rep") == {}  # the ordered lines left the cart
 
@@ -283,3 +283,14 @@ def test_no_order_and_no_outbox_row_without_its_audit_entry(clean):
     assert not place(shop, "rep", "no-audit").replayed  # the key was released: the retry makes the order
     with shop.session() as s:
         assert verify(s).ok
+
+
+def test_outbox_rows_written_before_the_erp_key_rename_still_send():
+    from ecgateway.commerce.outbox import submission_to_json
+
+    new = submission_to_json(submission_from_json({
+        "idempotency_key": "EC-OLDROW", "sold_to": 1, "ship_to": 2, "parent": 3, "company": "00000", "branch": "30",
+        "currency": "USD", "customer_po": "PO", "placed_by": "x", "lines": [{"item": "A", "quantity": 1, "uom": "EA",
+                                                                             "unit_price": "1.50"}]}))
+    assert new["erp_key"] == "EC-OLDROW" and "idempotency_key" not in new
+    assert submission_from_json(new).erp_key == "EC-OLDROW"

@@ -35,7 +35,7 @@ CART = PriceRequest(sold_to=4242, ship_to=4243, company="00000", branch="30", cu
 
 
 def order(key: str = "key-1") -> OrderSubmission:
-    return OrderSubmission(idempotency_key=key, sold_to=4242, ship_to=4243, parent=4240, company="00200", branch="30",
+    return OrderSubmission(erp_key=key, sold_to=4242, ship_to=4243, parent=4240, company="00200", branch="30",
                            currency="USD", customer_po="PO-9", placed_by="Rep One <rep@example.com>",
                            lines=(OrderLine("FAS-00001", 2, "EA", Decimal("9.1234")),))
 

@@ -26,7 +26,7 @@ def erp(jde_db, tmp_path_factory) -> LocalErp:
 
 def order(key: str, *, po: str = "PO-1", lines=None, company: str = "00000") -> OrderSubmission:
     return OrderSubmission(
-        idempotency_key=key, sold_to=an8("group_adj"), ship_to=an8("group_adj") + 100, parent=an8("group_adj") - 1,
+        erp_key=key, sold_to=an8("group_adj"), ship_to=an8("group_adj") + 100, parent=an8("group_adj") - 1,
         company=company, branch="30", currency="USD", customer_po=po, placed_by="Rep One <rep@example.com>",
         lines=lines or (OrderLine(rows.ITEM, 10, "EA", Decimal("85.5")), OrderLine(rows.DECIMALS_ITEM, 3, "EA", Decimal("11.7283"))),
     )

@@ -268,7 +268,7 @@ def _checkout(
     session.flush()
     placed_by = f"{ctx.actor.name} <{ctx.actor.email}>" if ctx.actor.email else ctx.actor.name
     submission = OrderSubmission(
-        idempotency_key=order.erp_key, sold_to=sold_to, ship_to=ship_to, parent=account, company=jde.company,
+        erp_key=order.erp_key, sold_to=sold_to, ship_to=ship_to, parent=account, company=jde.company,
         branch=order.branch, currency=order.currency, customer_po=po, placed_by=placed_by,
         lines=tuple(ErpOrderLine(item=ln.item, quantity=ln.quantity, uom=ln.uom, unit_price=ln.unit_price)
                     for ln in order.lines),

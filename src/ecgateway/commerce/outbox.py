@@ -349,7 +349,7 @@ def outbox_report(session: Session, *, rejected: int = 10) -> list[str]:
 def submission_to_json(order: OrderSubmission) -> dict:
     """An order as the outbox keeps it: plain JSON, amounts as decimal strings."""
     return {
-        "idempotency_key": order.idempotency_key, "sold_to": order.sold_to, "ship_to": order.ship_to,
+        "erp_key": order.erp_key, "sold_to": order.sold_to, "ship_to": order.ship_to,
         "parent": order.parent, "company": order.company, "branch": order.branch, "currency": order.currency,
         "customer_po": order.customer_po, "placed_by": order.placed_by,
         "lines": [{"item": ln.item, "quantity": ln.quantity, "uom": ln.uom, "unit_price": str(ln.unit_price)}
@@ -358,8 +358,9 @@ def submission_to_json(order: OrderSubmission) -> dict:
 
 
 def submission_from_json(data: dict) -> OrderSubmission:
+    """The order back from the outbox; rows written before the rename carry the key as idempotency_key."""
     return OrderSubmission(
-        idempotency_key=data["idempotency_key"], sold_to=int(data["sold_to"]), ship_to=int(data["ship_to"]),
+        erp_key=data["erp_key"] if "erp_key" in data else data["idempotency_key"], sold_to=int(data["sold_to"]), ship_to=int(data["ship_to"]),
         parent=int(data["parent"]), company=data["company"], branch=data["branch"], currency=data["currency"],
         customer_po=data["customer_po"], placed_by=data["placed_by"],
         lines=tuple(OrderLine(item=ln["item"], quantity=int(ln["quantity"]), uom=ln["uom"],

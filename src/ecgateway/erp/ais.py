@@ -192,13 +192,13 @@ class AisErp:
         """Send the order in one orchestration call; retried only as the module docstring says."""
         if not order.lines:
             raise ErpRejected("the order has no lines: add items to the cart before ordering")
-        keyed = bool(order.idempotency_key.strip())
+        keyed = bool(order.erp_key.strip())
         name = self.settings.ais_order_orchestration
         body = standard_input(
             {"SoldTo": order.sold_to, "ShipTo": order.ship_to, "Parent": order.parent, "Company": order.company,
              "BranchPlant": order.branch, "Currency": order.currency, "CustomerPO": order.customer_po,
              "PlacedBy": order.placed_by,
-             "ExternalReference": external_reference(order.idempotency_key) if keyed else ""},
+             "ExternalReference": external_reference(order.erp_key) if keyed else ""},
             [{"ItemNumber": line.item, "Quantity": line.quantity, "UnitOfMeasure": line.uom,
               "UnitPrice": line.unit_price} for line in order.lines],
         )
@@ -212,7 +212,7 @@ class AisErp:
         reference = SalesOrderReference(company=str(reply.get("OrderCompany") or order.company).strip(),
                                         doc_type=str(reply.get("OrderType") or "SO").strip(), number=int(number))
         if str(reply.get("Duplicate", "")).lower() == "true":
-            log.info("AIS returned the first order %s for external reference of key %s", reference, order.idempotency_key)
+            log.info("AIS returned the first order %s for external reference of key %s", reference, order.erp_key)
         return OrderReceipt(erp_reference=str(reference), status=ACCEPTED)
 
     def order_status(self, erp_reference: str) -> OrderStatus:

@@ -67,7 +67,7 @@ class OrderLine:
 
 @dataclass(frozen=True)
 class OrderSubmission:
-    idempotency_key: str  # the ERP side drops a second order with the same key
+    erp_key: str  # the order's key at the ERP (Order.erp_key, not the client's Idempotency-Key): a second order with it is dropped
     sold_to: int
     ship_to: int
     parent: int  # the account (F0150 parent)

@@ -127,7 +127,7 @@ class LocalErp:
 
     def submit_order(self, order: OrderSubmission) -> OrderReceipt:
         """Queue the order in F47011/F47012 once; the same idempotency key returns the first receipt."""
-        reference = external_reference(order.idempotency_key)
+        reference = external_reference(order.erp_key)
         _check_order(order)
         try:
             with self.engine.begin() as conn:

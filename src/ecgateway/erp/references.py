@@ -18,9 +18,9 @@ from ecgateway.erp.base import ErpRejected
 EXTERNAL_REFERENCE_WIDTH = 25
 
 
-def external_reference(idempotency_key: str) -> str:
+def external_reference(erp_key: str) -> str:
     """The at most 25-character reference JDE keeps for an order's idempotency key."""
-    key = idempotency_key.strip()
+    key = erp_key.strip()
     if not key:
         raise ErpRejected("the order has no idempotency key: the gateway must give every order one before sending it")
     if len(key) <= EXTERNAL_REFERENCE_WIDTH and key.isascii() and key.isprintable():

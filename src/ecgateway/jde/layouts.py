@@ -18,7 +18,15 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-from sqlalchemy import BigInteger, Column, DateTime, MetaData, PrimaryKeyConstraint, Table
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    MetaData,
+    PrimaryKeyConstraint,
+    SchemaItem,
+    Table,
+)
 from sqlalchemy.types import TypeEngine
 
 from ecgateway.jde.types import JdeChar
@@ -55,14 +63,17 @@ def layout(table: str) -> tuple[LayoutColumn, ...]:
         raise KeyError(f"no JDE column list for {table} in ecgateway/jde/columns.tsv") from None
 
 
-def real_table(metadata: MetaData, table: str, *, widths: dict[str, int] | None = None,
-               text_width: int = 40, types: dict[str, TypeEngine] | None = None) -> Table:
-    """The table as JDE lays it out: every real column NOT NULL with no default.
+def real_table(metadata: MetaData, table: str, *extra: SchemaItem, widths: dict[str, int] | None = None,
+               text_width: int = 40, types: dict[str, TypeEngine] | None = None, defaults: bool = False) -> Table:
+    """The table as JDE lays it out: every real column NOT NULL, with no default unless asked.
 
-    A column an INSERT leaves out then fails the insert, as it would leave a NULL that JDE's
-    own programs never write. Text columns are fixed-width (padded) with the width given in
-    `widths` (lower-case column name -> characters), else `text_width`; `types` overrides the
-    type of named columns (e.g. a business unit, right-justified).
+    Without defaults a column an INSERT leaves out fails the insert, as it would leave a NULL
+    that JDE's own programs never write (what the gateway writes is made this way). Tables the
+    gateway only reads take defaults=True: blank text and 0 numbers, so that the generator and
+    tests may name just the columns that matter. Text columns are fixed-width (padded) with the
+    width given in `widths` (lower-case column name -> characters), else `text_width`; `types`
+    overrides the type of named columns (e.g. a business unit, right-justified). `extra` takes
+    indexes and constraints.
     """
     widths, types = widths or {}, types or {}
     columns = []
@@ -76,9 +87,12 @@ def real_table(metadata: MetaData, table: str, *, widths: dict[str, int] | None 
             type_ = DateTime()
         else:
             type_ = BigInteger()
-        columns.append(Column(name, type_, nullable=False))
+        default = None
+        if defaults and col.kind != DATE:
+            default = " " if col.kind == TEXT else 0
+        columns.append(Column(name, type_, nullable=False, default=default))
     keys = [c.name.lower() for c in layout(table) if c.primary_key]
-    return Table(table.lower(), metadata, *columns, PrimaryKeyConstraint(*keys))
+    return Table(table.lower(), metadata, *columns, PrimaryKeyConstraint(*keys), *extra)
 
 
 def blank_row(table: Table, *, blank_datetime) -> dict[str, object]:

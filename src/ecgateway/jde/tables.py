@@ -24,7 +24,7 @@ from sqlalchemy import (
 )
 
 from ecgateway.jde.conventions import today_julian
-from ecgateway.jde.layouts import TEXT, layout, real_table
+from ecgateway.jde.layouts import layout, real_table
 from ecgateway.jde.types import JdeBusinessUnit, JdeChar
 
 
@@ -90,19 +90,10 @@ def _jde_layout(md: MetaData, name: str, *extra) -> Table:
     The gateway only reads these tables; the defaults let the generator and tests write rows
     that name the columns that matter. Business units (MCU) are right-justified as JDE stores them.
     """
-    columns = []
-    for col in layout(name):
-        column_name = col.name.lower()
-        item = column_name[2:]
-        if item == "mcu":
-            columns.append(Column(column_name, JdeBusinessUnit(), nullable=False, default=" "))
-        elif col.kind == TEXT:
-            width = PRICING_WIDTHS.get(item, PRICING_TEXT_WIDTH)
-            columns.append(Column(column_name, JdeChar(width), nullable=False, default=" "))
-        else:
-            columns.append(Column(column_name, BigInteger, nullable=False, default=0))
-    keys = [c.name.lower() for c in layout(name) if c.primary_key]
-    return Table(name.lower(), md, *columns, PrimaryKeyConstraint(*keys), *extra)
+    columns = [c.name.lower() for c in layout(name)]
+    widths = {c: PRICING_WIDTHS.get(c[2:], PRICING_TEXT_WIDTH) for c in columns}
+    units = {c: JdeBusinessUnit() for c in columns if c[2:] == "mcu"}
+    return real_table(md, name, *extra, widths=widths, types=units, defaults=True)
 
 
 @cache
