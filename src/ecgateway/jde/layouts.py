@@ -24,9 +24,9 @@ from sqlalchemy import (
     DateTime,
     MetaData,
     PrimaryKeyConstraint,
-    SchemaItem,
     Table,
 )
+from sqlalchemy.sql.schema import SchemaItem
 from sqlalchemy.types import TypeEngine
 
 from ecgateway.jde.types import JdeChar
