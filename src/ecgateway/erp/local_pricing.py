@@ -27,8 +27,14 @@ A line's price is made in two parts, each shown to the rep step by step (PricedL
 2. **Advanced pricing.** The sold-to's adjustment schedule (F03012 AIASN) is a list in F4070
    (SNASN, SNOSEQ -> SNAST, effective SNEFTJ..SNEXDJ), applied in sequence ("Seq No",
    .../customer-relationship/9.2/eoapg/seq-no-sequence-number.html). Each adjustment is defined
-   in F4071 (ATAST) and has details in F4072 (ADAST), searched by the same levels as the base
-   price and then for all items (ADITM 0, ADIGID 0). In the first level with a detail in the
+   in F4071 (ATAST) and has details in F4072 (ADAST), searched by the adjustment's own
+   preference hierarchy: F4071 ATPRFR names a code of UDC 40/PR whose levels the site arranged
+   in P40073 ("Price Adjustment Definition - Options", .../customer-relationship/9.2/eoasm/
+   price-adjustment-definition-options.html), here `ECGW_ADJUSTMENT_HIERARCHIES` (config.py).
+   Its levels are the base price's plus all items (ADITM 0, ADIGID 0) with a customer, a
+   customer group or all customers; a detail at a level the hierarchy does not list is never
+   used. Oracle gives no default order, so an adjustment whose code the setting does not
+   describe (or a blank ATPRFR) refuses the line. In the first level with a detail in the
    line's unit (ADUOM) and currency (ADCRCD, or blank), the highest quantity break ADMNQ <= the
    quantity applies ("From Level", .../customer-relationship/9.2/eoapg/level.html). The
    adjustments are cumulative: each changes the current price by its basis code ADBSCD ("BC
@@ -71,13 +77,13 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 
 import sqlalchemy as sa
 
-from ecgateway.config import DEFAULT_PRICE_HIERARCHY
+from ecgateway.config import DEFAULT_ADJUSTMENT_HIERARCHIES, DEFAULT_PRICE_HIERARCHY
 from ecgateway.erp.base import ErpRejected, PricedLine, PriceRequest, PriceResult, PriceStep
 from ecgateway.jde.conventions import from_implied, julian_to_date
 from ecgateway.jde.tables import JdeTables
@@ -92,8 +98,6 @@ ITEM, ITEM_GROUP, ALL_ITEMS = "item", "item group", "all items"
 CUSTOMER, CUSTOMER_GROUP, ALL_CUSTOMERS = "customer", "customer group", "all customers"
 ITEM_DIMENSIONS = (ITEM, ITEM_GROUP)
 CUSTOMER_DIMENSIONS = (CUSTOMER, CUSTOMER_GROUP)
-# After the base price levels, adjustment details are also searched for all items.
-ALL_ITEM_LEVELS = ((ALL_ITEMS, CUSTOMER), (ALL_ITEMS, CUSTOMER_GROUP), (ALL_ITEMS, ALL_CUSTOMERS))
 
 PERCENT_OF_BASE, NEW_BASE, PERCENT_OF_NET, ADD_AMOUNT = "1", "0", "2", "5"
 NOT_APPLIED_BASES = {
@@ -110,34 +114,59 @@ MANDATORY = ("Y", "1")
 HUNDRED = Decimal(100)
 
 
+Level = tuple[str, str]  # (item dimension, customer dimension)
+
+
 @dataclass(frozen=True)
 class PricingRules:
-    """The site's pricing setup the tables do not hold: the hierarchy and the domestic currency."""
+    """The site's pricing setup the tables do not hold: the hierarchies and the domestic currency.
 
-    hierarchy: tuple[tuple[str, str], ...]
+    hierarchy: the base price levels (preference 51). adjustment_hierarchies: the levels of each
+    adjustment preference hierarchy, by the code F4071 ATPRFR names (see config.py).
+    """
+
+    hierarchy: tuple[Level, ...]
     domestic_currency: str
+    adjustment_hierarchies: Mapping[str, tuple[Level, ...]] = field(default_factory=dict)
 
     @classmethod
-    def parse(cls, hierarchy: Sequence[str] = DEFAULT_PRICE_HIERARCHY, domestic_currency: str = "USD") -> PricingRules:
-        """Levels like "item group+customer"; a bare "item" or "item group" means all customers."""
-        levels = []
-        for text in hierarchy:
-            item, _, customer = (part.strip() for part in text.partition("+"))
-            customer = customer or ALL_CUSTOMERS
-            if item not in ITEM_DIMENSIONS or customer not in (*CUSTOMER_DIMENSIONS, ALL_CUSTOMERS):
-                raise ValueError(
-                    f"ECGW_PRICE_HIERARCHY level {text!r} is not one of 'item' or 'item group', optionally"
-                    " followed by '+customer' or '+customer group'")
-            if (item, customer) in levels:
-                raise ValueError(f"ECGW_PRICE_HIERARCHY names level {text!r} twice")
-            levels.append((item, customer))
-        if not levels:
-            raise ValueError("ECGW_PRICE_HIERARCHY is empty: name at least one level, e.g. [\"item\"]")
-        return cls(hierarchy=tuple(levels), domestic_currency=domestic_currency.strip().upper())
+    def parse(cls, hierarchy: Sequence[str] = DEFAULT_PRICE_HIERARCHY, domestic_currency: str = "USD",
+              adjustment_hierarchies: Mapping[str, Sequence[str]] = DEFAULT_ADJUSTMENT_HIERARCHIES) -> PricingRules:
+        """Levels like "item group+customer"; a bare "item", "item group" or "all items" means all customers."""
+        adjustments = {}
+        for code, levels in adjustment_hierarchies.items():
+            if not code.strip():
+                raise ValueError("ECGW_ADJUSTMENT_HIERARCHIES names a blank code: key each hierarchy by its"
+                                 " F4071 ATPRFR code (UDC 40/PR)")
+            if isinstance(levels, str):
+                raise ValueError(f"ECGW_ADJUSTMENT_HIERARCHIES[{code!r}] must be a list of levels, not the text"
+                                 f" {levels!r}")
+            adjustments[code.strip()] = _parse_levels(levels, f"ECGW_ADJUSTMENT_HIERARCHIES[{code!r}]",
+                                                      (*ITEM_DIMENSIONS, ALL_ITEMS))
+        return cls(hierarchy=_parse_levels(hierarchy, "ECGW_PRICE_HIERARCHY", ITEM_DIMENSIONS),
+                   domestic_currency=domestic_currency.strip().upper(), adjustment_hierarchies=adjustments)
 
     @classmethod
     def from_settings(cls, settings) -> PricingRules:
-        return cls.parse(settings.price_hierarchy, settings.domestic_currency)
+        return cls.parse(settings.price_hierarchy, settings.domestic_currency, settings.adjustment_hierarchies)
+
+
+def _parse_levels(texts: Sequence[str], setting: str, item_dimensions: tuple[str, ...]) -> tuple[Level, ...]:
+    levels: list[Level] = []
+    for text in texts:
+        item, _, customer = (part.strip() for part in text.partition("+"))
+        customer = customer or ALL_CUSTOMERS
+        if item not in item_dimensions or customer not in (*CUSTOMER_DIMENSIONS, ALL_CUSTOMERS):
+            words = [f"'{word}'" for word in item_dimensions]
+            items = f"{', '.join(words[:-1])} or {words[-1]}"
+            raise ValueError(f"{setting} level {text!r} is not one of {items}, optionally followed by"
+                             " '+customer' or '+customer group'")
+        if (item, customer) in levels:
+            raise ValueError(f"{setting} names level {text!r} twice")
+        levels.append((item, customer))
+    if not levels:
+        raise ValueError(f"{setting} is empty: name at least one level, e.g. [\"item\"]")
+    return tuple(levels)
 
 
 DEFAULT_RULES = PricingRules.parse()
@@ -336,7 +365,7 @@ def _statements(tables: JdeTables) -> _Statements:
     ) for first in (True, False)}
     sn, at = tables.F4070, tables.F4071
     flags = (at.c.atolvl, at.c.atlbt, at.c.atacnt, at.c.atlnty, at.c.atabas, at.c.atmnmxaj, at.c.atmeadj,
-             at.c.atmded)
+             at.c.atmded, at.c.atprfr)
     schedule = (
         sa.select(sn.c.snoseq, sn.c.snast, sn.c.snskipto, sn.c.snskipend, sn.c.snstprcf, at.c.atast, *flags)
         .select_from(sn.outerjoin(at, at.c.atast == sn.c.snast))
@@ -470,8 +499,8 @@ class _LinePricer:
         self.details = self._by_customer(self.details)
         cgid = self.customer.cgid
         self.base_levels = tuple(lv for lv in self.rules.hierarchy if cgid or lv[1] != CUSTOMER_GROUP)
-        self.adjustment_levels = tuple(lv for lv in (*self.rules.hierarchy, *ALL_ITEM_LEVELS)
-                                       if cgid or lv[1] != CUSTOMER_GROUP)
+        self.adjustment_levels = {code: tuple(lv for lv in levels if cgid or lv[1] != CUSTOMER_GROUP)
+                                  for code, levels in self.rules.adjustment_hierarchies.items()}
         self.break_scale = 10 ** self.decimals["MNQ"]  # ADMNQ's implied decimals: compare raw values
         self.unapplied: dict[str, str] = {}  # adjustment -> why the local pricer does not apply it ("": it does)
         self.places = Decimal(1).scaleb(-self.decimals["UPRC"])
@@ -586,7 +615,7 @@ class _LinePricer:
         if definition is None:
             raise Refusal(f"adjustment {step.name} of schedule {self.customer.schedule} has no definition in F4071:"
                           f" {THROUGH_AIS}")
-        for level in self.adjustment_levels:
+        for level in self._hierarchy(step):
             rows = self._at_level(self.details, level, item, step.name)
             if not rows:
                 continue
@@ -608,6 +637,19 @@ class _LinePricer:
             raise Refusal(f"mandatory adjustment {step.name} has no detail for {item.litm} in {uom} {self.currency}:"
                           f" JDE would not price the line; {THROUGH_AIS}")
         return None, None
+
+    def _hierarchy(self, step: ScheduleStep) -> tuple[Level, ...]:
+        """The levels F4072 is searched in for this adjustment: those of its own hierarchy (F4071 ATPRFR)."""
+        code = str(step.definition["atprfr"]).strip()
+        levels = self.adjustment_levels.get(code)
+        if levels is not None:
+            return levels
+        if not code:
+            raise Refusal(f"adjustment {step.name} names no preference hierarchy (F4071 ATPRFR is blank), so the"
+                          f" order JDE searches its details in is unknown: {THROUGH_AIS}")
+        raise Refusal(f"adjustment {step.name} is searched by preference hierarchy {code} (F4071 ATPRFR), which"
+                      f" ECGW_ADJUSTMENT_HIERARCHIES does not describe: add \"{code}\" with the levels of JDE's"
+                      f" Preference Hierarchy Revisions (P40073) for {code}, in order, or {THROUGH_AIS}")
 
     def _check_definition(self, step: ScheduleStep) -> None:
         """Refuse an adjustment the local pricer does not apply; decided once per step of the cart."""
