@@ -67,16 +67,17 @@ what F4106 BPCGID/BPIGID and F4072 ADCGID/ADIGID hold.
 
 The unit price is rounded half-up to UPRC's implied decimals, the extended amount to AEXP's.
 A cart costs a fixed number of queries: one for the customer with its group, and per 500
-distinct items one each for F4101 (with the item groups), F4106 and F4072, plus one for the
-schedule (F4070 with F4071) when the sold-to has one (Oracle takes at most 1,000 values in an
-IN list). "..." in the addresses above stands for https://docs.oracle.com/en/applications/jd-edwards.
+distinct items (db.IN_LIST_CHUNK) one each for F4101 (with the item groups), F4106 and F4072,
+plus one for the schedule (F4070 with F4071) when the sold-to has one. Each statement is built
+once per set of tables with its lists bound per cart (db.in_bound, split by db.in_chunks), so
+every IN list stays under Oracle's 1,000 values and the statements stay cached. "..." in the addresses above stands for https://docs.oracle.com/en/applications/jd-edwards.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
@@ -84,6 +85,7 @@ from functools import lru_cache
 import sqlalchemy as sa
 
 from ecgateway.config import DEFAULT_ADJUSTMENT_HIERARCHIES, DEFAULT_PRICE_HIERARCHY
+from ecgateway.db import in_bound, in_chunks
 from ecgateway.erp.base import ErpRejected, PricedLine, PriceRequest, PriceResult, PriceStep
 from ecgateway.jde.conventions import from_implied, julian_to_date
 from ecgateway.jde.tables import JdeTables
@@ -91,7 +93,6 @@ from ecgateway.jde.tables import JdeTables
 log = logging.getLogger(__name__)
 
 DEFAULT_COMPANY = "00000"
-IN_LIST_CHUNK = 500
 THROUGH_AIS = "price it through AIS (ECGW_ERP_MODE=ais)"
 
 ITEM, ITEM_GROUP, ALL_ITEMS = "item", "item group", "all items"
@@ -303,10 +304,6 @@ def _defined_by_category_codes(gp: sa.Table, group: sa.ColumnElement) -> sa.Colu
     return sa.exists().where(gp.c.gpgpc == group, sa.or_(*[gp.c[f"gpgpk{i}"] != "" for i in range(1, 11)]))
 
 
-def _values(name: str) -> sa.BindParameter:
-    return sa.bindparam(name, expanding=True)
-
-
 def _effective(start: sa.Column, end: sa.Column) -> sa.ColumnElement:
     today = sa.bindparam("today")
     return sa.and_(start <= today, sa.or_(end >= today, end == 0))
@@ -314,9 +311,9 @@ def _effective(start: sa.Column, end: sa.Column) -> sa.ColumnElement:
 
 def _item_scope(itm: sa.Column, igid: sa.Column, *, first: bool, all_items: bool = False) -> sa.ColumnElement:
     """This chunk's items; with the first chunk also their item groups (and all items, for adjustments)."""
-    scope = [sa.and_(itm.in_(_values("itms")), igid == 0)]
+    scope = [sa.and_(in_bound(itm, "itms"), igid == 0)]
     if first:
-        scope.append(sa.and_(itm == 0, igid.in_(_values("igids"))))
+        scope.append(sa.and_(itm == 0, in_bound(igid, "igids")))
         if all_items:
             scope.append(sa.and_(itm == 0, igid == 0))
     return sa.or_(*scope)
@@ -346,20 +343,20 @@ def _statements(tables: JdeTables) -> _Statements:
         sa.select(ai.c.aico, ai.c.aicrcd, ai.c.aicpgp, ai.c.aiasn, ck.c.ckcgid,
                   _defined_by_category_codes(gp, ai.c.aicpgp).label("complex"))
         .select_from(ai.outerjoin(ck, sa.and_(ck.c.ckcpgp == ai.c.aicpgp, *_blank(ck, "ckcgp"))))
-        .where(ai.c.aian8 == sa.bindparam("an8"), ai.c.aico.in_(_values("companies")))
+        .where(ai.c.aian8 == sa.bindparam("an8"), in_bound(ai.c.aico, "companies"))
     )
     items = (
         sa.select(im.c.imitm, im.c.imlitm, im.c.imdsc1, im.c.imuom1, im.c.imprgr, ik.c.ikigid,
                   _defined_by_category_codes(gp, im.c.imprgr).label("complex"))
         .select_from(im.outerjoin(ik, sa.and_(ik.c.ikprgr == im.c.imprgr, *_blank(ik, "ikigp"))))
-        .where(im.c.imlitm.in_(_values("litms")))
+        .where(in_bound(im.c.imlitm, "litms"))
     )
     bp = tables.F4106
     bases = {first: sa.select(bp.c.bpitm, bp.c.bpigid, bp.c.bpan8, bp.c.bpcgid, bp.c.bpmcu, bp.c.bpcrcd, bp.c.bpuom,
                               bp.c.bpuprc, bp.c.bpeftj, bp.c.bpexdj, bp.c.bpfrmp).where(
         _item_scope(bp.c.bpitm, bp.c.bpigid, first=first),
-        bp.c.bpan8.in_(_values("an8s")), bp.c.bpcgid.in_(_values("cgids")),
-        bp.c.bpcrcd.in_(_values("currencies")), bp.c.bpmcu.in_(_values("branches")),
+        in_bound(bp.c.bpan8, "an8s"), in_bound(bp.c.bpcgid, "cgids"),
+        in_bound(bp.c.bpcrcd, "currencies"), in_bound(bp.c.bpmcu, "branches"),
         bp.c.bplocn == "", bp.c.bplotn == "", bp.c.bplotg == "",
         _effective(bp.c.bpeftj, bp.c.bpexdj),
     ) for first in (True, False)}
@@ -376,10 +373,10 @@ def _statements(tables: JdeTables) -> _Statements:
     details = {first: sa.select(ad.c.adast, ad.c.aditm, ad.c.adigid, ad.c.adan8, ad.c.adcgid, ad.c.adogid,
                                 ad.c.adcrcd, ad.c.aduom, ad.c.admnq, ad.c.adbscd, ad.c.adfvtr, ad.c.adfgy,
                                 ad.c.adfvum).where(
-        ad.c.adast.in_(_values("names")),
+        in_bound(ad.c.adast, "names"),
         _item_scope(ad.c.aditm, ad.c.adigid, first=first, all_items=True),
-        ad.c.adan8.in_(_values("an8s")), ad.c.adcgid.in_(_values("cgids")),
-        ad.c.adcrcd.in_(_values("currencies")),
+        in_bound(ad.c.adan8, "an8s"), in_bound(ad.c.adcgid, "cgids"),
+        in_bound(ad.c.adcrcd, "currencies"),
         _effective(ad.c.adeftj, ad.c.adexdj),
     ) for first in (True, False)}
     built = _Statements(customer=customer, items=items, bases=bases, schedule=schedule,
@@ -413,7 +410,7 @@ def load_items(conn: sa.Connection, tables: JdeTables, litms: Iterable[str]) -> 
     """F4101 rows by 2nd item number, with the F40941 key ID of their item price group."""
     stmt = _statements(tables).items
     found: dict[str, Item] = {}
-    for chunk in _chunks(sorted({litm.strip() for litm in litms if litm.strip()})):
+    for chunk in in_chunks(sorted({litm.strip() for litm in litms if litm.strip()})):
         for itm, litm, description, uom, group, igid, complex_group in conn.execute(stmt, {"litms": chunk}).all():
             problem = ""
             if group and complex_group:
@@ -436,7 +433,7 @@ def load_base_prices(conn: sa.Connection, tables: JdeTables, *, itms: Sequence[i
               "branches": sorted({branch.strip(), ""}), "today": today, "igids": list(igids)}
     # Each item's rows come with its chunk; item group rows with the first chunk only: no row twice.
     found: dict[tuple[str, int], list[BasePrice]] = defaultdict(list)
-    for n, chunk in enumerate(_chunks(itms)):
+    for n, chunk in enumerate(in_chunks(itms)):
         for row in conn.execute(statements[n == 0], {**values, "itms": chunk}).all():
             price = BasePrice(*row)  # the statement's columns are BasePrice's fields, in order
             found[(ITEM, price.itm) if price.itm else (ITEM_GROUP, price.igid)].append(price)
@@ -467,7 +464,7 @@ def load_details(conn: sa.Connection, tables: JdeTables, *, names: Sequence[str]
               "currencies": sorted({currency, ""}), "today": today, "igids": list(igids)}
     # As for F4106: item rows with their chunk, item group and all-item rows with the first only.
     found: dict[tuple[str, str, int], list[Detail]] = defaultdict(list)
-    for n, chunk in enumerate(_chunks(itms)):
+    for n, chunk in enumerate(in_chunks(itms)):
         for row in conn.execute(statements[n == 0], {**values, "itms": chunk}).all():
             detail = Detail(*row)  # the statement's columns are Detail's fields, in order
             if detail.itm:
@@ -744,9 +741,3 @@ def _date(julian: int) -> str:
 def _no_price(item: str, description: str, quantity: int, uom: str, currency: str, why: str) -> PricedLine:
     return PricedLine(item=item, description=description, quantity=quantity, uom=uom, unit_price=Decimal(0),
                       extended=Decimal(0), currency=currency, source=why, available=False)
-
-
-def _chunks(values: Sequence, size: int = IN_LIST_CHUNK) -> Iterator[list]:
-    values = list(values)
-    for start in range(0, len(values), size):
-        yield values[start:start + size]
