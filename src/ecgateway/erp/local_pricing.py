@@ -70,7 +70,8 @@ A cart costs a fixed number of queries: one for the customer with its group, and
 distinct items (db.IN_LIST_CHUNK) one each for F4101 (with the item groups), F4106 and F4072,
 plus one for the schedule (F4070 with F4071) when the sold-to has one. Each statement is built
 once per set of tables with its lists bound per cart (db.in_bound, split by db.in_chunks), so
-every IN list stays under Oracle's 1,000 values and the statements stay cached. "..." in the addresses above stands for https://docs.oracle.com/en/applications/jd-edwards.
+every IN list stays under Oracle's 1,000 values and the statements stay cached.
+"..." in the addresses above stands for https://docs.oracle.com/en/applications/jd-edwards.
 """
 
 from __future__ import annotations
@@ -496,8 +497,11 @@ class _LinePricer:
         self.details = self._by_customer(self.details)
         cgid = self.customer.cgid
         self.base_levels = tuple(lv for lv in self.rules.hierarchy if cgid or lv[1] != CUSTOMER_GROUP)
-        self.adjustment_levels = {code: tuple(lv for lv in levels if cgid or lv[1] != CUSTOMER_GROUP)
-                                  for code, levels in self.rules.adjustment_hierarchies.items()}
+        adjustment_levels = {code: tuple(lv for lv in levels if cgid or lv[1] != CUSTOMER_GROUP)
+                             for code, levels in self.rules.adjustment_hierarchies.items()}
+        # adjustment -> the levels of its own hierarchy, or why they are unknown; once per cart
+        self.searched_by: dict[str, tuple[Level, ...] | str] = {
+            step.name: self._hierarchy(step, adjustment_levels) for step in self.schedule if step.definition}
         self.break_scale = 10 ** self.decimals["MNQ"]  # ADMNQ's implied decimals: compare raw values
         self.unapplied: dict[str, str] = {}  # adjustment -> why the local pricer does not apply it ("": it does)
         self.places = Decimal(1).scaleb(-self.decimals["UPRC"])
@@ -612,7 +616,10 @@ class _LinePricer:
         if definition is None:
             raise Refusal(f"adjustment {step.name} of schedule {self.customer.schedule} has no definition in F4071:"
                           f" {THROUGH_AIS}")
-        for level in self._hierarchy(step):
+        levels = self.searched_by[step.name]
+        if isinstance(levels, str):
+            raise Refusal(levels)
+        for level in levels:
             rows = self._at_level(self.details, level, item, step.name)
             if not rows:
                 continue
@@ -635,18 +642,19 @@ class _LinePricer:
                           f" JDE would not price the line; {THROUGH_AIS}")
         return None, None
 
-    def _hierarchy(self, step: ScheduleStep) -> tuple[Level, ...]:
-        """The levels F4072 is searched in for this adjustment: those of its own hierarchy (F4071 ATPRFR)."""
+    @staticmethod
+    def _hierarchy(step: ScheduleStep, levels_by_code: Mapping[str, tuple[Level, ...]]) -> tuple[Level, ...] | str:
+        """The levels F4072 is searched in for this adjustment (its own hierarchy, F4071 ATPRFR), or the refusal."""
         code = str(step.definition["atprfr"]).strip()
-        levels = self.adjustment_levels.get(code)
+        levels = levels_by_code.get(code)
         if levels is not None:
             return levels
         if not code:
-            raise Refusal(f"adjustment {step.name} names no preference hierarchy (F4071 ATPRFR is blank), so the"
-                          f" order JDE searches its details in is unknown: {THROUGH_AIS}")
-        raise Refusal(f"adjustment {step.name} is searched by preference hierarchy {code} (F4071 ATPRFR), which"
-                      f" ECGW_ADJUSTMENT_HIERARCHIES does not describe: add \"{code}\" with the levels of JDE's"
-                      f" Preference Hierarchy Revisions (P40073) for {code}, in order, or {THROUGH_AIS}")
+            return (f"adjustment {step.name} names no preference hierarchy (F4071 ATPRFR is blank), so the"
+                    f" order JDE searches its details in is unknown: {THROUGH_AIS}")
+        return (f"adjustment {step.name} is searched by preference hierarchy {code} (F4071 ATPRFR), which"
+                f" ECGW_ADJUSTMENT_HIERARCHIES does not describe: add \"{code}\" with the levels of JDE's"
+                f" Preference Hierarchy Revisions (P40073) for {code}, in order, or {THROUGH_AIS}")
 
     def _check_definition(self, step: ScheduleStep) -> None:
         """Refuse an adjustment the local pricer does not apply; decided once per step of the cart."""
