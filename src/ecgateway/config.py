@@ -38,6 +38,25 @@ DEFAULT_PRICE_HIERARCHY: tuple[str, ...] = (
     "item group", "item",
 )
 
+# Each adjustment definition names its own preference hierarchy: F4071 ATPRFR holds a code of UDC
+# 40/PR, and JDE searches that adjustment's F4072 details in the order the site arranged for that
+# code in Preference Hierarchy Revisions (P40073), first level with a detail wins ("Price Adjustment
+# Definition - Options", Preference Hierarchy: "when you create adjustments, you use this code to
+# identify the hierarchy that the system follows for this adjustment", https://docs.oracle.com/en/
+# applications/jd-edwards/customer-relationship/9.2/eoasm/price-adjustment-definition-options.html;
+# ATPRFR "and its associated hierarchy is used for resolving pricing adjustments", https://docs.oracle.com/
+# en/applications/jd-edwards/cross-product/9.2/eoaaa/preference-hierarchy.html). Oracle documents no
+# default order for a code, so the local pricer refuses an adjustment whose code is not described here.
+# The default describes only the code the demo data generator writes (jde/generator.py): a site sets
+# ECGW_ADJUSTMENT_HIERARCHIES='{"<code>": ["item+customer", ..., "all items"], ...}' to its own, which
+# replaces this default whole. Levels: 'item', 'item group' or 'all items', each optionally with
+# '+customer' or '+customer group' (nothing: all customers).
+DEMO_ADJUSTMENT_HIERARCHY = "EC"
+DEFAULT_ADJUSTMENT_HIERARCHIES: dict[str, tuple[str, ...]] = {
+    DEMO_ADJUSTMENT_HIERARCHY: (*DEFAULT_PRICE_HIERARCHY, "all items+customer", "all items+customer group",
+                                "all items"),
+}
+
 UserType = Literal[
     "Internal_AR", "Internal_SalesRep", "Internal_CustomerService", "Admin", "Customer"
 ]
@@ -97,6 +116,11 @@ class Settings(BaseSettings):
         DEFAULT_PRICE_HIERARCHY,
         description="F4106 search levels in order (JSON list), each 'item' or 'item group' with '+customer',"
                     " '+customer group' or nothing (all customers)")
+    adjustment_hierarchies: dict[str, tuple[str, ...]] = Field(
+        default_factory=lambda: dict(DEFAULT_ADJUSTMENT_HIERARCHIES),
+        description="F4072 search levels of each adjustment preference hierarchy (F4071 ATPRFR code -> JSON list"
+                    " of levels, as ECGW_PRICE_HIERARCHY's plus 'all items'); an adjustment whose code is missing"
+                    " refuses the line")
     domestic_currency: str = Field(
         "USD", description="The selling company's domestic currency (F0010 CRCD): JDE's fallback for F4106 prices")
     resources_dir: Path = Field(PROJECT_ROOT, description="Folder holding sql/, restrictions/, templates/, static/")

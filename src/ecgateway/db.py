@@ -2,27 +2,54 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
-from sqlalchemy import ColumnElement, Engine, create_engine, event, or_
+from sqlalchemy import ColumnElement, Engine, bindparam, create_engine, event, or_
 from sqlalchemy.engine import make_url
 
 # Oracle takes at most 1,000 expressions in one IN list (ORA-01795).
 IN_LIST_LIMIT = 1000
+# The lists of a statement built once and bound per call (in_bound): half the limit, so that
+# a statement's lists together stay under 1,000 values too (the pricer's F4106 and F4072
+# queries bind a chunk of items beside the item groups and a few small lists).
+IN_LIST_CHUNK = IN_LIST_LIMIT // 2
 
 
 def in_values(column: ColumnElement, values: Iterable) -> ColumnElement[bool]:
     """column IN (values) that every database takes: an OR of IN lists of at most 1,000 values.
 
     Every list of values the gateway sends (an account's ship-tos, its addresses, ids) goes
-    through here; only the restriction filters compiled in accounts/ split their own literals.
-    Repeated values are sent once; no values gives SQLAlchemy's empty IN, false on every database.
+    through here or through in_bound with in_chunks; only the restriction filters compiled in
+    accounts/ split their own literals. Repeated values are sent once; no values gives
+    SQLAlchemy's empty IN, false on every database.
     """
     distinct = list(dict.fromkeys(values))
     if not distinct:
         return column.in_([])
-    lists = [column.in_(distinct[i:i + IN_LIST_LIMIT]) for i in range(0, len(distinct), IN_LIST_LIMIT)]
+    lists = [column.in_(chunk) for chunk in in_chunks(distinct, IN_LIST_LIMIT)]
     return lists[0] if len(lists) == 1 else or_(*lists)
+
+
+def in_bound(column: ColumnElement, name: str) -> ColumnElement[bool]:
+    """column IN (:name), the list bound when the statement runs, for a statement built once.
+
+    The statement's SQL stays the same whatever the list, so it is compiled and cached once
+    (SQLAlchemy renders the bound list per execution). Bind it only with one list from
+    in_chunks, which keeps each under IN_LIST_LIMIT: run the statement once per chunk.
+    """
+    return column.in_(bindparam(name, expanding=True))
+
+
+def in_chunks(values: Iterable, size: int = IN_LIST_CHUNK) -> Iterator[list]:
+    """values (each once, in their order) in lists of at most size, for in_bound or in_values.
+
+    Nothing to send gives no list at all: a caller running one query per chunk runs none.
+    """
+    if not 1 <= size <= IN_LIST_LIMIT:
+        raise ValueError(f"an IN list holds 1 to {IN_LIST_LIMIT} values (Oracle's limit), not {size}")
+    distinct = list(dict.fromkeys(values))
+    for start in range(0, len(distinct), size):
+        yield distinct[start:start + size]
 
 
 def make_engine(url: str, *, jde: bool = False, read_only: bool = False, **kwargs) -> Engine:

@@ -33,6 +33,9 @@ ITEM_GROUP, ITEM_GROUP_ID = "TSTGRP", 990
 COMPLEX_ITEM_GROUP = "TSTCPLX"
 WHOLESAL = 1  # the generator's F40942 key ID of WHOLESAL
 SCHEDULE = "TSTSCHED"
+HIERARCHY = "EC"  # F4071 ATPRFR of the adjustments above: the code the default setting describes
+# THIER (ATPRFR "TA") and THIER2 (ATPRFR "TB") have the same details, at three levels, for ITEM (see below).
+HIER_SCHEDULE, HIER_TWO_SCHEDULE = "TSTHIER", "TSTHIER2"
 
 # Customers (F03012 rows only: pricing needs nothing else): name -> (an8, price group, schedule, currency)
 CUSTOMERS = {
@@ -46,6 +49,8 @@ CUSTOMERS = {
     "own_price_grouped": (900008, "WHOLESAL", "", "USD"),  # has both a group and an own price
     "complex_group": (900009, "TSTREGN", "", "USD"),  # a group defined by category codes
     "unkeyed_group": (900010, "TSTNOKEY", "", "USD"),  # a group with no F40942 key ID
+    "hier": (900011, "WHOLESAL", HIER_SCHEDULE, "USD"),  # THIER only
+    "hier_two": (900012, "WHOLESAL", HIER_TWO_SCHEDULE, "USD"),  # THIER then THIER2
 }
 
 # Schedules of one adjustment each that the local pricer must refuse: adjustment -> (F4071 columns,
@@ -73,6 +78,8 @@ REFUSED = {
     "TMAND": (dict(atmded="Y"), {}, None),
     "TNODEF": (None, {}, {}),
     "TBELOW": ({}, {}, dict(adbscd="5", adfvtr=-2_000_000)),  # -200.0000 from a 100.0000 price
+    "TNOHIER": (dict(atprfr="ZZ"), {}, {}),  # a preference hierarchy the setting does not describe
+    "TBLANKPR": (dict(atprfr=""), {}, {}),  # no preference hierarchy named
 }
 
 
@@ -150,7 +157,8 @@ def add_pricing_rows(engine: sa.Engine, t: JdeTables) -> None:
         dict(snasn=SCHEDULE, snoseq=30, snast="TADD", sneftj=CURRENT, snexdj=NO_END),
         dict(snasn=SCHEDULE, snoseq=40, snast="TGONE", sneftj=EXPIRED[0], snexdj=EXPIRED[1]),
     ]
-    definitions = [dict(atast=name, atlbt="1", atolvl="1") for name in ("TBREAK", "TNET", "TADD", "TGONE")]
+    definitions = [dict(atast=name, atlbt="1", atolvl="1", atprfr=HIERARCHY)
+                   for name in ("TBREAK", "TNET", "TADD", "TGONE")]
 
     def ad(name, mnq, basis, factor, *, n=0, an8_=0, cgid=0, exdj=NO_END, uom="EA", **more):
         return dict(adast=name, aditm=ITEM_ITM + n if n is not None else 0, adan8=an8_, adcgid=cgid, adcrcd="USD",
@@ -171,9 +179,20 @@ def add_pricing_rows(engine: sa.Engine, t: JdeTables) -> None:
     for name, (definition, line, detail) in REFUSED.items():
         schedule.append(dict(snasn="S" + name[1:], snoseq=10, snast=name, sneftj=CURRENT, snexdj=NO_END, **line))
         if definition is not None:
-            definitions.append({**dict(atast=name, atlbt="1", atolvl="1"), **definition})
+            definitions.append({**dict(atast=name, atlbt="1", atolvl="1", atprfr=HIERARCHY), **definition})
         if detail is not None:
             details.append({**ad(name, 0, "1", -10_000), **detail})  # 1% of the base off, as changed
+    # TSTHIER: 10 THIER; TSTHIER2: 10 THIER, 20 THIER2. Each has, for ITEM in EA from quantity 0: item +
+    # customer group WHOLESAL -10% of the base, all items + all customers -1% of the base, and item + the
+    # customer itself +2.0000: which one applies is decided by its hierarchy alone.
+    schedule += [dict(snasn=HIER_SCHEDULE, snoseq=10, snast="THIER", sneftj=CURRENT, snexdj=NO_END),
+                 dict(snasn=HIER_TWO_SCHEDULE, snoseq=10, snast="THIER", sneftj=CURRENT, snexdj=NO_END),
+                 dict(snasn=HIER_TWO_SCHEDULE, snoseq=20, snast="THIER2", sneftj=CURRENT, snexdj=NO_END)]
+    definitions += [dict(atast="THIER", atlbt="1", atolvl="1", atprfr="TA"),
+                    dict(atast="THIER2", atlbt="1", atolvl="1", atprfr="TB")]
+    for name in ("THIER", "THIER2"):
+        details += [ad(name, 0, "1", -100_000, cgid=WHOLESAL), ad(name, 0, "1", -10_000, n=None),
+                    ad(name, 0, "5", 20_000, an8_=an8("hier")), ad(name, 0, "5", 20_000, an8_=an8("hier_two"))]
     with engine.begin() as conn:
         for table, values in ((t.F03012, customers), (t.F4101, items), (t.F4092, groups), (t.F40941, item_keys),
                               (t.F40942, customer_keys), (t.F4106, prices), (t.F4070, schedule),

@@ -13,7 +13,11 @@ https://docs.oracle.com/en/applications/jd-edwards/customer-relationship/9.2/eoa
   amount added, 3/4 cost, 6 variable table, 8 custom program:
   https://docs.oracle.com/cd/E26228_01/doc.93/e21547/appendix_a.htm);
 - LEVEL: .../level.html (a break applies from its From Level);
-- SEQUENCE: .../seq-no-sequence-number.html (adjustments processed in sequence order).
+- SEQUENCE: .../seq-no-sequence-number.html (adjustments processed in sequence order);
+- ADJ_HIERARCHY: each adjustment's details are searched by the preference hierarchy its definition
+  names (F4071 ATPRFR, UDC 40/PR), levels in the order set in P40073, first level with a detail wins:
+  https://docs.oracle.com/en/applications/jd-edwards/customer-relationship/9.2/eoasm/price-adjustment-definition-options.html
+  and .../understanding-the-base-price-preference-hierarchy.html for how a hierarchy is searched.
 """
 
 from __future__ import annotations
@@ -75,6 +79,60 @@ def test_branch_row_is_named_in_the_explanation(erp):
     assert line.explanation[0].effect == "97.0000 USD per EA, branch 30, effective 2020-01-01 to 2040-12-30"
 
 
+# ADJ_HIERARCHY. THIER's details for ITEM (jde_rows.py): item + customer group WHOLESAL -10% of the base,
+# all items + all customers -1% of the base, item + the customer +2.0000; base 90.0000 (item + customer
+# group WHOLESAL). The first level of THIER's hierarchy (ATPRFR TA) with a detail decides; levels the
+# hierarchy does not list are not searched. hierarchy of TA, unit price, THIER's amount, level shown
+ADJ_HIERARCHY_CASES = [
+    (["item+customer group", "all items"], "81.0000", "-9.0000", "item + customer group WHOLESAL"),  # -10% of 90
+    (["all items", "item+customer group"], "89.1000", "-0.9000", "all items + all customers"),  # -1% of 90
+    (["item+customer", "item+customer group", "all items"], "92.0000", "2.0000", "item + customer 900011"),
+    (["all items+customer group", "item+customer group"], "81.0000", "-9.0000", "item + customer group WHOLESAL"),
+    (["item", "item group+customer group"], "90.0000", None, None),  # all three details outside: base only
+]
+
+
+@pytest.mark.parametrize(("levels", "unit", "amount", "level"), ADJ_HIERARCHY_CASES)
+def test_adjustment_searched_by_its_own_hierarchy(jde_db, erp, tmp_path, levels, unit, amount, level):
+    settings = Settings(data_dir=tmp_path, adjustment_hierarchies={"TA": levels})
+    line = price_one(LocalErp(jde_db.engine, jde_db.tables, settings, today=lambda: rows.TODAY), "hier")
+    assert (line.available, line.unit_price) == (True, Decimal(unit)), line.source
+    assert line.explanation[0].source == "F4106 item + customer group WHOLESAL"
+    steps = [(s.what, s.amount, s.source) for s in line.explanation[1:]]
+    assert steps == ([("THIER", Decimal(amount), f"F4072 THIER ({level})")] if amount else [])
+
+
+# Two adjustments with the same details, each by its own hierarchy: THIER (TA) then THIER2 (TB), both
+# percentages of the base 90.0000. hierarchies, THIER's amount, THIER2's amount, unit price
+TWO_HIERARCHY_CASES = [
+    ({"TA": ["item+customer group"], "TB": ["all items"]}, "-9.0000", "-0.9000", "80.1000"),
+    ({"TA": ["all items"], "TB": ["item+customer"]}, "-0.9000", "2.0000", "91.1000"),
+    ({"TA": ["item+customer"], "TB": ["item+customer"]}, "2.0000", "2.0000", "94.0000"),
+]
+
+
+@pytest.mark.parametrize(("hierarchies", "first", "second", "unit"), TWO_HIERARCHY_CASES)
+def test_each_adjustment_has_its_own_hierarchy(jde_db, erp, tmp_path, hierarchies, first, second, unit):
+    settings = Settings(data_dir=tmp_path, adjustment_hierarchies=hierarchies)
+    line = price_one(LocalErp(jde_db.engine, jde_db.tables, settings, today=lambda: rows.TODAY), "hier_two")
+    assert [(s.what, s.amount) for s in line.explanation[1:]] == [("THIER", Decimal(first)),
+                                                                  ("THIER2", Decimal(second))]
+    assert line.unit_price == Decimal(unit)
+
+
+@pytest.mark.parametrize(("customer", "hierarchies", "words"), [
+    ("hier", None, ["adjustment THIER is searched by preference hierarchy TA (F4071 ATPRFR)",
+                    "ECGW_ADJUSTMENT_HIERARCHIES does not describe", "P40073", "AIS"]),  # the default has EC only
+    ("hier_two", {"TA": ["item"]}, ["adjustment THIER2 is searched by preference hierarchy TB"]),  # TA known
+])
+def test_unconfigured_adjustment_hierarchy_is_refused(jde_db, erp, tmp_path, customer, hierarchies, words):
+    settings = Settings(data_dir=tmp_path, **({"adjustment_hierarchies": hierarchies} if hierarchies else {}))
+    line = price_one(LocalErp(jde_db.engine, jde_db.tables, settings, today=lambda: rows.TODAY), customer)
+    assert (line.available, line.unit_price, line.explanation) == (False, 0, ())
+    for part in words:
+        assert part in line.source
+
+
 # HIERARCHY: a site's own order (ECGW_PRICE_HIERARCHY). customer, item, unit price, base source
 CUSTOM_HIERARCHY = ("item+customer", "item")
 CUSTOM_CASES = [
@@ -101,10 +159,41 @@ def test_site_hierarchy(jde_db, erp, tmp_path, customer, item, unit, source):
     (["customer"], "'customer' is not one of"),
     (["item", "item"], "names level 'item' twice"),
     ([], "is empty"),
+    (["all items"], "'all items' is not one of 'item' or 'item group'"),  # F4106 has no all-items price
 ])
 def test_hierarchy_setting_is_checked(levels, message):
     with pytest.raises(ValueError, match=message):
         PricingRules.parse(levels)
+
+
+@pytest.mark.parametrize(("hierarchies", "message"), [
+    ({"TA": ["all items+vendor"]}, r"ECGW_ADJUSTMENT_HIERARCHIES\['TA'\] level 'all items\+vendor' is not one of"
+                                   " 'item', 'item group' or 'all items'"),
+    ({"TA": ["all items", "all items+all customers"]}, r"names level 'all items\+all customers' twice"),
+    ({"TA": ["item", "item"]}, r"\['TA'\] names level 'item' twice"),
+    ({"TA": []}, r"\['TA'\] is empty"),
+    ({"TA": "item"}, "must be a list of levels"),
+    ({" ": ["item"]}, "blank code"),
+])
+def test_adjustment_hierarchy_setting_is_checked(hierarchies, message):
+    with pytest.raises(ValueError, match=message):
+        PricingRules.parse(adjustment_hierarchies=hierarchies)
+
+
+def test_default_adjustment_hierarchy_is_the_one_the_rows_and_the_demo_use():
+    from ecgateway.config import DEFAULT_ADJUSTMENT_HIERARCHIES, DEMO_ADJUSTMENT_HIERARCHY
+
+    assert rows.HIERARCHY == DEMO_ADJUSTMENT_HIERARCHY
+    levels = PricingRules.parse().adjustment_hierarchies[DEMO_ADJUSTMENT_HIERARCHY]
+    assert levels == (*PricingRules.parse().hierarchy, ("all items", "customer"), ("all items", "customer group"),
+                      ("all items", "all customers"))
+    assert set(DEFAULT_ADJUSTMENT_HIERARCHIES) == {DEMO_ADJUSTMENT_HIERARCHY}
+
+
+def test_adjustment_hierarchies_from_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("ECGW_ADJUSTMENT_HIERARCHIES", '{"TA": ["item+customer", "all items"]}')
+    rules = PricingRules.from_settings(Settings(data_dir=tmp_path))
+    assert rules.adjustment_hierarchies == {"TA": (("item", "customer"), ("all items", "all customers"))}
 
 
 # BASIS, LEVEL, SEQUENCE. Schedule TSTSCHED: 10 TBREAK (WHOLESAL: -2% of base from 0, -5% from 10; own_adj's
@@ -210,6 +299,8 @@ REFUSED_ADJUSTMENTS = {
     "TMAND": "mandatory adjustment TMAND has no detail",
     "TNODEF": "has no definition in F4071",
     "TBELOW": "below zero",
+    "TNOHIER": "searched by preference hierarchy ZZ (F4071 ATPRFR), which ECGW_ADJUSTMENT_HIERARCHIES does not",
+    "TBLANKPR": "names no preference hierarchy (F4071 ATPRFR is blank)",
 }
 REFUSAL_CASES += [(refused_an8(name), rows.ITEM, None, 1, [words, "AIS"]) for name, words in REFUSED_ADJUSTMENTS.items()]
 

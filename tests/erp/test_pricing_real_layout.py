@@ -80,7 +80,9 @@ def _rows() -> dict[str, list[dict]]:
         ],
         "F4070": [dict(snasn="WEB", snoseq=10, snast="WEBOFF", sneftj=120001, snexdj=140365),
                   dict(snasn="WEB", snoseq=20, snast="WEBFEE", sneftj=120001, snexdj=140365)],
-        "F4071": [dict(atast="WEBOFF", atlbt="1", atolvl="1"), dict(atast="WEBFEE", atlbt="1", atolvl="1")],
+        # ATPRFR EC: the default ECGW_ADJUSTMENT_HIERARCHIES's code (item levels, then all items)
+        "F4071": [dict(atast="WEBOFF", atlbt="1", atolvl="1", atprfr="EC"),
+                  dict(atast="WEBFEE", atlbt="1", atolvl="1", atprfr="EC")],
         "F4072": [
             # WEBOFF, item group HARDWARE + customer group DEALER: -10% of the base from 1 (basis 1)
             dict(adast="WEBOFF", adigid=61, adcgid=51, adcrcd="USD", aduom="EA", admnq=1, adbscd="1",

@@ -27,8 +27,14 @@ A line's price is made in two parts, each shown to the rep step by step (PricedL
 2. **Advanced pricing.** The sold-to's adjustment schedule (F03012 AIASN) is a list in F4070
    (SNASN, SNOSEQ -> SNAST, effective SNEFTJ..SNEXDJ), applied in sequence ("Seq No",
    .../customer-relationship/9.2/eoapg/seq-no-sequence-number.html). Each adjustment is defined
-   in F4071 (ATAST) and has details in F4072 (ADAST), searched by the same levels as the base
-   price and then for all items (ADITM 0, ADIGID 0). In the first level with a detail in the
+   in F4071 (ATAST) and has details in F4072 (ADAST), searched by the adjustment's own
+   preference hierarchy: F4071 ATPRFR names a code of UDC 40/PR whose levels the site arranged
+   in P40073 ("Price Adjustment Definition - Options", .../customer-relationship/9.2/eoasm/
+   price-adjustment-definition-options.html), here `ECGW_ADJUSTMENT_HIERARCHIES` (config.py).
+   Its levels are the base price's plus all items (ADITM 0, ADIGID 0) with a customer, a
+   customer group or all customers; a detail at a level the hierarchy does not list is never
+   used. Oracle gives no default order, so an adjustment whose code the setting does not
+   describe (or a blank ATPRFR) refuses the line. In the first level with a detail in the
    line's unit (ADUOM) and currency (ADCRCD, or blank), the highest quantity break ADMNQ <= the
    quantity applies ("From Level", .../customer-relationship/9.2/eoapg/level.html). The
    adjustments are cumulative: each changes the current price by its basis code ADBSCD ("BC
@@ -61,23 +67,26 @@ what F4106 BPCGID/BPIGID and F4072 ADCGID/ADIGID hold.
 
 The unit price is rounded half-up to UPRC's implied decimals, the extended amount to AEXP's.
 A cart costs a fixed number of queries: one for the customer with its group, and per 500
-distinct items one each for F4101 (with the item groups), F4106 and F4072, plus one for the
-schedule (F4070 with F4071) when the sold-to has one (Oracle takes at most 1,000 values in an
-IN list). "..." in the addresses above stands for https://docs.oracle.com/en/applications/jd-edwards.
+distinct items (db.IN_LIST_CHUNK) one each for F4101 (with the item groups), F4106 and F4072,
+plus one for the schedule (F4070 with F4071) when the sold-to has one. Each statement is built
+once per set of tables with its lists bound per cart (db.in_bound, split by db.in_chunks), so
+every IN list stays under Oracle's 1,000 values and the statements stay cached.
+"..." in the addresses above stands for https://docs.oracle.com/en/applications/jd-edwards.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 
 import sqlalchemy as sa
 
-from ecgateway.config import DEFAULT_PRICE_HIERARCHY
+from ecgateway.config import DEFAULT_ADJUSTMENT_HIERARCHIES, DEFAULT_PRICE_HIERARCHY
+from ecgateway.db import in_bound, in_chunks
 from ecgateway.erp.base import ErpRejected, PricedLine, PriceRequest, PriceResult, PriceStep
 from ecgateway.jde.conventions import from_implied, julian_to_date
 from ecgateway.jde.tables import JdeTables
@@ -85,15 +94,12 @@ from ecgateway.jde.tables import JdeTables
 log = logging.getLogger(__name__)
 
 DEFAULT_COMPANY = "00000"
-IN_LIST_CHUNK = 500
 THROUGH_AIS = "price it through AIS (ECGW_ERP_MODE=ais)"
 
 ITEM, ITEM_GROUP, ALL_ITEMS = "item", "item group", "all items"
 CUSTOMER, CUSTOMER_GROUP, ALL_CUSTOMERS = "customer", "customer group", "all customers"
 ITEM_DIMENSIONS = (ITEM, ITEM_GROUP)
 CUSTOMER_DIMENSIONS = (CUSTOMER, CUSTOMER_GROUP)
-# After the base price levels, adjustment details are also searched for all items.
-ALL_ITEM_LEVELS = ((ALL_ITEMS, CUSTOMER), (ALL_ITEMS, CUSTOMER_GROUP), (ALL_ITEMS, ALL_CUSTOMERS))
 
 PERCENT_OF_BASE, NEW_BASE, PERCENT_OF_NET, ADD_AMOUNT = "1", "0", "2", "5"
 NOT_APPLIED_BASES = {
@@ -110,34 +116,59 @@ MANDATORY = ("Y", "1")
 HUNDRED = Decimal(100)
 
 
+Level = tuple[str, str]  # (item dimension, customer dimension)
+
+
 @dataclass(frozen=True)
 class PricingRules:
-    """The site's pricing setup the tables do not hold: the hierarchy and the domestic currency."""
+    """The site's pricing setup the tables do not hold: the hierarchies and the domestic currency.
 
-    hierarchy: tuple[tuple[str, str], ...]
+    hierarchy: the base price levels (preference 51). adjustment_hierarchies: the levels of each
+    adjustment preference hierarchy, by the code F4071 ATPRFR names (see config.py).
+    """
+
+    hierarchy: tuple[Level, ...]
     domestic_currency: str
+    adjustment_hierarchies: Mapping[str, tuple[Level, ...]] = field(default_factory=dict)
 
     @classmethod
-    def parse(cls, hierarchy: Sequence[str] = DEFAULT_PRICE_HIERARCHY, domestic_currency: str = "USD") -> PricingRules:
-        """Levels like "item group+customer"; a bare "item" or "item group" means all customers."""
-        levels = []
-        for text in hierarchy:
-            item, _, customer = (part.strip() for part in text.partition("+"))
-            customer = customer or ALL_CUSTOMERS
-            if item not in ITEM_DIMENSIONS or customer not in (*CUSTOMER_DIMENSIONS, ALL_CUSTOMERS):
-                raise ValueError(
-                    f"ECGW_PRICE_HIERARCHY level {text!r} is not one of 'item' or 'item group', optionally"
-                    " followed by '+customer' or '+customer group'")
-            if (item, customer) in levels:
-                raise ValueError(f"ECGW_PRICE_HIERARCHY names level {text!r} twice")
-            levels.append((item, customer))
-        if not levels:
-            raise ValueError("ECGW_PRICE_HIERARCHY is empty: name at least one level, e.g. [\"item\"]")
-        return cls(hierarchy=tuple(levels), domestic_currency=domestic_currency.strip().upper())
+    def parse(cls, hierarchy: Sequence[str] = DEFAULT_PRICE_HIERARCHY, domestic_currency: str = "USD",
+              adjustment_hierarchies: Mapping[str, Sequence[str]] = DEFAULT_ADJUSTMENT_HIERARCHIES) -> PricingRules:
+        """Levels like "item group+customer"; a bare "item", "item group" or "all items" means all customers."""
+        adjustments = {}
+        for code, levels in adjustment_hierarchies.items():
+            if not code.strip():
+                raise ValueError("ECGW_ADJUSTMENT_HIERARCHIES names a blank code: key each hierarchy by its"
+                                 " F4071 ATPRFR code (UDC 40/PR)")
+            if isinstance(levels, str):
+                raise ValueError(f"ECGW_ADJUSTMENT_HIERARCHIES[{code!r}] must be a list of levels, not the text"
+                                 f" {levels!r}")
+            adjustments[code.strip()] = _parse_levels(levels, f"ECGW_ADJUSTMENT_HIERARCHIES[{code!r}]",
+                                                      (*ITEM_DIMENSIONS, ALL_ITEMS))
+        return cls(hierarchy=_parse_levels(hierarchy, "ECGW_PRICE_HIERARCHY", ITEM_DIMENSIONS),
+                   domestic_currency=domestic_currency.strip().upper(), adjustment_hierarchies=adjustments)
 
     @classmethod
     def from_settings(cls, settings) -> PricingRules:
-        return cls.parse(settings.price_hierarchy, settings.domestic_currency)
+        return cls.parse(settings.price_hierarchy, settings.domestic_currency, settings.adjustment_hierarchies)
+
+
+def _parse_levels(texts: Sequence[str], setting: str, item_dimensions: tuple[str, ...]) -> tuple[Level, ...]:
+    levels: list[Level] = []
+    for text in texts:
+        item, _, customer = (part.strip() for part in text.partition("+"))
+        customer = customer or ALL_CUSTOMERS
+        if item not in item_dimensions or customer not in (*CUSTOMER_DIMENSIONS, ALL_CUSTOMERS):
+            words = [f"'{word}'" for word in item_dimensions]
+            items = f"{', '.join(words[:-1])} or {words[-1]}"
+            raise ValueError(f"{setting} level {text!r} is not one of {items}, optionally followed by"
+                             " '+customer' or '+customer group'")
+        if (item, customer) in levels:
+            raise ValueError(f"{setting} names level {text!r} twice")
+        levels.append((item, customer))
+    if not levels:
+        raise ValueError(f"{setting} is empty: name at least one level, e.g. [\"item\"]")
+    return tuple(levels)
 
 
 DEFAULT_RULES = PricingRules.parse()
@@ -274,10 +305,6 @@ def _defined_by_category_codes(gp: sa.Table, group: sa.ColumnElement) -> sa.Colu
     return sa.exists().where(gp.c.gpgpc == group, sa.or_(*[gp.c[f"gpgpk{i}"] != "" for i in range(1, 11)]))
 
 
-def _values(name: str) -> sa.BindParameter:
-    return sa.bindparam(name, expanding=True)
-
-
 def _effective(start: sa.Column, end: sa.Column) -> sa.ColumnElement:
     today = sa.bindparam("today")
     return sa.and_(start <= today, sa.or_(end >= today, end == 0))
@@ -285,9 +312,9 @@ def _effective(start: sa.Column, end: sa.Column) -> sa.ColumnElement:
 
 def _item_scope(itm: sa.Column, igid: sa.Column, *, first: bool, all_items: bool = False) -> sa.ColumnElement:
     """This chunk's items; with the first chunk also their item groups (and all items, for adjustments)."""
-    scope = [sa.and_(itm.in_(_values("itms")), igid == 0)]
+    scope = [sa.and_(in_bound(itm, "itms"), igid == 0)]
     if first:
-        scope.append(sa.and_(itm == 0, igid.in_(_values("igids"))))
+        scope.append(sa.and_(itm == 0, in_bound(igid, "igids")))
         if all_items:
             scope.append(sa.and_(itm == 0, igid == 0))
     return sa.or_(*scope)
@@ -317,26 +344,26 @@ def _statements(tables: JdeTables) -> _Statements:
         sa.select(ai.c.aico, ai.c.aicrcd, ai.c.aicpgp, ai.c.aiasn, ck.c.ckcgid,
                   _defined_by_category_codes(gp, ai.c.aicpgp).label("complex"))
         .select_from(ai.outerjoin(ck, sa.and_(ck.c.ckcpgp == ai.c.aicpgp, *_blank(ck, "ckcgp"))))
-        .where(ai.c.aian8 == sa.bindparam("an8"), ai.c.aico.in_(_values("companies")))
+        .where(ai.c.aian8 == sa.bindparam("an8"), in_bound(ai.c.aico, "companies"))
     )
     items = (
         sa.select(im.c.imitm, im.c.imlitm, im.c.imdsc1, im.c.imuom1, im.c.imprgr, ik.c.ikigid,
                   _defined_by_category_codes(gp, im.c.imprgr).label("complex"))
         .select_from(im.outerjoin(ik, sa.and_(ik.c.ikprgr == im.c.imprgr, *_blank(ik, "ikigp"))))
-        .where(im.c.imlitm.in_(_values("litms")))
+        .where(in_bound(im.c.imlitm, "litms"))
     )
     bp = tables.F4106
     bases = {first: sa.select(bp.c.bpitm, bp.c.bpigid, bp.c.bpan8, bp.c.bpcgid, bp.c.bpmcu, bp.c.bpcrcd, bp.c.bpuom,
                               bp.c.bpuprc, bp.c.bpeftj, bp.c.bpexdj, bp.c.bpfrmp).where(
         _item_scope(bp.c.bpitm, bp.c.bpigid, first=first),
-        bp.c.bpan8.in_(_values("an8s")), bp.c.bpcgid.in_(_values("cgids")),
-        bp.c.bpcrcd.in_(_values("currencies")), bp.c.bpmcu.in_(_values("branches")),
+        in_bound(bp.c.bpan8, "an8s"), in_bound(bp.c.bpcgid, "cgids"),
+        in_bound(bp.c.bpcrcd, "currencies"), in_bound(bp.c.bpmcu, "branches"),
         bp.c.bplocn == "", bp.c.bplotn == "", bp.c.bplotg == "",
         _effective(bp.c.bpeftj, bp.c.bpexdj),
     ) for first in (True, False)}
     sn, at = tables.F4070, tables.F4071
     flags = (at.c.atolvl, at.c.atlbt, at.c.atacnt, at.c.atlnty, at.c.atabas, at.c.atmnmxaj, at.c.atmeadj,
-             at.c.atmded)
+             at.c.atmded, at.c.atprfr)
     schedule = (
         sa.select(sn.c.snoseq, sn.c.snast, sn.c.snskipto, sn.c.snskipend, sn.c.snstprcf, at.c.atast, *flags)
         .select_from(sn.outerjoin(at, at.c.atast == sn.c.snast))
@@ -347,10 +374,10 @@ def _statements(tables: JdeTables) -> _Statements:
     details = {first: sa.select(ad.c.adast, ad.c.aditm, ad.c.adigid, ad.c.adan8, ad.c.adcgid, ad.c.adogid,
                                 ad.c.adcrcd, ad.c.aduom, ad.c.admnq, ad.c.adbscd, ad.c.adfvtr, ad.c.adfgy,
                                 ad.c.adfvum).where(
-        ad.c.adast.in_(_values("names")),
+        in_bound(ad.c.adast, "names"),
         _item_scope(ad.c.aditm, ad.c.adigid, first=first, all_items=True),
-        ad.c.adan8.in_(_values("an8s")), ad.c.adcgid.in_(_values("cgids")),
-        ad.c.adcrcd.in_(_values("currencies")),
+        in_bound(ad.c.adan8, "an8s"), in_bound(ad.c.adcgid, "cgids"),
+        in_bound(ad.c.adcrcd, "currencies"),
         _effective(ad.c.adeftj, ad.c.adexdj),
     ) for first in (True, False)}
     built = _Statements(customer=customer, items=items, bases=bases, schedule=schedule,
@@ -384,7 +411,7 @@ def load_items(conn: sa.Connection, tables: JdeTables, litms: Iterable[str]) -> 
     """F4101 rows by 2nd item number, with the F40941 key ID of their item price group."""
     stmt = _statements(tables).items
     found: dict[str, Item] = {}
-    for chunk in _chunks(sorted({litm.strip() for litm in litms if litm.strip()})):
+    for chunk in in_chunks(sorted({litm.strip() for litm in litms if litm.strip()})):
         for itm, litm, description, uom, group, igid, complex_group in conn.execute(stmt, {"litms": chunk}).all():
             problem = ""
             if group and complex_group:
@@ -407,7 +434,7 @@ def load_base_prices(conn: sa.Connection, tables: JdeTables, *, itms: Sequence[i
               "branches": sorted({branch.strip(), ""}), "today": today, "igids": list(igids)}
     # Each item's rows come with its chunk; item group rows with the first chunk only: no row twice.
     found: dict[tuple[str, int], list[BasePrice]] = defaultdict(list)
-    for n, chunk in enumerate(_chunks(itms)):
+    for n, chunk in enumerate(in_chunks(itms)):
         for row in conn.execute(statements[n == 0], {**values, "itms": chunk}).all():
             price = BasePrice(*row)  # the statement's columns are BasePrice's fields, in order
             found[(ITEM, price.itm) if price.itm else (ITEM_GROUP, price.igid)].append(price)
@@ -438,7 +465,7 @@ def load_details(conn: sa.Connection, tables: JdeTables, *, names: Sequence[str]
               "currencies": sorted({currency, ""}), "today": today, "igids": list(igids)}
     # As for F4106: item rows with their chunk, item group and all-item rows with the first only.
     found: dict[tuple[str, str, int], list[Detail]] = defaultdict(list)
-    for n, chunk in enumerate(_chunks(itms)):
+    for n, chunk in enumerate(in_chunks(itms)):
         for row in conn.execute(statements[n == 0], {**values, "itms": chunk}).all():
             detail = Detail(*row)  # the statement's columns are Detail's fields, in order
             if detail.itm:
@@ -470,8 +497,11 @@ class _LinePricer:
         self.details = self._by_customer(self.details)
         cgid = self.customer.cgid
         self.base_levels = tuple(lv for lv in self.rules.hierarchy if cgid or lv[1] != CUSTOMER_GROUP)
-        self.adjustment_levels = tuple(lv for lv in (*self.rules.hierarchy, *ALL_ITEM_LEVELS)
-                                       if cgid or lv[1] != CUSTOMER_GROUP)
+        adjustment_levels = {code: tuple(lv for lv in levels if cgid or lv[1] != CUSTOMER_GROUP)
+                             for code, levels in self.rules.adjustment_hierarchies.items()}
+        # adjustment -> the levels of its own hierarchy, or why they are unknown; once per cart
+        self.searched_by: dict[str, tuple[Level, ...] | str] = {
+            step.name: self._hierarchy(step, adjustment_levels) for step in self.schedule if step.definition}
         self.break_scale = 10 ** self.decimals["MNQ"]  # ADMNQ's implied decimals: compare raw values
         self.unapplied: dict[str, str] = {}  # adjustment -> why the local pricer does not apply it ("": it does)
         self.places = Decimal(1).scaleb(-self.decimals["UPRC"])
@@ -586,7 +616,10 @@ class _LinePricer:
         if definition is None:
             raise Refusal(f"adjustment {step.name} of schedule {self.customer.schedule} has no definition in F4071:"
                           f" {THROUGH_AIS}")
-        for level in self.adjustment_levels:
+        levels = self.searched_by[step.name]
+        if isinstance(levels, str):
+            raise Refusal(levels)
+        for level in levels:
             rows = self._at_level(self.details, level, item, step.name)
             if not rows:
                 continue
@@ -608,6 +641,20 @@ class _LinePricer:
             raise Refusal(f"mandatory adjustment {step.name} has no detail for {item.litm} in {uom} {self.currency}:"
                           f" JDE would not price the line; {THROUGH_AIS}")
         return None, None
+
+    @staticmethod
+    def _hierarchy(step: ScheduleStep, levels_by_code: Mapping[str, tuple[Level, ...]]) -> tuple[Level, ...] | str:
+        """The levels F4072 is searched in for this adjustment (its own hierarchy, F4071 ATPRFR), or the refusal."""
+        code = str(step.definition["atprfr"]).strip()
+        levels = levels_by_code.get(code)
+        if levels is not None:
+            return levels
+        if not code:
+            return (f"adjustment {step.name} names no preference hierarchy (F4071 ATPRFR is blank), so the"
+                    f" order JDE searches its details in is unknown: {THROUGH_AIS}")
+        return (f"adjustment {step.name} is searched by preference hierarchy {code} (F4071 ATPRFR), which"
+                f" ECGW_ADJUSTMENT_HIERARCHIES does not describe: add \"{code}\" with the levels of JDE's"
+                f" Preference Hierarchy Revisions (P40073) for {code}, in order, or {THROUGH_AIS}")
 
     def _check_definition(self, step: ScheduleStep) -> None:
         """Refuse an adjustment the local pricer does not apply; decided once per step of the cart."""
@@ -702,9 +749,3 @@ def _date(julian: int) -> str:
 def _no_price(item: str, description: str, quantity: int, uom: str, currency: str, why: str) -> PricedLine:
     return PricedLine(item=item, description=description, quantity=quantity, uom=uom, unit_price=Decimal(0),
                       extended=Decimal(0), currency=currency, source=why, available=False)
-
-
-def _chunks(values: Sequence, size: int = IN_LIST_CHUNK) -> Iterator[list]:
-    values = list(values)
-    for start in range(0, len(values), size):
-        yield values[start:start + size]

@@ -21,7 +21,8 @@ Pricing (F4106 BPUPRC, 4 implied decimals): every item has an item-level USD pri
 (BPAN8 0, BPCGID 0) plus an expired and sometimes a future row; some items have a CAD
 row, a branch-level row (BPMCU 30), price-group rows and customer-specific rows.
 Every customer with a price group has the adjustment schedule PORTAL (F03012 AIASN), whose
-F4070 rows apply, in sequence, the adjustments defined in F4071 with details in F4072:
+F4070 rows apply, in sequence, the adjustments defined in F4071 with details in F4072, each
+searched by preference hierarchy EC (F4071 ATPRFR; config.DEFAULT_ADJUSTMENT_HIERARCHIES describes it):
   10 PGROUP   quantity breaks for one customer group on some items: -2% of the base price from
               quantity 0, -5% from 10, -10% from 100 (basis 1);
   20 PTOOLS   item group TOOLS, all customers: -1% of the current price (basis 2);
@@ -42,6 +43,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
+from ecgateway.config import DEMO_ADJUSTMENT_HIERARCHY
 from ecgateway.jde.conventions import mcu, pad
 from ecgateway.jde.tables import JdeTables
 from ecgateway.jde.types import JdeBusinessUnit, JdeChar
@@ -275,7 +277,8 @@ class _Generator:
             rows["F4070"].append(mk["F4070"](snasn=SCHEDULE, snoseq=seq, snast=name, sneftj=CURRENT_FROM[0],
                                              snexdj=NO_END, snupmj=CURRENT_FROM[0]))
             rows["F4071"].append(mk["F4071"](atast=name, atprgr=item_group, atcpgp=customer_group, atlbt="1",
-                                             atolvl=order_level or "1", atupmj=CURRENT_FROM[0]))
+                                             atolvl=order_level or "1", atprfr=DEMO_ADJUSTMENT_HIERARCHY,
+                                             atupmj=CURRENT_FROM[0]))
         for uom in UNITS:
             rows["F4072"] += [
                 self._detail(TOOLS_OFF, uom, 0, "2", -10_000, igid=ITEM_PRICE_GROUPS["TOOLS"]),  # -1% of net
