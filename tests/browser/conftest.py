@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import shutil
-import socket
-import threading
-import time
 from pathlib import Path
 
-import httpx
 import pytest
-import uvicorn
 
+from browser.browser_support import serving
 from databases import CHROMIUM, CHROMIUM_ARGS, require_chromium
 from web.web_env import Gateway, build_gateway
 
@@ -28,26 +24,8 @@ def backend() -> str:
 def served(jde_db, portal_url, tmp_path_factory) -> tuple[Gateway, str]:
     """The gateway under uvicorn on 127.0.0.1:<free port>; yields it and its base URL."""
     gateway = build_gateway(jde_db, portal_url, tmp_path_factory.mktemp("browser"))
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(gateway.app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline:
-            pytest.fail(f"uvicorn did not answer on {base} within 20 s")
-        time.sleep(0.1)
-    yield gateway, base
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(gateway) as base:
+        yield gateway, base
     gateway.runtime.dispose()
 
 

@@ -7,22 +7,14 @@ import re
 
 import pytest
 
+from browser.browser_support import sign_in
 from ecgateway.commerce.outbox import OutboxSettings, Relay
 from ecgateway.erp.base import PriceRequest, PriceRequestLine
 from ecgateway.jde.addresses import billing_addresses, shipping_addresses
 from ecgateway.jde.handle import Jde
 from ecgateway.web.templating import money
-from web.web_env import PASSWORD
 
 pytestmark = pytest.mark.browser
-
-
-def sign_in(page, base, login):
-    page.goto(base + "/login")
-    page.get_by_label("Login").fill(login)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_load_state()
 
 
 def test_rep_orders_on_behalf_and_the_customer_sees_the_order(served, browser, shots):

@@ -5,19 +5,14 @@ Control lifts the hold, the rep puts the lines back in the cart and places the o
 from __future__ import annotations
 
 import re
-import socket
-import threading
-import time
 
-import httpx
 import pytest
-import uvicorn
 
+from browser.browser_support import serving, sign_in
 from ecgateway.commerce.outbox import OutboxSettings, Relay
 from ecgateway.jde.addresses import billing_addresses
 from ecgateway.jde.handle import Jde
 from erp.fake_ais import ORDER, PASSWORD, USERNAME, FakeAis, serve
-from web.web_env import PASSWORD as USER_PASSWORD
 from web.web_env import build_gateway
 
 pytestmark = pytest.mark.browser
@@ -33,37 +28,10 @@ def ais_served(jde_db, portal_url, tmp_path_factory):
         gateway = build_gateway(jde_db, portal_url, tmp_path_factory.mktemp("browser-ais"), erp_mode="ais",
                                 ais_url=ais_url, ais_username=USERNAME, ais_password=PASSWORD,
                                 ais_device_name="ecgw-browser", ais_timeout_seconds=5.0)
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        server = uvicorn.Server(uvicorn.Config(gateway.app, host="127.0.0.1", port=port, log_level="warning",
-                                               lifespan="off"))
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"uvicorn did not answer on {base} within 20 s")
-            time.sleep(0.1)
-        yield gateway, fake, base
-        server.should_exit = True
-        thread.join(timeout=10)
+        with serving(gateway) as base:
+            yield gateway, fake, base
         gateway.app.state.erp.close()
         gateway.runtime.dispose()
-
-
-def sign_in(page, base, login):
-    page.goto(base + "/login")
-    page.get_by_label("Login").fill(login)
-    page.get_by_label("Password").fill(USER_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_load_state()
 
 
 def check_out(rep, base, po):
