@@ -26,6 +26,11 @@ DEFAULT_DECIMALS: dict[str, int] = {
     "MNQ": 0,  # quantity break
     "UORG": 0,  # quantity ordered
     "ACL": 0,  # credit limit
+    # F0015 exchange rates: "8 leading numbers, 7 trailing decimals" (CRR in "Adjust Spot Rate for
+    # Default Conversion Method", https://docs.oracle.com/en/applications/jd-edwards/financials/9.2/
+    # eoaem/adjust-spot-rate-for-default-conversion-method.html); CRRD the same *(check)*
+    "CRR": 7,  # multiplier rate
+    "CRRD": 7,  # divisor rate
 }
 
 # The base price preference hierarchy (JDE preference 51): the levels F4106 is searched in, first

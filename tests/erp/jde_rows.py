@@ -1,7 +1,7 @@
 """Targeted JDE rows that ERP tests add to a seeded database: customers, items, prices, schedules.
 
 Every pricing row is written in JDE's real layout (F4106, F4070, F4071, F4072, F40941, F40942,
-F4092: see jde/tables.py); the columns not named take JDE's blank or 0. The expected prices
+F4092, F0015: see jde/tables.py); the columns not named take JDE's blank or 0. The expected prices
 worked out from these rows are beside the cases in test_local_pricing.py.
 """
 
@@ -193,7 +193,28 @@ def add_pricing_rows(engine: sa.Engine, t: JdeTables) -> None:
     for name in ("THIER", "THIER2"):
         details += [ad(name, 0, "1", -100_000, cgid=WHOLESAL), ad(name, 0, "1", -10_000, n=None),
                     ad(name, 0, "5", 20_000, an8_=an8("hier")), ad(name, 0, "5", 20_000, an8_=an8("hier_two"))]
+    # F0015 exchange rates to USD, for DOMESTIC_ONLY (10.0000 USD); the prices they give are worked
+    # out in test_local_pricing.py (RATE_CASES).
+    def cx(foreign, method, multiplier, divisor, *, eft=125001, an8_=0, domestic="USD", **more):
+        return dict(dict(cxcrcd=foreign, cxcrdc=domestic, cxan8=an8_, cxrttyp="", cxeft=eft, cxcrcm=method,
+                         cxcrr=multiplier, cxcrrd=divisor), **more)
+
+    rates = [
+        cx("CAD", "Z", 7_407_407, 13_500_000),  # divisor 1.35, effective 2025-01-01: the latest
+        cx("CAD", "Z", 8_333_333, 12_000_000, eft=CURRENT),  # older
+        cx("CAD", "Z", 6_666_667, 15_000_000, eft=127001),  # 2027: not yet
+        cx("EUR", "Y", 12_500_000, 8_000_000),  # multiplier 1.25
+        cx("AUD", "Y", 15_000_000, 6_666_667),  # multiplier 1.5: 6.66666.. rounds to 6.6667
+        cx("GBP", "Z", 12_500_000, 8_000_000),  # all addresses: divisor 0.8
+        cx("GBP", "Z", 13_333_333, 7_500_000, an8_=an8("plain")),  # plain's contract rate: divisor 0.75
+        cx("JPY", "Z", 0, 1_500_000_000, cxrttyp="R"),  # another rate type only
+        cx("JPY", "Z", 0, 1_500_000_000, eft=127001),  # and a standard one not yet effective
+        cx("USD", "Y", 1_000_000, 10_000_000, domestic="MXN"),  # only from USD to MXN
+        cx("SEK", "Y", 1_000_000, 0, cxclmeth="3", cxtrcr="EUR"),  # triangulated through EUR
+        cx("NOK", "", 1_000_000, 10_000_000),  # no conversion method: General Accounting Constants'
+    ]
     with engine.begin() as conn:
+        conn.execute(t.F0015.insert(), _same_keys(t.F0015, rates))
         for table, values in ((t.F03012, customers), (t.F4101, items), (t.F4092, groups), (t.F40941, item_keys),
                               (t.F40942, customer_keys), (t.F4106, prices), (t.F4070, schedule),
                               (t.F4071, definitions), (t.F4072, details)):

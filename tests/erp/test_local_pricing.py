@@ -22,7 +22,7 @@ https://docs.oracle.com/en/applications/jd-edwards/customer-relationship/9.2/eoa
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 import sqlalchemy as sa
@@ -266,7 +266,6 @@ REFUSAL_CASES = [
     ("plain", rows.ITEM, "CS", 2, ["no F4106 price for TST-PRICE-1 in CS USD", "per EA", "F41002"]),
     ("plain", rows.ITEM, "CAD", 1, ["no F4106 price", "F41002"]),
     ("group", rows.ITEM, "BX", 1, ["in BX USD", "customer group WHOLESAL", "F41002"]),  # level 2 has EA only
-    ("canadian", rows.DOMESTIC_ONLY, None, 1, ["in EA CAD", "10.0000 USD", "exchange rate (F0015)"]),
     ("plain", rows.ONLY_OLD_AND_NEW, None, 1, ["effective today"]),  # expired and future only
     ("plain", rows.NO_UOM_ITEM, None, 1, ["no F4106 price for TST-PRICE-4 in EA USD effective today"]),
     ("plain", "NO-SUCH-ITEM", None, 1, ["not in the item master F4101"]),
@@ -310,6 +309,51 @@ def test_refused_lines_say_why(erp, customer, item, uom, quantity, words):
     line = price_one(erp, customer, item, quantity, uom=uom)
     assert (line.available, line.unit_price, line.extended, line.explanation) == (False, 0, 0, ())
     for part in words:
+        assert part in line.source
+
+
+# A price found only in the domestic currency (DOMESTIC_ONLY, 10.0000 USD), converted by F0015
+# (jde_rows.py `rates`; the module docstring of local_pricing.py cites Oracle's pages):
+#   Y (multiplier): foreign x CXCRR = domestic, so 10.0000 / CXCRR; Z (divisor): foreign / CXCRRD =
+#   domestic, so 10.0000 x CXCRRD; rounded half-up to UPRC's 4 decimals.
+# customer, currency, unit price, words in the conversion step
+RATE_CASES = [
+    ("canadian", None, "13.5000", ["at 1.3500000 (divisor", "effective 2025-01-01"]),  # latest, not 2020's 1.2
+    ("plain", "EUR", "8.0000", ["at 1.2500000 (multiplier"]),  # 10 / 1.25
+    ("plain", "AUD", "6.6667", ["at 1.5000000 (multiplier"]),  # 10 / 1.5 = 6.66666..
+    ("plain", "GBP", "7.5000", ["at 0.7500000 (divisor"]),  # plain's own row beats the general 0.8
+    ("own_price", "GBP", "8.0000", ["at 0.8000000 (divisor"]),  # no row of its own: the general one
+]
+
+
+@pytest.mark.parametrize(("customer", "currency", "unit", "words"), RATE_CASES)
+def test_domestic_price_converted_by_exchange_rate(erp, customer, currency, unit, words):
+    line = price_one(erp, customer, rows.DOMESTIC_ONLY, 3, currency=currency)
+    extended = (Decimal(unit) * 3).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)  # AEXP: 2 decimals
+    assert (line.available, line.unit_price, line.extended) == (True, Decimal(unit), extended)
+    base, conversion = line.explanation
+    assert (base.what, base.unit_price, conversion.what) == ("base price", Decimal("10.0000"), "exchange rate")
+    assert conversion.source.startswith(f"F0015 {line.currency} to USD")
+    assert conversion.amount == Decimal(unit) - Decimal("10.0000")
+    for part in ["converted from USD", *words]:
+        assert part in conversion.effect
+
+
+# currency, words in the refusal
+RATE_REFUSALS = [
+    ("CHF", ["TST-PRICE-8", "10.0000 USD", "F0015 has no exchange rate from CHF to USD"]),
+    ("JPY", ["F0015 has no exchange rate from JPY to USD"]),  # rate type R and a future row only
+    ("MXN", ["only a rate from USD to MXN"]),
+    ("SEK", ["triangulates", "CXTRCR EUR"]),
+    ("NOK", ["CXCRCM is blank", "F0009"]),
+]
+
+
+@pytest.mark.parametrize(("currency", "words"), RATE_REFUSALS)
+def test_conversion_refused_says_why(erp, currency, words):
+    line = price_one(erp, "plain", rows.DOMESTIC_ONLY, currency=currency)
+    assert (line.available, line.unit_price, line.explanation) == (False, 0, ())
+    for part in [*words, "ECGW_ERP_MODE=ais"]:
         assert part in line.source
 
 
@@ -378,6 +422,7 @@ def _count_statements(engine, call):
 @pytest.mark.parametrize(("customer", "queries"), [
     ("group_adj", 5),  # customer, F4101, F4106, F4070 with F4071, F4072
     ("group", 3),  # no schedule: customer, F4101, F4106
+    ("canadian", 4),  # customer, F4101, F4106, F0015 (DOMESTIC_ONLY and others priced only in USD)
 ])
 def test_cart_costs_a_fixed_number_of_queries(erp, jde_db, customer, queries):
     items = [row.imlitm for row in _all_items(jde_db)]

@@ -23,9 +23,9 @@ from ecgateway.erp.local import LocalErp
 from ecgateway.jde.layouts import DATE, TEXT, layout, real_table
 from ecgateway.jde.tables import jde_tables
 
-PRICING_TABLES = ("F03012", "F4101", "F4092", "F40941", "F40942", "F4106", "F4070", "F4071", "F4072")
+PRICING_TABLES = ("F03012", "F4101", "F4092", "F40941", "F40942", "F4106", "F4070", "F4071", "F4072", "F0015")
 TODAY = 126100
-SOLD_TO, OTHER = 4242, 4343
+SOLD_TO, OTHER, CANADIAN = 4242, 4343, 4444
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +63,8 @@ def _full_row(table: str, values: dict) -> dict:
 def _rows() -> dict[str, list[dict]]:
     return {
         "F03012": [dict(aian8=SOLD_TO, aico="00000", aicrcd="USD", aicpgp="DEALER", aiasn="WEB"),
-                   dict(aian8=OTHER, aico="00000", aicrcd="USD", aicpgp="", aiasn="")],
+                   dict(aian8=OTHER, aico="00000", aicrcd="USD", aicpgp="", aiasn=""),
+                   dict(aian8=CANADIAN, aico="00000", aicrcd="CAD", aicpgp="", aiasn="")],
         "F4101": [dict(imitm=1, imlitm="BOLT", imdsc1="Bolt", imuom1="EA", imprgr="HARDWARE"),
                   dict(imitm=2, imlitm="NUT", imdsc1="Nut", imuom1="EA", imprgr=""),
                   dict(imitm=3, imlitm="GIFT", imdsc1="Gift", imuom1="EA", imprgr="")],
@@ -94,7 +95,23 @@ def _rows() -> dict[str, list[dict]]:
             dict(adast="WEBOFF", aditm=3, adcgid=51, adcrcd="USD", aduom="EA", admnq=0, adbscd="1",
                  adfvtr=0, adfgy="Y", adeftj=120001, adexdj=140365),
         ],
+        # CAD to USD, standard rate type, all addresses: divisor 1.35 since 2025-01-01 (1.20 before,
+        # 1.50 from 2027); the price is the USD price x CXCRRD
+        "F0015": [dict(cxcrcd="CAD", cxcrdc="USD", cxan8=0, cxrttyp=" ", cxeft=eft, cxclmeth="1", cxcrcm="Z",
+                       cxcrr=multiplier, cxcrrd=divisor)
+                  for eft, multiplier, divisor in ((120001, 8_333_333, 12_000_000), (125001, 7_407_407, 13_500_000),
+                                                   (127001, 6_666_667, 15_000_000))],
     }
+
+
+def test_domestic_price_converted_with_the_real_exchange_rate_columns(real_erp):
+    request = PriceRequest(sold_to=CANADIAN, ship_to=CANADIAN, company="00000", branch="10", currency=None,
+                           lines=(PriceRequestLine("NUT", 2),))
+    line = real_erp.price(request).lines[0]
+    # NUT: 1.0000 USD x 1.3500000 (the latest rate effective today) = 1.3500 CAD; 2 x 1.3500 = 2.70
+    assert (line.unit_price, line.extended, line.currency) == (Decimal("1.3500"), Decimal("2.70"), "CAD")
+    assert [s.what for s in line.explanation] == ["base price", "exchange rate"]
+    assert "effective 2025-01-01" in line.explanation[1].effect
 
 
 def test_every_pricing_query_runs_on_the_real_columns(real_erp):

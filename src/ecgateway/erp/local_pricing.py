@@ -20,9 +20,31 @@ A line's price is made in two parts, each shown to the rep step by step (PricedL
    currency (`ECGW_DOMESTIC_CURRENCY`) in the line's unit, then in the primary unit; no match
    moves on to the next level ("Understanding Base Price Setup", .../customer-relationship/9.2/
    eoapg/understanding-base-price-setup.html). A price found in the primary unit for a line in
-   another unit needs JDE's item unit conversion (F41002), and one in the domestic currency
-   needs JDE's exchange rates (F0015): Oracle's pages we have do not give those tables' layouts,
-   so the local engine does not guess them and refuses the line, naming the row it found.
+   another unit needs JDE's item unit conversion (F41002), which the local engine does not read:
+   it refuses the line, naming the row it found. A price found only in the domestic currency is
+   converted into the customer's currency with JDE's exchange rates (F0015, below) and becomes
+   the line's base price, shown as its own step.
+
+   **Exchange rates (F0015).** A rate row runs from a foreign currency CXCRCD to the domestic
+   currency CXCRDC ("Understanding Exchange Rates", .../financials/9.2/eoamp/understanding-
+   exchange-rates.html: "the from currency refers to the foreign currency and the to currency
+   refers to the domestic currency"), so the row read is from the customer's currency to the
+   domestic one. A row for the sold-to's address number (CXAN8, a contractual rate, "Optional
+   Fields in the F0015Z1 Workfile", .../financials/9.2/eoamp/optional-fields-in-the-f0015z1-
+   workfile.html) beats the general row (CXAN8 0); only the standard rate type, blank CXRTTYP
+   ("Rate Type", .../financials/9.2/eoamp/rate-type.html), is read: which type sales order entry
+   takes otherwise is not documented in the pages we have *(check)*. Of the rows effective on or
+   before today (CXEFT), the latest applies. The conversion method CXCRCM decides the rate
+   ("Conversion Method (Y/Z)", .../financials/9.2/eoamp/conversion-method-y-z.html): Y, foreign
+   x CXCRR (multiplier) = domestic, so the price is the domestic price / CXCRR; Z, foreign /
+   CXCRRD (divisor) = domestic, so the price is the domestic price x CXCRRD ("Multiplier Rate",
+   "Divisor Rate", .../eoamp/multiplier-rate.html, .../eoamp/divisor-rate.html). The rates carry
+   config.DEFAULT_DECIMALS's CRR/CRRD implied decimals; the converted price is rounded half-up to
+   UPRC's. Refused, with the reason: no rate; a rate only from the domestic currency to the
+   customer's (how sales uses the reverse row is not documented here); a blank CXCRCM (the
+   default method is in the General Accounting Constants, F0009, not read); triangulation
+   (CXTRCR set, or a calculation method CXCLMETH other than blank, 1 inverse or 2 no inverse,
+   "Example: Triangulation Method", .../eoamp/example-triangulation-method.html); a zero rate.
 
 2. **Advanced pricing.** The sold-to's adjustment schedule (F03012 AIASN) is a list in F4070
    (SNASN, SNOSEQ -> SNAST, effective SNEFTJ..SNEXDJ), applied in sequence ("Seq No",
@@ -68,7 +90,8 @@ what F4106 BPCGID/BPIGID and F4072 ADCGID/ADIGID hold.
 The unit price is rounded half-up to UPRC's implied decimals, the extended amount to AEXP's.
 A cart costs a fixed number of queries: one for the customer with its group, and per 500
 distinct items (db.IN_LIST_CHUNK) one each for F4101 (with the item groups), F4106 and F4072,
-plus one for the schedule (F4070 with F4071) when the sold-to has one. Each statement is built
+plus one for the schedule (F4070 with F4071) when the sold-to has one, and one for the exchange
+rates (F0015) when a base price in the domestic currency was read for a customer in another. Each statement is built
 once per set of tables with its lists bound per cart (db.in_bound, split by db.in_chunks), so
 every IN list stays under Oracle's 1,000 values and the statements stay cached.
 "..." in the addresses above stands for https://docs.oracle.com/en/applications/jd-edwards.
@@ -85,7 +108,11 @@ from functools import lru_cache
 
 import sqlalchemy as sa
 
-from ecgateway.config import DEFAULT_ADJUSTMENT_HIERARCHIES, DEFAULT_PRICE_HIERARCHY
+from ecgateway.config import (
+    DEFAULT_ADJUSTMENT_HIERARCHIES,
+    DEFAULT_DECIMALS,
+    DEFAULT_PRICE_HIERARCHY,
+)
 from ecgateway.db import in_bound, in_chunks
 from ecgateway.erp.base import ErpRejected, PricedLine, PriceRequest, PriceResult, PriceStep
 from ecgateway.jde.conventions import from_implied, julian_to_date
@@ -214,6 +241,21 @@ class BasePrice:
 
 
 @dataclass(frozen=True)
+class ExchangeRate:
+    """The latest F0015 row effective today of one address number and direction (standard rate type)."""
+
+    foreign: str  # CXCRCD
+    domestic: str  # CXCRDC
+    an8: int
+    effective: int
+    method: str  # CXCLMETH: blank or 1 inverse, 2 no inverse, other: triangulation
+    conversion: str  # CXCRCM: Y multiplier, Z divisor
+    triangulation: str  # CXTRCR
+    raw_multiplier: int  # CXCRR
+    raw_divisor: int  # CXCRRD
+
+
+@dataclass(frozen=True)
 class ScheduleStep:
     """One F4070 row of the schedule with its F4071 definition (None when F4071 has no row)."""
 
@@ -268,9 +310,14 @@ def price_cart(conn: sa.Connection, tables: JdeTables, request: PriceRequest, *,
     schedule = load_schedule(conn, tables, customer.schedule, today=today)
     details = load_details(conn, tables, names=sorted({step.name for step in schedule}), itms=itms, igids=igids,
                            customer=customer, currency=currency, today=today)
+    domestic = rules.domestic_currency
+    needs_rate = currency != domestic and any(r.currency == domestic for rows in bases.values() for r in rows)
+    rates = load_exchange_rates(conn, tables, foreign=currency, domestic=domestic, an8=customer.an8,
+                                today=today) if needs_rate else []
 
     pricer = _LinePricer(customer=customer, currency=currency, branch=request.branch.strip(), rules=rules,
-                         decimals=decimals, bases=bases, schedule=schedule, details=details)
+                         decimals={**DEFAULT_DECIMALS, **decimals}, bases=bases, schedule=schedule, details=details,
+                         rates=rates)
     amount_places = Decimal(1).scaleb(-decimals["AEXP"])
     priced: list[PricedLine] = []
     for line in request.lines:
@@ -330,6 +377,7 @@ class _Statements:
     schedule: sa.Select
     schedule_flags: tuple[str, ...]
     details: dict[bool, sa.Select]
+    rates: sa.Select
 
 
 _STATEMENTS: dict[int, tuple[JdeTables, _Statements]] = {}
@@ -381,9 +429,33 @@ def _statements(tables: JdeTables) -> _Statements:
         _effective(ad.c.adeftj, ad.c.adexdj),
     ) for first in (True, False)}
     built = _Statements(customer=customer, items=items, bases=bases, schedule=schedule,
-                        schedule_flags=tuple(col.name for col in flags), details=details)
+                        schedule_flags=tuple(col.name for col in flags), details=details,
+                        rates=_rates_statement(tables.F0015))
     _STATEMENTS[id(tables)] = (tables, built)
     return built
+
+
+def _rates_statement(cx: sa.Table) -> sa.Select:
+    """Per address number and direction, the standard-type F0015 row with the latest CXEFT on or before today."""
+    pair = sa.or_(sa.and_(cx.c.cxcrcd == sa.bindparam("foreign"), cx.c.cxcrdc == sa.bindparam("domestic")),
+                  sa.and_(cx.c.cxcrcd == sa.bindparam("domestic"), cx.c.cxcrdc == sa.bindparam("foreign")))
+    standard = [in_bound(cx.c.cxan8, "an8s"), cx.c.cxrttyp == "", cx.c.cxeft <= sa.bindparam("today")]
+    newer = cx.alias("newer")
+    latest = ~sa.exists().where(newer.c.cxcrcd == cx.c.cxcrcd, newer.c.cxcrdc == cx.c.cxcrdc,
+                                newer.c.cxan8 == cx.c.cxan8, newer.c.cxrttyp == "",
+                                newer.c.cxeft > cx.c.cxeft, newer.c.cxeft <= sa.bindparam("today"))
+    return sa.select(cx.c.cxcrcd, cx.c.cxcrdc, cx.c.cxan8, cx.c.cxeft, cx.c.cxclmeth, cx.c.cxcrcm, cx.c.cxtrcr,
+                     cx.c.cxcrr, cx.c.cxcrrd).where(pair, *standard, latest)
+
+
+def load_exchange_rates(conn: sa.Connection, tables: JdeTables, *, foreign: str, domestic: str, an8: int,
+                        today: int) -> list[ExchangeRate]:
+    """The latest F0015 rows between the two currencies, both directions, for an8 and for all (CXAN8 0)."""
+    stmt = _statements(tables).rates
+    values = {"foreign": foreign, "domestic": domestic, "an8s": sorted({an8, 0}), "today": today}
+    return [ExchangeRate(row.cxcrcd.strip(), row.cxcrdc.strip(), int(row.cxan8), int(row.cxeft),
+                         row.cxclmeth.strip(), row.cxcrcm.strip(), row.cxtrcr.strip(), int(row.cxcrr),
+                         int(row.cxcrrd)) for row in conn.execute(stmt, values)]
 
 
 def load_customer(conn: sa.Connection, tables: JdeTables, *, sold_to: int, company: str) -> Customer:
@@ -490,6 +562,7 @@ class _LinePricer:
     bases: Mapping[tuple[str, int], list[BasePrice]]
     schedule: Sequence[ScheduleStep]
     details: Mapping[tuple[str, str, int], list[Detail]]
+    rates: Sequence[ExchangeRate] = ()
 
     def __post_init__(self) -> None:
         # Rows by (..., customer dimension) once per cart, so each line's search is dictionary look-ups.
@@ -532,6 +605,13 @@ class _LinePricer:
         base = from_implied(base_row.raw_price, "UPRC", self.decimals).quantize(places, rounding=ROUND_HALF_UP)
         steps = [PriceStep(what="base price", source=f"F4106 {self._level_words(level, item)}",
                            effect=self._base_effect(base_row), amount=base, unit_price=base)]
+        if base_row.currency != self.currency:
+            # The converted price is the base the adjustments work from; the step's amount is the
+            # change, so the amounts still add up to the unit price.
+            converted, source, effect = self.convert(base, base_row.currency, item)
+            steps.append(PriceStep(what="exchange rate", source=source, effect=effect, amount=converted - base,
+                                   unit_price=converted))
+            base = converted
         current = base
         named = self.named
         for_item, for_group, for_all = named.get((ITEM, item.itm), ()), named.get((ITEM_GROUP, item.igid), ()), \
@@ -580,14 +660,45 @@ class _LinePricer:
                         f"no F4106 price for {item.litm} in {uom} {self.currency}; JDE would convert the {where}"
                         f" {currency} per {unit} through the item's unit conversions (F41002), which the local"
                         f" pricer does not read: order in {unit} or {THROUGH_AIS}")
-                if currency != self.currency:
-                    raise Refusal(
-                        f"no F4106 price for {item.litm} in {uom} {self.currency}; JDE would convert the {where}"
-                        f" {currency} at its exchange rate (F0015), which the local pricer does not read:"
-                        f" {THROUGH_AIS}")
+                return chosen, level  # in the domestic currency: price() converts it (F0015)
             tried.append(level)
         searched = ", ".join(self._level_words(level, item) for level in tried) or "no level applies"
         raise Refusal(f"no F4106 price for {item.litm} in {uom} {self.currency} effective today (searched: {searched})")
+
+    def convert(self, price: Decimal, domestic: str, item: Item) -> tuple[Decimal, str, str]:
+        """price in the domestic currency, in the customer's, by F0015 (see the module docstring)."""
+        foreign = self.currency
+        what = f"{item.litm}'s F4106 price {price} {domestic}"
+        rows = [r for r in self.rates if (r.foreign, r.domestic) == (foreign, domestic)]
+        rate = next((r for an8 in (self.customer.an8, 0) for r in rows if r.an8 == an8), None)
+        if rate is None:
+            reverse = [r for r in self.rates if (r.foreign, r.domestic) == (domestic, foreign)]
+            found = (f"F0015 holds only a rate from {domestic} to {foreign}, which the local pricer does not"
+                     " invert" if reverse else f"F0015 has no exchange rate from {foreign} to {domestic}")
+            raise Refusal(f"{what} needs converting to {foreign}: {found} (standard rate type, effective on or"
+                          f" before today, for address {self.customer.an8} or all): set the rate in JDE or"
+                          f" {THROUGH_AIS}")
+        where = f"the F0015 rate from {foreign} to {domestic} effective {_date(rate.effective)}"
+        if rate.triangulation or rate.method not in ("", "1", "2"):
+            raise Refusal(f"{what} needs {where}, which triangulates (CXCLMETH {rate.method or 'blank'}, CXTRCR"
+                          f" {rate.triangulation or 'blank'}): the local pricer does not triangulate: {THROUGH_AIS}")
+        if rate.conversion == "Y":
+            factor, word = from_implied(rate.raw_multiplier, "CRR", self.decimals), "multiplier"
+        elif rate.conversion == "Z":
+            factor, word = from_implied(rate.raw_divisor, "CRRD", self.decimals), "divisor"
+        else:
+            raise Refusal(f"{what} needs {where}, whose conversion method CXCRCM is"
+                          f" {rate.conversion or 'blank'} (blank: the General Accounting Constants' method,"
+                          f" F0009, which the local pricer does not read): {THROUGH_AIS}")
+        if not factor:
+            raise Refusal(f"{what} needs {where}, whose {word} rate is 0: {THROUGH_AIS}")
+        converted = (price / factor if word == "multiplier" else price * factor).quantize(
+            self.places, rounding=ROUND_HALF_UP)
+        whose = f"address {rate.an8}" if rate.an8 else "all addresses"
+        source = f"F0015 {foreign} to {domestic}, {whose}"
+        effect = (f"converted from {domestic} at {factor} ({word}, F0015, effective"
+                  f" {_date(rate.effective)}): {price} {domestic} is {converted} {foreign}")
+        return converted, source, effect
 
     def _one_row(self, matching: list[BasePrice], item: Item, level: tuple[str, str]) -> BasePrice:
         own_branch = [r for r in matching if r.branch] or matching

@@ -3,7 +3,8 @@
 `columns.tsv` is a copy of the project notes' `jde-columns.tsv` (table, column, kind, primary
 key, position). Its source: the public JDE 9.2 model set JDEQuery
 (github.com/LongJohnBlackbeard/JDEQuery, `JDE.Models/<table>Model.cs` at commit dab104f), keys as
-its models mark them. It gives names, kinds and keys, not widths, implied decimals or
+its models mark them. F0015 (exchange rates) was added later from the same repository's
+`JDE.Models/F0015Model.cs` at commit d1f2d35. It gives names, kinds and keys, not widths, implied decimals or
 nullability: widths and decimals are the data dictionary's (see jde/tables.py and
 ECGW_DECIMALS).
 

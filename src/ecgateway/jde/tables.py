@@ -50,6 +50,7 @@ class JdeTables:
     F47011: Table
     F47012: Table
     F0002: Table
+    F0015: Table  # exchange rates, read by the local pricer
     timezone: str | None = None  # ECGW_JDE_TIMEZONE: the zone of JDE's business day; None: this machine's
 
     def all(self) -> list[Table]:
@@ -80,7 +81,11 @@ def _chr(name: str, width: int) -> Column:
 # any other text column gets PRICING_TEXT_WIDTH. A comparison with a padded CHAR ignores the
 # trailing spaces, so a generous width reads real data the same way.
 PRICING_WIDTHS = {"litm": 25, "aitm": 25, "locn": 20, "lotn": 30, "dl01": 30, "urrf": 15, "rulename": 30,
-                  "crcd": 3, "uom": 2, "bscd": 1, "ast": 8, "asn": 8, "prgr": 8, "cpgp": 8, "gpc": 8}
+                  "crcd": 3, "uom": 2, "bscd": 1, "ast": 8, "asn": 8, "prgr": 8, "cpgp": 8, "gpc": 8,
+                  # F0015's: CRDC/TRCR 3, CRCM/CSR 1 ("Optional Fields in the F0015Z1 Workfile",
+                  # https://docs.oracle.com/en/applications/jd-edwards/financials/9.2/eoamp/
+                  # optional-fields-in-the-f0015z1-workfile.html); CLMETH 1 *(check)*
+                  "crdc": 3, "trcr": 3, "crcm": 1, "csr": 1, "clmeth": 1}
 PRICING_TEXT_WIDTH = 10
 
 
@@ -173,6 +178,7 @@ def jde_tables(schema: str | None = None, *, control_schema: str | None = None,
     )
     f4106 = _jde_layout(md, "F4106", Index("f4106_item", "bpitm", "bpan8", "bpcgid"))
     f4072 = _jde_layout(md, "F4072", Index("f4072_item", "aditm", "adast"))
+    f0015 = _jde_layout(md, "F0015")
     f4201 = Table(
         "f4201", md,
         _chr("shkcoo", 5), _num("shdoco"), _chr("shdcto", 2), _num("shan8"), _num("shshan"),
@@ -197,7 +203,7 @@ def jde_tables(schema: str | None = None, *, control_schema: str | None = None,
         metadata=md, F0101=f0101, F0116=f0116, F0115=f0115, F01151=f01151, F0150=f0150,
         F03012=f03012, F40941=f40941, F40942=f40942, F4092=f4092, F4101=f4101,
         F4106=f4106, F4070=f4070, F4071=f4071, F4072=f4072,
-        F4201=f4201, F4211=f4211, F47011=f47011, F47012=f47012, F0002=f0002, timezone=timezone,
+        F4201=f4201, F4211=f4211, F47011=f47011, F47012=f47012, F0002=f0002, F0015=f0015, timezone=timezone,
     )
 
 
