@@ -25,9 +25,10 @@ DECIMALS_ITEM = "TST-PRICE-3"  # 12.3456
 NO_UOM_ITEM = "TST-PRICE-4"  # only a CS price for a primary unit EA
 GROUP_ONLY = "TST-PRICE-5"  # item group TSTGRP, no item-level price
 GROUPED = "TST-PRICE-6"  # item group TSTGRP, with item-level prices too
-OVERLAP = "TST-PRICE-7"  # two item-level prices effective on the same day
+OVERLAP = "TST-PRICE-7"  # two item-level prices effective today, their dates overlapping
 DOMESTIC_ONLY = "TST-PRICE-8"  # a USD price only
 COMPLEX_ITEM = "TST-PRICE-9"  # item group TSTCPLX, defined by category codes
+SAME_EXPIRY = "TST-PRICE-10"  # two prices effective today that expire the same day
 
 ITEM_GROUP, ITEM_GROUP_ID = "TSTGRP", 990
 COMPLEX_ITEM_GROUP = "TSTCPLX"
@@ -106,7 +107,7 @@ def add_pricing_rows(engine: sa.Engine, t: JdeTables) -> None:
         item(0, ITEM, "Test Widget"), item(1, ONLY_OLD_AND_NEW, "Old And New"), item(2, DECIMALS_ITEM, "Odd Price"),
         item(3, NO_UOM_ITEM, "Case Only"), item(4, GROUP_ONLY, "Group Only", ITEM_GROUP),
         item(5, GROUPED, "Grouped", ITEM_GROUP), item(6, OVERLAP, "Overlap"), item(7, DOMESTIC_ONLY, "Dollars Only"),
-        item(8, COMPLEX_ITEM, "Complex Group", COMPLEX_ITEM_GROUP),
+        item(8, COMPLEX_ITEM, "Complex Group", COMPLEX_ITEM_GROUP), item(9, SAME_EXPIRY, "Same Expiry"),
     ]
     groups = [
         dict(gpgpty="I", gpgpc=ITEM_GROUP, gpdl01="Test item group"),
@@ -120,9 +121,9 @@ def add_pricing_rows(engine: sa.Engine, t: JdeTables) -> None:
     customer_keys = [dict(ckcpgp="TSTREGN", ckcgp1="NTH", ckcgid=993), dict(ckcpgp="TSTREGN", ckcgp1="STH", ckcgid=994)]
 
     def bp(n, price, *, eftj=CURRENT, exdj=NO_END, an8_=0, cgid=0, igid=0, crcd="USD", branch="", uom="EA",
-           litm=""):
+           litm="", upmj=CURRENT):
         return dict(bpitm=ITEM_ITM + n if n is not None else 0, bplitm=litm, bpmcu=branch, bpan8=an8_, bpcgid=cgid,
-                    bpigid=igid, bpcrcd=crcd, bpuom=uom, bpuprc=price, bpeftj=eftj, bpexdj=exdj, bpupmj=CURRENT)
+                    bpigid=igid, bpcrcd=crcd, bpuom=uom, bpuprc=price, bpeftj=eftj, bpexdj=exdj, bpupmj=upmj)
 
     prices = [
         bp(0, 1_000_000, exdj=BEFORE_FUTURE),  # 100.0000 item level, until the future price
@@ -147,6 +148,8 @@ def add_pricing_rows(engine: sa.Engine, t: JdeTables) -> None:
         bp(6, 1_000_000), bp(6, 1_100_000, eftj=125001, exdj=135365),  # OVERLAP: both effective today
         bp(7, 100_000),  # DOMESTIC_ONLY: 10.0000 USD
         bp(8, 100_000),
+        # SAME_EXPIRY: same key but the update date (BPUPMJ), both to 2035-12-31, 100 and 110
+        bp(9, 1_000_000, exdj=135365), bp(9, 1_100_000, eftj=125001, exdj=135365, upmj=125001),
     ]
 
     # TSTSCHED, in sequence: 10 TBREAK (basis 1 breaks), 20 TNET (basis 2 from 100), 30 TADD (basis 5 for

@@ -64,6 +64,9 @@ BASE_CASES = [
     ("plain", rows.GROUPED, "10", "95.0000", "F4106 item group TSTGRP + all customers"),  # 5 before 6 (100)
     ("group", rows.GROUPED, "10", "80.0000", "F4106 item + customer 900003"),  # level 1
     ("own_price_grouped", rows.GROUPED, "10", "90.0000", "F4106 item + customer group WHOLESAL"),  # 2 before 4
+    # overlapping dates: the price that expires first (2035-12-31, 110.0000), not the open one to 2040 (100.0000);
+    # "Understanding Base Prices", .../supply-chain-manufacturing/9.2/eoaso/understanding-base-prices.html
+    ("plain", rows.OVERLAP, "10", "110.0000", "F4106 item + all customers"),
 ]
 
 
@@ -269,8 +272,8 @@ REFUSAL_CASES = [
     ("plain", rows.ONLY_OLD_AND_NEW, None, 1, ["effective today"]),  # expired and future only
     ("plain", rows.NO_UOM_ITEM, None, 1, ["no F4106 price for TST-PRICE-4 in EA USD effective today"]),
     ("plain", "NO-SUCH-ITEM", None, 1, ["not in the item master F4101"]),
-    ("plain", rows.OVERLAP, None, 1, ["F4106 holds 2 prices for TST-PRICE-7", "2020-01-01..2040-12-30",
-                                      "2025-01-01..2035-12-31"]),
+    ("plain", rows.SAME_EXPIRY, None, 1, ["F4106 holds 2 prices for TST-PRICE-10", "expiring the same day",
+                                          "2020-01-01..2035-12-31", "2025-01-01..2035-12-31"]),
     ("complex_group", rows.ITEM, None, 1, ["customer price group TSTREGN is defined by category codes"]),
     ("unkeyed_group", rows.ITEM, None, 1, ["customer price group TSTNOKEY has no key ID in F40942", "R40932"]),
     ("plain", rows.COMPLEX_ITEM, None, 1, ["item price group TSTCPLX is defined by category codes"]),

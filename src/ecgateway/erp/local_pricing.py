@@ -12,8 +12,11 @@ A line's price is made in two parts, each shown to the rep step by step (PricedL
    group key ID) or all customers (both 0). Rows with a location, lot or lot grade
    (BPLOCN/BPLOTN/BPLOTG) price stock the portal never names and are not read. A row for the
    request's branch (BPMCU) beats the blank-branch row. Effective today means BPEFTJ <= today <=
-   BPEXDJ (BPEXDJ 0: open-ended). Oracle does not say which of two rows effective on the same
-   day JDE takes, so two such rows with different prices refuse the line.
+   BPEXDJ (BPEXDJ 0: open-ended). Of rows whose dates overlap, the one that expires first wins
+   ("When you set up date ranges that overlap, the system retrieves the price that expires
+   first", "Understanding Base Prices", .../supply-chain-manufacturing/9.2/eoaso/
+   understanding-base-prices.html); two rows expiring the same day with different prices
+   (another key column tells them apart) refuse the line.
 
    Within a level, currency and unit of measure are tried in the order Oracle documents: the
    customer's currency in the line's unit, then in the item's primary unit, then the domestic
@@ -702,13 +705,14 @@ class _LinePricer:
 
     def _one_row(self, matching: list[BasePrice], item: Item, level: tuple[str, str]) -> BasePrice:
         own_branch = [r for r in matching if r.branch] or matching
-        prices = {r.raw_price for r in own_branch}
-        if len(prices) > 1:
-            days = ", ".join(f"{_date(r.effective)}..{_date(r.expires)}" for r in own_branch)
-            raise Refusal(f"F4106 holds {len(own_branch)} prices for {item.litm} at level"
-                          f" {self._level_words(level, item)} effective today ({days}): correct the dates in JDE"
-                          f" or {THROUGH_AIS}")
-        chosen = max(own_branch, key=lambda r: r.effective)
+        first_to_expire = min(_expiry(r) for r in own_branch)
+        chosen_rows = [r for r in own_branch if _expiry(r) == first_to_expire]  # overlaps: JDE takes this one
+        if len({r.raw_price for r in chosen_rows}) > 1:
+            days = ", ".join(f"{_date(r.effective)}..{_date(r.expires)}" for r in chosen_rows)
+            raise Refusal(f"F4106 holds {len(chosen_rows)} prices for {item.litm} at level"
+                          f" {self._level_words(level, item)} effective today and expiring the same day ({days}):"
+                          f" correct them in JDE or {THROUGH_AIS}")
+        chosen = max(chosen_rows, key=lambda r: r.effective)
         if chosen.raw_from_level:
             raise Refusal(f"the F4106 price for {item.litm} has a from-level (BPFRMP {chosen.raw_from_level}),"
                           f" which the local pricer does not apply: {THROUGH_AIS}")
@@ -844,6 +848,11 @@ class _LinePricer:
                           CUSTOMER_GROUP: f"customer group {self.customer.price_group}",
                           ALL_CUSTOMERS: "all customers"}[customer_dim]
         return f"{item_words} + {customer_words}"
+
+
+def _expiry(row: BasePrice) -> int:
+    """BPEXDJ for ordering: 0 means no end, so it expires after every dated row."""
+    return row.expires or 9_999_999
 
 
 @lru_cache(maxsize=4096)
