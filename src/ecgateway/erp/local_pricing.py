@@ -119,11 +119,11 @@ from ecgateway.config import (
 from ecgateway.db import in_bound, in_chunks
 from ecgateway.erp.base import ErpRejected, PricedLine, PriceRequest, PriceResult, PriceStep
 from ecgateway.jde.conventions import from_implied, julian_to_date
+from ecgateway.jde.handle import DEFAULT_COMPANY
 from ecgateway.jde.tables import JdeTables
 
 log = logging.getLogger(__name__)
 
-DEFAULT_COMPANY = "00000"
 THROUGH_AIS = "price it through AIS (ECGW_ERP_MODE=ais)"
 
 ITEM, ITEM_GROUP, ALL_ITEMS = "item", "item group", "all items"
