@@ -190,3 +190,14 @@ class OutboxMessage(Base):
         Index("ix_ec_outbox_due", "state", "next_attempt_at"),
         CheckConstraint("state IN ('pending','done','dead')", name="ck_ec_outbox_state"),
     )
+
+
+class CartNotice(Base):
+    """A message for a customer user's next sign-in, e.g. that a rep emptied their cart; deleted once shown."""
+
+    __tablename__ = "ec_cart_notices"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True)
+    message: Mapped[str] = mapped_column(Text, nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)

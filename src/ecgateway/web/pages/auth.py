@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from ecgateway.auth import service as auth_service
 from ecgateway.auth.roles import CUSTOMER, may_act_on_behalf
+from ecgateway.commerce import carts
 from ecgateway.obo import service as obo
 from ecgateway.portal.models import User
 from ecgateway.web.deps import JdeDep, OptionalAuth, PortalSessionDep, SettingsDep, SignedInAuth
@@ -60,6 +61,7 @@ def login_submit(request: Request, auth: OptionalAuth, db: PortalSessionDep, set
             request, "login.html", {"next": safe_next(next) or "", "login": login, "error": exc.message},
             status_code=exc.status, headers=headers)
     obo.prepare_session(db, jde, user=signed.user, auth_session=signed.session)
+    carts.show_notices_at_sign_in(db, user_id=signed.user.id, auth_session=signed.session)
     request.state.session_cookie = signed.token
     return RedirectResponse(safe_next(next) or home_of(signed.user), status_code=303)
 
