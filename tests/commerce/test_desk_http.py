@@ -181,3 +181,59 @@ def test_the_reps_list_is_described_in_words_and_the_admin_still_sees_the_filter
         assert html.escape(text) in admin or text in html.unescape(admin)
     finally:
         gw.restrict("ar1", before)
+
+
+def test_addresses_in_full_where_a_rep_chooses_or_reads_one_and_amounts_with_the_currencys_decimals(gw):
+    import uuid
+
+    from ecgateway.jde.addresses import billing_addresses, postal_addresses, shipping_addresses
+    from ecgateway.jde.handle import Jde
+
+    clear(gw)
+    rep, token = acting(gw)
+    a, b = priced_items(rep, 2)
+    rep.post("/cart/add", data={"csrf_token": token, "item": a, "quantity": "3"})
+    rep.post("/cart/add", data={"csrf_token": token, "item": b, "quantity": "7"})
+    with gw.runtime.jde_engine.connect() as conn:
+        jde = Jde(conn, gw.runtime.jde, gw.settings.company)
+        sold_to = billing_addresses(jde, account_an8=gw.accounts[0])[0].an8
+        ships = shipping_addresses(jde, billing_an8=sold_to)
+        postal = postal_addresses(jde, an8s=[gw.accounts[0], sold_to, *(s.an8 for s in ships)])
+    page = html.unescape(rep.get("/checkout").text)
+    for ship in ships:
+        full = postal[ship.an8]
+        label = page.split(f'<label for="ship-{ship.an8}">')[1].split("</label>")[0]
+        assert f"{full.name}</span> <span class=\"jde-number\">(JDE {ship.an8})" in label
+        for part in full.postal_block:  # street lines, "city, state postal code", country
+            assert part in label, (part, label)
+        assert full.lines and full.postal_code and full.postal_code in label
+    # unit prices with JDE's four decimals every time, amounts with the currency's two
+    prices = re.findall(r'<td class="num">([\d,]+\.\d+)</td>\s*<td class="num">([\d,]+\.\d+)</td></tr>', page)
+    assert prices and all(len(u.split(".")[1]) == 4 and len(x.split(".")[1]) == 2 for u, x in prices), prices
+    key = str(uuid.uuid4())
+    r = rep.post("/orders", data={"csrf_token": token, "idempotency_key": key, "ship_to": ships[-1].an8,
+                                  "customer_po": "PO-ADDR-1"})
+    assert r.status_code == 303, r.text[:500]
+    order = html.unescape(rep.get(r.headers["location"]).text)
+    for an8, where in ((sold_to, "order-sold-to"), (ships[-1].an8, "order-ship-to"), (gw.accounts[0], "order-account")):
+        shown = order.split(f'id="{where}"')[1].split("</dd>")[0]
+        assert f"(JDE {an8})" in shown and postal[an8].name in shown
+        assert all(part in shown for part in postal[an8].postal_block)
+    history = html.unescape(rep.get("/orders").text)
+    row = history.split("PO-ADDR-1")[1].split("</tr>")[0]
+    assert postal[ships[-1].an8].name in row and postal[ships[-1].an8].postal_block[0] in row
+
+
+def test_amount_and_unit_price_filters():
+    from decimal import Decimal
+
+    from ecgateway.config import Settings
+    from ecgateway.web.templating import amount, make_templates
+
+    assert amount(Decimal("1974.089"), "USD") == "1,974.09"
+    assert amount(Decimal("1974.5"), "JPY") == "1,974" and amount(Decimal("12.3456"), "KWD") == "12.346"
+    unit = make_templates(Settings()).env.filters["unit_price"]
+    assert unit(Decimal("1909.5711")) == "1,909.5711" and unit(Decimal("1974.089")) == "1,974.0890"
+    unpriced = make_templates(Settings()).env.filters["unpriced"]
+    said = unpriced("no F4106 price for FAS-00005 in BX CAD effective today (searched: item)")
+    assert "F4106" not in said and "No price is set up in JD Edwards for this item" in said

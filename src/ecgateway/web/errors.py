@@ -168,9 +168,9 @@ def _same_site_referer(request: Request) -> str | None:
     return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
-def _way_back(request: Request) -> str:
+def _way_back(request: Request) -> str | None:
     """The page above this one (/orders for /orders/abc), the way back from an address that cannot be read."""
-    return request.url.path.rsplit("/", 1)[0] or "/"
+    return request.url.path.rsplit("/", 1)[0] or None  # the home page is linked on every error page anyway
 
 
 def _sentence(message: str) -> str:

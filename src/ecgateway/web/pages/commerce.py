@@ -29,7 +29,7 @@ from ecgateway.commerce.errors import (
     PricingRefused,
 )
 from ecgateway.erp.base import Erp, ErpError
-from ecgateway.jde.addresses import shipping_addresses
+from ecgateway.jde.addresses import postal_addresses, shipping_addresses
 from ecgateway.jde.handle import Jde
 from ecgateway.obo.context import ActingContext
 from ecgateway.web.api.commerce import cart_out
@@ -198,23 +198,27 @@ def place_order_form(request: Request, ctx: ShopperContext, db: PortalSessionDep
 
 
 @router.get("/orders", response_class=HTMLResponse)
-def orders_page(request: Request, ctx: ShopperContext, db: PortalSessionDep, erp: ErpDep,
+def orders_page(request: Request, ctx: ShopperContext, db: PortalSessionDep, jde: JdeDep, erp: ErpDep,
                 before_id: OptionalRowIdQuery = None):
     found = orders.list_orders(db, ctx=ctx, limit=50, before_id=before_id)
+    postal = postal_addresses(jde, an8s=[o.ship_to for o in found])  # one read for the page's ship-tos
     return render(request, "commerce/orders.html", {"orders": found, "ctx": ctx, "edi_waiting": _edi_waiting(erp, found),
+                                                      "postal": postal,
                                                       "next_before": found[-1].id if len(found) == 50 else None})
 
 
 @router.get("/orders/{order_id}", response_class=HTMLResponse)
-def order_page(request: Request, order_id: RowIdPath, ctx: ShopperContext, db: PortalSessionDep, erp: ErpDep):
+def order_page(request: Request, order_id: RowIdPath, ctx: ShopperContext, db: PortalSessionDep, jde: JdeDep,
+               erp: ErpDep):
     order = orders.get_order(db, ctx=ctx, order_id=order_id)
+    postal = postal_addresses(jde, an8s=[order.account_an8, order.sold_to, order.ship_to])
     erp_status, erp_status_error = None, None
     if order.erp_reference:
         try:
             erp_status = erp.order_status(order.erp_reference)
         except ErpError as exc:
             erp_status_error = f"JD Edwards cannot tell the order's progress just now: {exc}"
-    return render(request, "commerce/order.html", {"order": order, "erp_status": erp_status,
+    return render(request, "commerce/order.html", {"order": order, "erp_status": erp_status, "postal": postal,
                                                      "erp_status_error": erp_status_error, "ctx": ctx})
 
 
@@ -296,4 +300,5 @@ def _checkout(request: Request, ctx: ActingContext, db: Session, jde: Jde, erp: 
     return render(request, "commerce/checkout.html", {
         "ctx": ctx, "ships": ships, "chosen": chosen, "priced": priced, "customer_po": customer_po,
         "key": key, "error": error, "sold_to": sold_to, "has_items": bool(items),
+        "postal": postal_addresses(jde, an8s=numbers),
     }, status=status)
