@@ -37,3 +37,11 @@ def test_a_link_expires():
     with frozen(utcnow() + dt.timedelta(hours=2, seconds=1)), pytest.raises(LinkInvalid) as caught:
         check_link(SECRET, token, purpose="list.open")
     assert caught.value.status == 410 and "expired" in caught.value.message
+
+
+def test_link_url_prefers_the_public_address():
+    from ecgateway.mail import link_url
+
+    assert link_url("/lists/3", "T", public_url="https://portal.example.com/", request_base="http://x/") == \
+        "https://portal.example.com/lists/3?t=T"
+    assert link_url("lists/3", "T", public_url=None, request_base="http://127.0.0.1:9/") == "http://127.0.0.1:9/lists/3?t=T"

@@ -21,10 +21,11 @@ def mail_run(
     SMTP from ECGW_SMTP_HOST, _PORT, _SECURITY, _USERNAME, _PASSWORD and ECGW_MAIL_FROM; without
     ECGW_SMTP_HOST each message is written as an .eml file under ECGW_MAIL_DIR (default var/mail).
     """
+    from sqlalchemy.orm import sessionmaker
+
     from ecgateway.config import get_settings
     from ecgateway.db import make_engine
     from ecgateway.mail.outbox import MailSender
-    from sqlalchemy.orm import sessionmaker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = get_settings()
@@ -48,10 +49,11 @@ def mail_run(
 @mail_app.command("status")
 def mail_status() -> None:
     """Messages per state (pending, sent, dead), the oldest pending one and its last error."""
+    from sqlalchemy.orm import Session
+
     from ecgateway.config import get_settings
     from ecgateway.db import make_engine
     from ecgateway.mail.outbox import mail_report
-    from sqlalchemy.orm import Session
 
     settings = get_settings()
     engine = make_engine(settings.portal_database_url)

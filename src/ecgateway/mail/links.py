@@ -59,3 +59,9 @@ def _signature(secret: str, purpose: str, payload: str) -> str:
 
 def _b64(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def link_url(path: str, token: str, *, public_url: str | None, request_base: str | None = None) -> str:
+    """The absolute address an e-mail carries: ECGW_PUBLIC_URL (else the request's own base) + path?t=token."""
+    base = (public_url or request_base or "http://127.0.0.1:8000").rstrip("/")
+    return f"{base}/{path.lstrip('/')}?t={token}"
