@@ -132,6 +132,9 @@ class Settings(BaseSettings):
         5, ge=1, le=100_000, description="The supervisor's alert: a rep with this many refused attempts (refused "
         "on-behalf-of starts and refused actions) within one hour shows at the top of /admin/supervisor and is "
         "e-mailed to the admins")
+    supervisor_alert_check_seconds: float = Field(
+        30.0, gt=0, description="How often each gateway process looks for new alerts to e-mail to the admins")
+    supervisor_alert_run_with_server: bool = Field(True, description="Look for alerts inside every gateway process")
     supervisor_refresh_seconds: int = Field(
         15, ge=2, le=3600, description="How often the supervisor's view refreshes its live sessions (without reloading)")
     resources_dir: Path = Field(PROJECT_ROOT, description="Folder holding sql/, restrictions/, templates/, static/")

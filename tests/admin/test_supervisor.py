@@ -247,6 +247,34 @@ def test_the_alert_fires_at_the_threshold_and_not_below(gw):
     assert "/admin/audit?rep=cs1&amp;outcome=refused&amp;date_from=2031-06-01" in html
 
 
+def test_a_new_alert_is_e_mailed_to_the_admins_once_through_the_outbox(gw, tmp_path):
+    """The watcher each gateway process runs raises the crossing and queues one e-mail per admin; the
+    mail sender hands it to a real SMTP server on loopback; the next check sends nothing more."""
+    from ecgateway.mail import MailSender
+    from mail.smtp_server import SmtpServer
+
+    server = SmtpServer().start()
+    try:
+        settings = gw.settings.model_copy(update={"smtp_host": "127.0.0.1", "smtp_port": server.port,
+                                                  "smtp_security": "none", "public_url": "https://portal.example.com"})
+        now = dt.datetime(2031, 8, 1, 15, 0, tzinfo=dt.UTC)
+        for i in range(settings.supervisor_alert_refusals):
+            _write(gw, now - dt.timedelta(minutes=30 - i), "ar1", "obo.start", "refused", 2000 + i, {"reason": "probe"})
+        watcher = sv.AlertWatcher(sessions=gw.runtime.portal_sessions, settings=settings)
+        with frozen(now):
+            assert [a.rep_login for a in watcher.run_once()] == ["ar1"]
+            MailSender(sessions=gw.runtime.portal_sessions, settings=settings).run_until_idle()
+            got = [m for m in server.wait_for("admin1@example.com") if "ar1" in m.message["Subject"]]
+            assert len(got) == 1
+            assert "ar1 had 5 refused attempts" in got[0].message["Subject"].replace("\n", "")
+            assert "https://portal.example.com/admin/audit?rep=ar1&outcome=refused&date_from=2031-08-01" in got[0].text
+            watcher.run_once()  # the same crossing: no second alert, no second e-mail
+            MailSender(sessions=gw.runtime.portal_sessions, settings=settings).run_until_idle()
+        assert len([m for m in server.to("admin1@example.com") if "ar1" in m.message["Subject"]]) == 1
+    finally:
+        server.stop()
+
+
 def test_one_account_seen_from_the_admin_side(gw):
     an8 = gw.accounts[5]
     t = dt.datetime(2031, 7, 1, 9, 0, tzinfo=dt.UTC)

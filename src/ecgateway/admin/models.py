@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import DateTime, ForeignKey, Integer, String
+from sqlalchemy import DateTime, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ecgateway.clock import utcnow
@@ -35,7 +35,9 @@ class SupervisorAlert(Base):
     __tablename__ = "ec_supervisor_alerts"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    rep_id: Mapped[int] = mapped_column(Integer, nullable=False, index=True)  # users.id (kept if the user goes)
+    __table_args__ = (Index("ix_ec_supervisor_alerts_rep_id", "rep_id", "first_seq", unique=True),)
+
+    rep_id: Mapped[int] = mapped_column(Integer, nullable=False)  # users.id (kept if the user goes)
     rep_login: Mapped[str] = mapped_column(String(64), nullable=False)
     refusals: Mapped[int] = mapped_column(Integer, nullable=False)  # in the hour when raised
     threshold: Mapped[int] = mapped_column(Integer, nullable=False)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
+import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -16,6 +18,7 @@ from decimal import Decimal
 
 from sqlalchemy import Numeric, cast, func, select
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ecgateway.admin.models import SupervisorAlert
@@ -23,12 +26,16 @@ from ecgateway.admin.users import AdminError, NotFound
 from ecgateway.audit import record
 from ecgateway.audit.actions import words
 from ecgateway.audit.models import AuditEntry
+from ecgateway.auth import sessions
 from ecgateway.auth.models import AuthSession
-from ecgateway.auth.roles import is_rep
+from ecgateway.auth.roles import ADMIN, is_rep
 from ecgateway.clock import as_utc, utcnow
 from ecgateway.config import Settings
+from ecgateway.mail import MailAddressInvalid, enqueue
 from ecgateway.obo.context import ActingContext, Actor
 from ecgateway.portal.models import User
+
+_log = logging.getLogger(__name__)
 
 SESSION_STARTS = ("obo.start", "obo.change")  # each begins acting for one account
 MAX_PERIOD_DAYS = 366
@@ -115,14 +122,16 @@ def end_session(portal: Session, *, ctx: ActingContext, session_id: int, reason:
     live = LiveSession(id=row.id, rep_id=user.id, rep_login=user.login, rep_name=user.name, account=an8,
                        since=started, last_seen=as_utc(row.last_seen_at), reason=session_reason(row),
                        last_action=None, last_action_at=None)
-    for name in ("obo_an8", "billing_an8", "shipping_an8", "obo_started_at", "obo_reason", "obo_ends_at",
-                 "obo_extended"):
-        if hasattr(row, name):
-            setattr(row, name, None if name != "obo_extended" else False)
+    end_reason = f"ended by administrator {ctx.actor.login}: {reason}"
+    end_detail = (sessions.obo_end_detail(row, end_reason) if hasattr(sessions, "obo_end_detail")
+                  else {"reason": end_reason})  # with the rep's reason and start, once sessions carry them
+    for column in AuthSession.__table__.columns:  # every on-behalf-of column, as obo.service._clear does
+        if column.name.startswith("obo_") or column.name in ("billing_an8", "shipping_an8"):
+            setattr(row, column.key, None)
     row.notice = (f"An administrator ({ctx.actor.login}) ended your on-behalf-of session for account {an8}: "
                   f"{reason}. You are signed in as yourself; your cart is kept.")
     record(portal, actor=Actor.of(user), subject_an8=an8, action="obo.end", object=f"account {an8}", outcome="ok",
-           detail={"reason": f"ended by administrator {ctx.actor.login}: {reason}"})
+           detail=end_detail)
     record(portal, actor=ctx.actor, subject_an8=an8, action="admin.obo_end", object=f"rep {user.login}",
            outcome="ok", detail={"rep_id": user.id, "reason": reason, "started_at": started.isoformat()})
     portal.flush()
@@ -297,17 +306,79 @@ def raise_alerts(portal: Session, *, settings: Settings, now: dt.datetime | None
         stored = SupervisorAlert(rep_id=alert.rep_id, rep_login=alert.rep_login, refusals=alert.refusals,
                                  threshold=alert.threshold, first_seq=alert.first_seq, last_seq=alert.last_seq,
                                  first_at=alert.first_at, raised_at=now)
-        portal.add(stored)
-        portal.flush()
+        try:
+            with portal.begin_nested():  # another process raising the same crossing at once: theirs stands
+                portal.add(stored)
+        except IntegrityError:
+            continue
         if on_new is not None and on_new(alert):
             stored.emailed_at = now
     return alerts
 
 
-def email_admins(portal: Session, *, settings: Settings) -> Callable[[Alert], bool] | None:
-    """What raise_alerts calls for a new alert: e-mail it to the active admins through the e-mail
-    outbox; None while the gateway has no e-mail outbox (the alert shows on the view only)."""
-    return None
+def email_admins(portal: Session, *, settings: Settings) -> Callable[[Alert], bool]:
+    """What raise_alerts calls for a new alert: one e-mail per active admin with an address, through
+    the e-mail outbox in the caller's transaction (sent after the commit). True when any was queued."""
+
+    def send(alert: Alert) -> bool:
+        admins = portal.scalars(select(User).where(User.user_type == ADMIN, User.active.is_(True),
+                                                   User.email != "")).all()
+        base = (settings.public_url or "http://127.0.0.1:8000").rstrip("/")
+        queued = False
+        for admin in admins:
+            try:
+                enqueue(portal, admin.email, "supervisor_alert", {
+                    "name": admin.name or admin.login, "rep": alert.rep_login, "refusals": alert.refusals,
+                    "threshold": alert.threshold, "since": alert.first_at.strftime("%Y-%m-%d %H:%M UTC"),
+                    "until": alert.last_at.strftime("%H:%M UTC"), "entries": base + alert_link(alert),
+                    "view": base + "/admin/supervisor"}, settings=settings)
+                queued = True
+            except MailAddressInvalid:
+                continue  # an admin whose address the outbox refuses: the others still hear of it
+        return queued
+
+    return send
+
+
+class AlertWatcher:
+    """Raises alerts (and e-mails them) every ECGW_SUPERVISOR_ALERT_CHECK_SECONDS inside each gateway
+    process, so an alert goes out with nobody looking at the view. Two processes raising the same
+    crossing at once are kept to one alert by the unique (rep_id, first_seq) of ec_supervisor_alerts."""
+
+    def __init__(self, *, sessions: Callable[[], Session], settings: Settings):
+        self.sessions, self.settings = sessions, settings
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def run_once(self) -> list[Alert]:
+        with self.sessions() as portal:
+            try:
+                alerts = raise_alerts(portal, settings=self.settings, on_new=email_admins(portal, settings=self.settings))
+                portal.commit()
+            except IntegrityError:
+                portal.rollback()  # another process raised it first
+                return []
+            return alerts
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._loop, name="supervisor-alerts", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.settings.supervisor_alert_check_seconds):
+            try:
+                self.run_once()
+            except Exception:  # noqa: BLE001 - a database hiccup must not end the watcher; logged, tried again
+                _log.exception("supervisor alert check failed; trying again in %s s",
+                               self.settings.supervisor_alert_check_seconds)
 
 
 def alert_link(alert: Alert) -> str:

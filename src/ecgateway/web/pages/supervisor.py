@@ -7,8 +7,6 @@ Admin only (AdminAuth: 403 for anyone else). The live sessions refresh without r
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -18,6 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from ecgateway.admin import supervisor as sv
 from ecgateway.admin.users import AdminError
 from ecgateway.clock import utcnow
+from ecgateway.csvout import rows_to_csv
 from ecgateway.web.charts import hbar, stacked_columns
 from ecgateway.web.deps import AdminAuth, PortalSessionDep, SettingsDep
 from ecgateway.web.params import AccountNumberPath, RowIdPath
@@ -64,7 +63,7 @@ def figure_csv(figure: str, auth: AdminAuth, db: PortalSessionDep,
                date_from: DateQuery = None, date_to: DateQuery = None):
     within = sv.period(date_from, date_to)
     header, rows = sv.figure_rows(sv.figures(db, within=within), figure)
-    return Response(csv_text(header, rows), media_type="text/csv; charset=utf-8", headers={
+    return Response(rows_to_csv(header, rows), media_type="text/csv; charset=utf-8", headers={
         "Content-Disposition": f'attachment; filename="supervisor-{figure}-{within.date_from}-{within.date_to}.csv"'})
 
 
@@ -85,22 +84,6 @@ def account_page(request: Request, an8: AccountNumberPath, auth: AdminAuth, db: 
 
 
 # -- helpers ---------------------------------------------------------------------------------
-
-def csv_text(header: list[str], rows: list[list]) -> str:
-    """A figure as CSV; text cells are kept from running as spreadsheet formulas (OWASP CSV injection)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(header)
-    for row in rows:
-        writer.writerow([_cell(v) for v in row])
-    return buffer.getvalue()
-
-
-def _cell(value):
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
 
 def _page(request: Request, db, settings, date_from, date_to, *, message=None, error: AdminError | None = None,
           failed_session: int | None = None, status_code: int = 200):

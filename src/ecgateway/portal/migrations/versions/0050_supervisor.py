@@ -5,14 +5,14 @@ figure groups by, so the table itself is not read); bench/RESULTS-supervisor.md 
 at 1,000,000 entries.
 
 Revision ID: 0050_supervisor
-Revises: 0006_merge_heads
+Revises: 0010_email_outbox
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0050_supervisor"
-down_revision = "0006_merge_heads"
+down_revision = "0010_email_outbox"
 branch_labels = None
 depends_on = None
 
@@ -45,7 +45,7 @@ def upgrade() -> None:
         sa.Column("raised_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("emailed_at", sa.DateTime(timezone=True), nullable=True),
     )
-    op.create_index("ix_ec_supervisor_alerts_rep_id", "ec_supervisor_alerts", ["rep_id"])
+    op.create_index("ix_ec_supervisor_alerts_rep_id", "ec_supervisor_alerts", ["rep_id", "first_seq"], unique=True)
     op.create_index("ix_ec_supervisor_alerts_raised_at", "ec_supervisor_alerts", ["raised_at"])
 
 
