@@ -11,23 +11,12 @@ import time
 
 import pytest
 
-from browser.browser_support import SlowApi, serving, sign_in
+from browser.browser_support import sign_in
 
 pytestmark = pytest.mark.browser
 
 API = "/api/v1/accounts"
 ROWS = "#accounts-body tr[data-an8]"
-
-
-@pytest.fixture(scope="module")
-def slow_served(jde_db, portal_url, tmp_path_factory):
-    from web.web_env import build_gateway
-
-    gateway = build_gateway(jde_db, portal_url, tmp_path_factory.mktemp("race"))
-    slow = SlowApi(gateway.app)
-    with serving(gateway, slow) as base:
-        yield gateway, base, slow
-    gateway.runtime.dispose()
 
 
 @pytest.fixture()
