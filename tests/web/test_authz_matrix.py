@@ -106,6 +106,7 @@ ROUTES: list[Route] = [
           expect={"Admin": DENY_403, "Customer": DENY_403}),
     Route("POST", "/api/v1/obo/addresses", "shopper", body=lambda gw: {"billing_an8": gw.billing_child_an8}),
     Route("DELETE", "/api/v1/obo", "rep"),
+    Route("GET", "/api/v1/desk/search", "rep"),  # the header switcher (issue 15)
     # --- admin console (issue 6): admin only; bodies left empty, so admitted requests stop at validation.
     *[Route(m, p, "admin", past=True) for m, p in (
         ("GET", "/admin"), ("GET", "/admin/users"), ("POST", "/admin/users"), ("GET", "/admin/users/{user_id}"),
