@@ -115,6 +115,8 @@ def test_a_rep_without_the_right_gets_403_and_the_refusal_is_audited(gw):
 
 
 def test_list_email_link_sign_in_accept_order_and_the_list_closes(gw, smtp):
+    with smtp.lock:
+        smtp.received.clear()  # the server serves both backends' modules
     grant(gw, "sales1")
     rep, h = acting(gw, "sales1")
     a, b = fill_rep_cart(gw, rep, h)
@@ -163,7 +165,7 @@ def test_list_email_link_sign_in_accept_order_and_the_list_closes(gw, smtp):
     cart = cust.get("/api/v1/cart").json()
     quoted = next(ln for ln in cart["lines"] if ln["item"] == a["item"])
     assert Decimal(quoted["unit_price"]) == Decimal(made["items"][0]["unit_price"])
-    assert quoted["source"] == f"quoted on list {made['id']}"
+    assert quoted["source"] == f"quoted on list {made['id']}" and quoted["list_id"] == made["id"]
 
     # The order: its lines keep the reference; once JDE has it, the list is closed.
     r = cust.post("/api/v1/orders", json={"ship_to": ship_to(gw), "customer_po": "PO-LIST-1"},
