@@ -110,6 +110,10 @@ _ACTIONS = (
            words="User reactivated: {who} reactivates {target}", object_prefix="user "),
     Action("admin.user_right", frozenset({"user_id", "right", "granted"}),
            words="Right changed: {who}: {right} {granted} for {target}", object_prefix="user "),
+    # the supervisor's view (admin.supervisor): an admin ends a rep's running on-behalf-of session
+    Action("admin.obo_end", frozenset({"rep_id", "reason", "started_at"}),
+           words="On-behalf-of ended by an administrator: {who} ends {target}'s session for {acct}{why}",
+           object_prefix="rep "),
     Action("admin.user_link", frozenset({"user_id"}),
            words="Set-password link: {who} issues a new link for {target}", object_prefix="user "),
 )

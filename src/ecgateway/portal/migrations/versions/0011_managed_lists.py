@@ -2,14 +2,14 @@
 reference on cart and order lines, and the per-user rights table (lists.create).
 
 Revision ID: 0011_managed_lists
-Revises: 0010_email_outbox
+Revises: 0050_supervisor
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0011_managed_lists"
-down_revision = "0010_email_outbox"
+down_revision = "0050_supervisor"
 branch_labels = None
 depends_on = None
 
