@@ -10,10 +10,10 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from ecgateway.auth.models import RIGHT_LISTS
-from ecgateway.auth.rights import set_right
 from ecgateway.accounts.store import set_restriction
+from ecgateway.auth.models import RIGHT_LISTS
 from ecgateway.auth.passwords import hash_password
+from ecgateway.auth.rights import set_right
 from ecgateway.auth.users import create_user, get_by_login
 from ecgateway.config import Settings
 from ecgateway.db import in_values, make_engine
