@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ecgateway.portal.models import Base
@@ -50,19 +50,6 @@ class LoginFailure(Base):
     login: Mapped[str] = mapped_column(String(64), nullable=False)  # lower-cased as typed
     ip: Mapped[str] = mapped_column(String(64), nullable=False)
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
-
-
-class UserRight(Base):
-    """A right an admin granted one user beyond their type (e.g. "register": sign contacts up on behalf)."""
-
-    __tablename__ = "ec_user_rights"
-    __table_args__ = (UniqueConstraint("user_id", "right", name="uq_ec_user_rights_user_right"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
-    right: Mapped[str] = mapped_column(String(32), nullable=False)
-    granted_by: Mapped[str] = mapped_column(String(64), nullable=False)
-    granted_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
 
 
 class AccountSetting(Base):
