@@ -1,14 +1,14 @@
 """On-behalf-of sessions with a reason and a time box; account settings; receipts of sessions.
 
 Revision ID: 0040_obo_sessions
-Revises: 0010_email_outbox
+Revises: 0050_supervisor
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0040_obo_sessions"
-down_revision = "0010_email_outbox"
+down_revision = "0050_supervisor"
 branch_labels = None
 depends_on = None
 
