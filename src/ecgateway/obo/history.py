@@ -24,6 +24,8 @@ OPENS = ("obo.start", "obo.change")
 # What the customer is told was done (outcome ok only): orders, lists, registrations, carts emptied.
 DONE = ("order.place", "cart.empty", "contact.register")
 DONE_PREFIXES = ("list.",)
+# Done also outside an on-behalf-of session (a rep registers a contact from the account page): its own line.
+ALONE = ("contact.register",)
 MAX_PAGE = 100
 TYPE_WORDS = {"Internal_AR": "accounts receivable", "Internal_SalesRep": "sales",
               "Internal_CustomerService": "customer service"}
@@ -65,7 +67,7 @@ class History:
 def access_history(db: Session, *, an8: int, before: int | None = None, limit: int = 20) -> History:
     """The account's on-behalf-of sessions, newest first; before: a start_seq from the last page."""
     limit = max(1, min(limit, MAX_PAGE))
-    stmt = (select(AuditEntry).where(AuditEntry.subject_an8 == an8, in_values(AuditEntry.action, OPENS),
+    stmt = (select(AuditEntry).where(AuditEntry.subject_an8 == an8, in_values(AuditEntry.action, (*OPENS, *ALONE)),
                                      AuditEntry.outcome == "ok")
             .order_by(AuditEntry.seq.desc()).limit(limit + 1))
     if before is not None:
@@ -98,9 +100,10 @@ def _group(db: Session, *, an8: int, starts: list[AuditEntry]) -> list[Visit]:
     later = db.scalars(select(AuditEntry).where(
         AuditEntry.subject_an8 == an8, AuditEntry.seq > first, in_values(AuditEntry.actor_user_id, sorted(a for a in actors if a is not None)),
         AuditEntry.outcome == "ok", wanted).order_by(AuditEntry.seq))
-    visits = {e.seq: _visit(e, users.get(e.actor_user_id)) for e in starts}
+    visits = {e.seq: _visit(e, users.get(e.actor_user_id)) for e in starts if e.action in OPENS}
+    alone = {e.seq for e in starts if e.action in ALONE}
     open_by_actor: dict[int | None, Visit | None] = {}
-    for entry in sorted([*starts, *later], key=lambda e: e.seq):
+    for entry in sorted({e.seq: e for e in [*starts, *later]}.values(), key=lambda e: e.seq):
         detail = _detail(entry)
         if entry.action in OPENS:
             open_by_actor[entry.actor_user_id] = visits.get(entry.seq)  # a start not on this page: None
@@ -115,12 +118,17 @@ def _group(db: Session, *, an8: int, starts: list[AuditEntry]) -> list[Visit]:
             if closing is current:
                 open_by_actor[entry.actor_user_id] = None
         elif current is None:
+            if entry.seq in alone:
+                single = _visit(entry, users.get(entry.actor_user_id))
+                single.ended_at, single.reason = single.started_at, None
+                single.done.append(Done(at=single.started_at, action=entry.action, text=_done_text(entry, detail)))
+                visits[entry.seq] = single
             continue
         elif entry.action == "obo.extend":
             current.extended = True
         else:
             current.done.append(Done(at=as_utc(entry.at), action=entry.action, text=_done_text(entry, detail)))
-    return [visits[e.seq] for e in starts]
+    return [visits[e.seq] for e in starts if e.seq in visits]
 
 
 def _visit(entry: AuditEntry, user: User | None) -> Visit:
