@@ -2,14 +2,14 @@
 reference on cart and order lines, and the per-user rights table (lists.create).
 
 Revision ID: 0011_managed_lists
-Revises: 0050_supervisor
+Revises: 0040_obo_sessions
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0011_managed_lists"
-down_revision = "0050_supervisor"
+down_revision = "0040_obo_sessions"
 branch_labels = None
 depends_on = None
 
