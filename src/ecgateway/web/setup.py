@@ -18,7 +18,17 @@ from ecgateway.web.api import lists as lists_api
 from ecgateway.web.api import obo as obo_api
 from ecgateway.web.api import supervisor as supervisor_api
 from ecgateway.web.errors import install_error_handlers
-from ecgateway.web.pages import access, accounts, admin, auth, commerce, home, lists, obo, supervisor
+from ecgateway.web.pages import (
+    access,
+    accounts,
+    admin,
+    auth,
+    commerce,
+    home,
+    lists,
+    obo,
+    supervisor,
+)
 from ecgateway.web.security import ResponseSecurityMiddleware
 
 ROUTERS = (health, home, auth, accounts, obo, auth_api, accounts_api, obo_api, admin, admin_api, supervisor,
