@@ -92,6 +92,9 @@ class Settings(BaseSettings):
         "this origin; unset, the request's own Host is trusted (fine on loopback, not behind a proxy)")
     session_idle_minutes: int = 30
     session_absolute_minutes: int = 480
+    search_refresh_seconds: float = Field(
+        60.0, description="How often each gateway process refreshes the accounts search index from JDE's update "
+        "stamps (0: never; `ecgateway search refresh` then does it)")
     company: str = Field("00000", description="JDE company the portal sells from (F03012 AICO)")
     decimals: dict[str, int] = Field(default_factory=lambda: dict(DEFAULT_DECIMALS))
     jde_timezone: str | None = Field(

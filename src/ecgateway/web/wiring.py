@@ -11,7 +11,7 @@ from contextlib import contextmanager
 
 from fastapi import FastAPI
 
-from ecgateway.commerce.outbox import OutboxSettings, Relay
+from ecgateway.commerce.outbox import Chore, OutboxSettings, Relay
 from ecgateway.erp import make_erp
 from ecgateway.runtime import Runtime
 
@@ -19,7 +19,10 @@ from ecgateway.runtime import Runtime
 def install(app: FastAPI, runtime: Runtime) -> None:
     """Give the app its ERP client and a relay (started by `running`)."""
     app.state.erp = make_erp(runtime)
-    app.state.relay = Relay(sessions=runtime.portal_sessions, erp=app.state.erp, settings=OutboxSettings())
+    # The search index refresh rides on the relay loop: one thread per process for background work.
+    chores = [Chore("search index refresh", runtime.settings.search_refresh_seconds, runtime.refresh_search)]
+    app.state.relay = Relay(sessions=runtime.portal_sessions, erp=app.state.erp, settings=OutboxSettings(),
+                            chores=chores)
 
 
 @contextmanager
