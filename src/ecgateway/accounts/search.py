@@ -321,6 +321,8 @@ class SearchIndex:
     def _candidates(self, portal: sa.Connection, prefilter, terms: Terms, rank: int, sort: str,
                     key: tuple[str | None, int] | None, size: int) -> list[Candidate]:
         t = accounts_table
+        if rank == 1 and sort == "number":
+            return self._number_ranges(portal, prefilter, terms, key, size)
         sort_cols = [t.c[name] for name in _SORT_COLUMNS[sort]]
         conditions = [self._group_condition(terms, rank)]
         params: dict[str, object] = {}
@@ -338,6 +340,26 @@ class SearchIndex:
         stmt = (sa.select(t.c.aban8, *sort_cols).select_from(source).where(*conditions)
                 .order_by(*sort_cols, t.c.aban8).limit(size))
         return [Candidate(int(r[0]), r[1] if sort_cols else None) for r in portal.execute(stmt, params)]
+
+    def _number_ranges(self, portal: sa.Connection, prefilter, terms: Terms, key, size: int) -> list[Candidate]:
+        """Numbers starting with the digits, by number: one range after the other, in order (5: 50-59,
+        500-599, ...), each an index range walked from its start. An OR of the ranges was tested
+        row by row or sorted (100-130 ms at 100,000 accounts, issue 19); a range answers in under 2 ms."""
+        t = accounts_table
+        after = key[1] if key is not None else 0
+        out: list[Candidate] = []
+        params = dict(prefilter.params) if prefilter is not None else {}
+        for lo, hi in terms.ranges:
+            if hi <= after:
+                continue
+            conditions = [t.c.aban8 >= max(lo, after + 1), t.c.aban8 <= hi, t.c.aban8 != terms.number]
+            if prefilter is not None:
+                conditions.append(sa.text(prefilter.sql))
+            stmt = sa.select(t.c.aban8).where(*conditions).order_by(t.c.aban8).limit(size - len(out))
+            out += [Candidate(int(an8), None) for an8 in portal.scalars(stmt, params)]
+            if len(out) >= size:
+                break
+        return out
 
     def _group_condition(self, terms: Terms, rank: int) -> sa.ColumnElement[bool]:
         t = accounts_table
