@@ -95,7 +95,7 @@ def demo(
     for login in logins:
         typer.echo(f"{login.login:<16} {login.user_type:<26} {login.password}")
     if not no_serve:
-        serve(host="127.0.0.1", port=port, workers=None)
+        serve(host="127.0.0.1", port=port, workers=1)  # one process: the demo starts and stops quickly
 
 
 @db_app.command("upgrade")

@@ -332,13 +332,18 @@ class SearchIndex:
         if key is not None:
             conditions.append(self._after(sort_cols, key))
         source: sa.FromClause = t
+        number_order = t.c.aban8
         if rank == 3 and self.dialect == "sqlite" and any(len(w) >= 3 for w in terms.words):
             fts = sa.table(FTS_TABLE, sa.column("rowid"))
             source = t.join(fts, fts.c.rowid == t.c.aban8)
             conditions.append(sa.text(f"{FTS_TABLE} MATCH :s_match"))
             params["s_match"] = " ".join('"' + w.replace('"', '""') + '"' for w in terms.words if len(w) >= 3)
+            # FTS5 hands its matches over in rowid order: by number, the walk stops at the page's end
+            number_order = fts.c.rowid
+            if key is not None and not sort_cols:
+                conditions.append(fts.c.rowid > key[1])
         stmt = (sa.select(t.c.aban8, *sort_cols).select_from(source).where(*conditions)
-                .order_by(*sort_cols, t.c.aban8).limit(size))
+                .order_by(*sort_cols, number_order).limit(size))
         return [Candidate(int(r[0]), r[1] if sort_cols else None) for r in portal.execute(stmt, params)]
 
     def _number_ranges(self, portal: sa.Connection, prefilter, terms: Terms, key, size: int) -> list[Candidate]:
