@@ -9,14 +9,14 @@ folded-name columns sort in code-point order (COLLATE "C" on PostgreSQL, binary 
 the order Python and the keyset pages use.
 
 Revision ID: 0060_search_index
-Revises: 0006_merge_heads
+Revises: 0050_supervisor
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0060_search_index"
-down_revision = "0006_merge_heads"
+down_revision = "0050_supervisor"
 branch_labels = None
 depends_on = None
 
