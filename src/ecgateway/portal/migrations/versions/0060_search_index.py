@@ -9,14 +9,14 @@ folded-name columns sort in code-point order (COLLATE "C" on PostgreSQL, binary 
 the order Python and the keyset pages use.
 
 Revision ID: 0060_search_index
-Revises: 0050_supervisor
+Revises: 0040_obo_sessions
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0060_search_index"
-down_revision = "0050_supervisor"
+down_revision = "0040_obo_sessions"
 branch_labels = None
 depends_on = None
 
