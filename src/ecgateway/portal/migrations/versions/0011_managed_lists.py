@@ -2,14 +2,14 @@
 reference on cart and order lines, and the per-user rights table (lists.create).
 
 Revision ID: 0011_managed_lists
-Revises: 0040_obo_sessions
+Revises: 0060_search_index
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0011_managed_lists"
-down_revision = "0040_obo_sessions"
+down_revision = "0060_search_index"
 branch_labels = None
 depends_on = None
 
