@@ -107,13 +107,9 @@ def _last_actions(portal: Session, wanted: list[tuple[int, int, dt.datetime]]) -
     return {(e.actor_user_id, e.subject_an8): e for e in entries if as_utc(e.at) >= since[(e.actor_user_id, e.subject_an8)]}
 
 
-def session_reason(row: AuthSession, last: AuditEntry | None = None) -> str | None:
-    """The reason the rep gave when starting (a column of the session once sessions carry one)."""
-    for name in ("obo_reason", "reason"):
-        value = getattr(row, name, None)
-        if value:
-            return str(value)
-    return None
+def session_reason(row: AuthSession) -> str | None:
+    """The reason or ticket the rep gave when starting this session (ECGW_OBO_REASON), if any."""
+    return row.obo_reason or None
 
 
 def end_session(portal: Session, *, ctx: ActingContext, session_id: int, reason: str) -> LiveSession:
@@ -139,8 +135,7 @@ def end_session(portal: Session, *, ctx: ActingContext, session_id: int, reason:
                        since=started, last_seen=as_utc(row.last_seen_at), reason=session_reason(row),
                        last_action=None, last_action_at=None)
     end_reason = f"ended by administrator {ctx.actor.login}: {reason}"
-    end_detail = (sessions.obo_end_detail(row, end_reason) if hasattr(sessions, "obo_end_detail")
-                  else {"reason": end_reason})  # with the rep's reason and start, once sessions carry them
+    end_detail = sessions.obo_end_detail(row, end_reason)  # with the rep's reason and the session's start
     for column in AuthSession.__table__.columns:  # every on-behalf-of column, as obo.service._clear does
         if column.name.startswith("obo_") or column.name in ("billing_an8", "shipping_an8"):
             setattr(row, column.key, None)
