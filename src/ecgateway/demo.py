@@ -12,10 +12,14 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from ecgateway.accounts import WorkWithAccounts, all_scope, count_accounts, filter_scope, list_accounts, may_act
+from ecgateway.accounts import all_scope, count_accounts, filter_scope, list_accounts, may_act
 from ecgateway.accounts.describe import describe_or_none
+from ecgateway.accounts.query import WorkWithAccounts
+from ecgateway.accounts.search import SearchIndex
 from ecgateway.accounts.store import set_restriction
+from ecgateway.auth.models import RIGHT_LISTS
 from ecgateway.auth.passwords import hash_password
+from ecgateway.auth.rights import set_right
 from ecgateway.auth.users import create_user, get_by_login
 from ecgateway.config import Settings
 from ecgateway.db import in_values, make_engine
@@ -96,6 +100,7 @@ def prepare_demo(settings: Settings, *, accounts: int, seed: int, echo: Callable
         try:
             with Session(portal_engine) as session, session.begin():
                 logins = _demo_users(session, jde_engine, tables)
+            _build_search_index(settings, jde_engine, portal_engine, echo)
         finally:
             portal_engine.dispose()
         return _with_what_they_serve(logins, settings, jde_engine)
@@ -130,6 +135,17 @@ def _with_what_they_serve(logins: list[DemoLogin], settings: Settings, jde_engin
                           + f"; reps who may serve it: {', '.join(reps) or 'none'}")
             out.append(DemoLogin(entry.login, entry.user_type, entry.password, serves))
     return out
+
+
+def _build_search_index(settings: Settings, jde_engine: sa.Engine, portal_engine: sa.Engine, echo) -> None:
+    """Build the accounts search index when it never was (a later demo keeps it: the relay refreshes it)."""
+    index = SearchIndex(portal_engine)
+    if index.ready():
+        return
+    wwa = WorkWithAccounts.load(settings, dialect=jde_engine.dialect.name)
+    with jde_engine.connect() as jde:
+        count = index.rebuild(jde, wwa=wwa)
+    echo(f"search index: {count:,} accounts")
 
 
 def _stale_edi_tables(engine: sa.Engine, tables: JdeTables) -> str:
@@ -182,6 +198,9 @@ def _demo_users(session: Session, jde_engine: sa.Engine, tables: JdeTables) -> l
     for login, name, user_type, filter_text in DEMO_STAFF:
         password = _password()
         user = _ensure_user(session, login=login, name=name, user_type=user_type, password=password)
+        if login == "sales":  # the demo's rep who prepares managed lists (granted on the admin's user page)
+            session.flush()
+            set_right(session, user_id=user.id, right=RIGHT_LISTS, granted=True, by="demo")
         if filter_text and user.restriction is None:
             set_restriction(session, rep=user, filter_text=filter_text, changed_by="demo")
         logins.append(DemoLogin(login, user_type, password))

@@ -13,6 +13,7 @@ from fastapi.templating import Jinja2Templates
 
 from ecgateway.commerce.carts import MAX_QUANTITY, line_count
 from ecgateway.config import Settings
+from ecgateway.obo.service import time_box
 from ecgateway.web.banner import banner_for
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,9 @@ def make_templates(settings: Settings) -> Jinja2Templates:
     templates.env.filters["unit_price"] = lambda value: "" if value is None else f"{Decimal(value):,.{price_places}f}"
     templates.env.filters["unpriced"] = unpriced
     templates.env.globals["max_quantity"] = MAX_QUANTITY
+    # The on-behalf-of session's time box, for templates/_obo_timebox.html (None unless acting).
+    templates.env.globals["obo_time_box"] = lambda auth: time_box(auth.session, settings) if auth and auth.on_behalf else None
+    templates.env.globals["obo_reason_setting"] = lambda: settings.obo_reason  # read per page: tests change it
     return templates
 
 

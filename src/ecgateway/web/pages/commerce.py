@@ -70,6 +70,12 @@ def cart_page(request: Request, ctx: ShopperContext, db: PortalSessionDep, jde: 
     return _cart(request, ctx, db, jde, erp, added=added)
 
 
+def cart_page_response(request: Request, ctx: ActingContext, db: Session, jde: Jde, erp: Erp, *,
+                       list_error: CommerceError | None = None, list_form: dict | None = None, status: int = 200):
+    """The cart page with the rep's refused save-as-list form (pages/lists.py draws it with this)."""
+    return _cart(request, ctx, db, jde, erp, list_error=list_error, list_form=list_form, status=status)
+
+
 @router.post("/cart/add")
 def cart_add_form(request: Request, ctx: ShopperContext, db: PortalSessionDep, jde: JdeDep, erp: ErpDep,
                   item: Annotated[str, Form(max_length=200)] = "", quantity: Annotated[str, Form(max_length=40)] = "1",
@@ -245,8 +251,11 @@ def _edi_waiting(erp: Erp, found: list) -> set[str]:
 
 def _cart(request: Request, ctx: ActingContext, db: Session, jde: Jde, erp: Erp, *, added: str | None = None,
           errors: dict[str, str] | None = None, typed: dict[str, str] | None = None, form: str = "",
-          status: int = 200):
-    """The cart page; a form that was refused is drawn again with what was typed and the error beside its field."""
+          list_error: CommerceError | None = None, list_form: dict | None = None, status: int = 200):
+    """The cart page; a form that was refused is drawn again with what was typed and the error beside its field.
+    With the managed lists waiting for a customer, or the rep's form to save the cart as one."""
+    from ecgateway.web.pages.lists import list_context
+
     cart = cart_out(db, jde, erp, ctx)
     staff = is_staff(ctx.actor)
     others = carts.account_carts(db, ctx=ctx) if staff else []
@@ -254,6 +263,7 @@ def _cart(request: Request, ctx: ActingContext, db: Session, jde: Jde, erp: Erp,
     return render(request, "commerce/cart.html", {
         "cart": cart, "ctx": ctx, "staff": staff, "account_carts": others, "seen": carts_seen(others),
         "errors": errors or {}, "typed": typed or {}, "form": form, "just_added": just_added,
+        "list_error": list_error, "list_form": list_form or {}, **list_context(request, db, jde, ctx),
     }, status=status)
 
 

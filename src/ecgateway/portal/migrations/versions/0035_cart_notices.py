@@ -1,14 +1,14 @@
 """Cart notices: what a customer user is told on their next sign-in (a rep emptied their cart).
 
 Revision ID: 0035_cart_notices
-Revises: 0050_supervisor
+Revises: 0011_managed_lists
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0035_cart_notices"
-down_revision = "0050_supervisor"
+down_revision = "0011_managed_lists"
 branch_labels = None
 depends_on = None
 
