@@ -32,7 +32,14 @@ from ecgateway.commerce.errors import (
     PricingRefused,
     PricingUnavailable,
 )
-from ecgateway.commerce.models import LIST_ORDERED, Cart, CartLine, CartNotice, ManagedList, ManagedListLine
+from ecgateway.commerce.models import (
+    LIST_ORDERED,
+    Cart,
+    CartLine,
+    CartNotice,
+    ManagedList,
+    ManagedListLine,
+)
 from ecgateway.db import in_values
 from ecgateway.erp.base import (
     Erp,
