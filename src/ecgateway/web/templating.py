@@ -10,6 +10,7 @@ from fastapi.templating import Jinja2Templates
 
 from ecgateway.config import Settings
 from ecgateway.web.banner import banner_for
+from ecgateway.web.idle import idle_for
 
 
 def make_templates(settings: Settings) -> Jinja2Templates:
@@ -30,4 +31,4 @@ def money(value: Decimal | None, places: int = 2) -> str:
 def _auth_context(request: Request) -> dict:
     """base.html draws the top navigation and the on-behalf-of banner from these, on every page."""
     auth = getattr(request.state, "auth", None)
-    return {"auth": auth, "banner": banner_for(request, auth)}
+    return {"auth": auth, "banner": banner_for(request, auth), "idle": idle_for(request, auth)}
