@@ -81,7 +81,8 @@ PATH_PARAMS: dict[str, Callable[[Gateway], object]] = {
 
 ROUTES: list[Route] = [
     Route("GET", "/healthz", "public"),
-    Route("GET", "/api/openapi.json", "user"),  # the API schema: signed-in users only, no docs pages
+    Route("GET", "/api/openapi.json", "user"),  # the API schema: signed-in users only
+    Route("GET", "/api/docs", "user"),  # the API documentation, drawn from it without outside assets (issue 15)
     Route("GET", "/", "public"),
     Route("GET", "/login", "public"),
     Route("POST", "/login", "public", body=lambda gw: {"login": "cust1", "password": PASSWORD}),

@@ -15,11 +15,11 @@ from ecgateway.web.api import commerce as commerce_api
 from ecgateway.web.api import desk as desk_api
 from ecgateway.web.api import obo as obo_api
 from ecgateway.web.errors import install_error_handlers
-from ecgateway.web.pages import accounts, admin, auth, commerce, home, obo
+from ecgateway.web.pages import accounts, admin, api_docs, auth, commerce, home, obo
 from ecgateway.web.security import ResponseSecurityMiddleware
 
 ROUTERS = (health, home, auth, accounts, obo, auth_api, accounts_api, obo_api, admin, admin_api, commerce,
-           commerce_api, desk_api)
+           commerce_api, desk_api, api_docs)
 
 
 def install_web(app: FastAPI) -> None:
