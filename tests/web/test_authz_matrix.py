@@ -188,6 +188,24 @@ ROUTES += [
     Route("GET", "/api/v1/admin/audit.csv", "admin"),
 ]
 
+# The supervisor's view (issue 18, admin.supervisor): admin only. Ending a session without a reason,
+# or the account form without a number, stops at validation (422) for the admin.
+PATH_PARAMS.setdefault("session_id", lambda gw: 999_999)
+PATH_PARAMS.setdefault("figure", lambda gw: "sessions")
+ROUTES += [
+    Route("GET", "/admin/supervisor", "admin"),
+    Route("GET", "/admin/supervisor/live", "admin"),
+    Route("POST", "/admin/supervisor/sessions/{session_id}/end", "admin", expect={"Admin": "422"}),
+    Route("GET", "/admin/supervisor/{figure}.csv", "admin"),
+    Route("GET", "/admin/supervisor/accounts", "admin", expect={"Admin": "422"}),
+    Route("GET", "/admin/supervisor/accounts/{an8}", "admin"),
+    Route("GET", "/api/v1/admin/supervisor/figures", "admin"),
+    Route("GET", "/api/v1/admin/supervisor/sessions", "admin"),
+    Route("POST", "/api/v1/admin/supervisor/sessions/{session_id}/end", "admin", expect={"Admin": "422"}),
+    Route("GET", "/api/v1/admin/supervisor/alerts", "admin"),
+    Route("GET", "/api/v1/admin/supervisor/accounts/{an8}", "admin"),
+]
+
 # Commerce (issue 5, ecgateway.commerce.views): shoppers only (a customer, or a rep acting).
 # Lines named in the path are never in a cart here (404 past authorization); Empty Cart is
 # staff only (the customer gets 403 from the service); an order without key or ship-to is 422.
