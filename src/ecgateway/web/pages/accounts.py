@@ -19,8 +19,10 @@ from ecgateway.web.deps import (
     JdeDep,
     PortalSessionDep,
     RepAuth,
+    SearchIndexDep,
     SignedInAuth,
 )
+from ecgateway.web.pages import access
 from ecgateway.web.params import AccountNumberPath
 from ecgateway.web.responses import render
 
@@ -32,6 +34,7 @@ PICKER_PAGE = 50
 
 @router.get("/accounts", response_class=HTMLResponse)
 def picker(request: Request, auth: RepAuth, db: PortalSessionDep, jde: JdeDep, wwa: AccountsQueryDep,
+           index: SearchIndexDep,
            q: Annotated[str | None, Query(max_length=100)] = None, sort: str = "number",
            cursor: Annotated[str | None, Query(max_length=500)] = None,
            limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = PICKER_PAGE):
@@ -41,10 +44,10 @@ def picker(request: Request, auth: RepAuth, db: PortalSessionDep, jde: JdeDep, w
     if sort not in SORT_KEYS:
         error, sort = f"Sorting by {sort!r} is not offered; sorted by account number instead.", "number"
     try:
-        page = list_accounts(jde.conn, wwa=wwa, scope=scope, q=q, sort=sort, cursor=cursor, limit=limit)
+        page = list_accounts(jde.conn, wwa=wwa, scope=scope, q=q, sort=sort, cursor=cursor, limit=limit, index=index)
     except CursorError as exc:
         error = str(exc)
-        page = list_accounts(jde.conn, wwa=wwa, scope=scope, q=q, sort=sort, limit=limit)
+        page = list_accounts(jde.conn, wwa=wwa, scope=scope, q=q, sort=sort, limit=limit, index=index)
     next_query = None
     if page.next_cursor:
         next_query = urlencode({k: v for k, v in (("q", q), ("sort", sort), ("cursor", page.next_cursor)) if v})
@@ -87,6 +90,7 @@ def _account_page(request: Request, auth: Auth, jde: Jde, an8: int):
         "current_billing": ctx.billing_an8 if choosing else None,
         "current_shipping": ctx.shipping_an8 if choosing else None,
         "can_start": may_act_on_behalf(auth.user) and not (ctx and ctx.on_behalf and ctx.subject_an8 == an8),
+        "access": access.preview(request, auth, an8),  # the customer's own access history
     })
 
 
