@@ -66,7 +66,8 @@ def login_submit(request: Request, auth: OptionalAuth, db: PortalSessionDep, set
     obo.prepare_session(db, jde, user=signed.user, auth_session=signed.session)
     request.state.session_cookie = signed.token
     if resume == "1" and may_act_on_behalf(signed.user):
-        resumed = desk.resume_after_timeout(db, jde, wwa=wwa, user=signed.user, auth_session=signed.session)
+        resumed = desk.resume_after_timeout(db, jde, wwa=wwa, user=signed.user, auth_session=signed.session,
+                                            settings=settings)
         if resumed is not None:
             request.state.session_cookie = resumed[1]
             signed.session.notice = (f"You are acting on behalf of account {resumed[0]} again, as before your "
