@@ -15,6 +15,7 @@ from ecgateway.commerce.carts import MAX_QUANTITY, line_count
 from ecgateway.config import Settings
 from ecgateway.obo.service import time_box
 from ecgateway.web.banner import banner_for
+from ecgateway.web.idle import idle_for
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +75,8 @@ def money(value: Decimal | None, places: int = 2) -> str:
 def _auth_context(request: Request) -> dict:
     """base.html draws the top navigation and the on-behalf-of banner from these, on every page."""
     auth = getattr(request.state, "auth", None)
-    return {"auth": auth, "banner": banner_for(request, auth), "cart_count": lambda: _cart_count(request, auth)}
+    return {"auth": auth, "banner": banner_for(request, auth), "idle": idle_for(request, auth),
+            "cart_count": lambda: _cart_count(request, auth)}
 
 
 def _cart_count(request: Request, auth) -> int | None:
