@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Iterator
 
-from sqlalchemy import ColumnElement, Engine, bindparam, create_engine, event, or_
+from sqlalchemy import ColumnElement, DateTime, Engine, bindparam, create_engine, event, or_
 from sqlalchemy.engine import make_url
+from sqlalchemy.types import TypeDecorator
 
 # Oracle takes at most 1,000 expressions in one IN list (ORA-01795).
 IN_LIST_LIMIT = 1000
@@ -60,6 +62,7 @@ def make_engine(url: str, *, jde: bool = False, read_only: bool = False, **kwarg
     read_only: every connection refuses writes (SQLite: query_only; PostgreSQL: read-only
     transactions, and no JIT compilation). Oracle has no such switch per connection: give the
     gateway a reader login (ECGW_JDE_READ_URL) that holds SELECT grants only.
+    Any other SQLite engine (the portal's) begins every transaction with BEGIN IMMEDIATE (below).
     """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -67,14 +70,16 @@ def make_engine(url: str, *, jde: bool = False, read_only: bool = False, **kwarg
             from pathlib import Path
 
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
+        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_SECONDS}, **kwargs)
         pragmas = ["PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON",
-                   "PRAGMA busy_timeout=30000"]
+                   f"PRAGMA busy_timeout={SQLITE_BUSY_SECONDS * 1000}"]
         if jde:
             pragmas.append("PRAGMA case_sensitive_like=ON")
         if read_only:
             pragmas.append("PRAGMA query_only=ON")
         event.listen(engine, "connect", _sqlite_pragmas(pragmas))
+        if not jde and not read_only:
+            immediate_transactions(engine)
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         url = parsed.set(drivername="postgresql+psycopg")
@@ -131,6 +136,60 @@ def _bind_ints_as_bigint(dbapi_connection, _record) -> None:
 
     adapters.register_dumper(int, Int8Dumper)  # text format
     adapters.register_dumper(int, Int8BinaryDumper)  # binary, and (registered last) the automatic choice
+
+
+# How long a SQLite connection waits for another's write lock before "database is locked".
+SQLITE_BUSY_SECONDS = 30
+
+
+def immediate_transactions(engine: Engine) -> None:
+    """Make every transaction on a SQLite engine take the write lock when it begins.
+
+    pysqlite begins a transaction only before the first INSERT/UPDATE/DELETE, and then as
+    BEGIN DEFERRED: a transaction that read first and writes later upgrades its read lock,
+    and in WAL mode SQLite answers that upgrade with SQLITE_BUSY at once, without waiting the
+    busy timeout, when another connection wrote since the read (its snapshot is stale). Under
+    4 concurrent shoppers that gave 32 "database is locked" errors in 60 cart updates (issue
+    14). BEGIN IMMEDIATE takes the write lock first, so a writer waits its turn (the busy
+    timeout) and never has to upgrade. Readers in WAL mode are not blocked by it; the cost is
+    that transactions on this engine run one at a time, so keep them short (no ERP call or
+    JDE query while one is open). SQLAlchemy's recipe "Serializable isolation / Savepoints /
+    Transactional DDL" for pysqlite: https://docs.sqlalchemy.org/en/20/dialects/sqlite.html
+    """
+
+    @event.listens_for(engine, "connect")
+    def _no_implicit_begin(dbapi_connection, _record) -> None:
+        dbapi_connection.isolation_level = None  # pysqlite emits no BEGIN (nor COMMIT before DDL) itself
+
+    @event.listens_for(engine, "begin")
+    def _begin_immediate(conn) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class UtcDateTime(TypeDecorator):
+    """A timestamp with time zone that always comes back aware, in UTC, on every database.
+
+    PostgreSQL stores `timestamp with time zone`; SQLite has no such type and gives naive
+    datetimes back. Values are stored in UTC (a naive value is taken to be UTC already, as
+    clock.utcnow() and the rows SQLite wrote are) and read back with tzinfo=UTC, so the API's
+    timestamps carry their zone whatever the portal database (issue 14, point 7).
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None or not isinstance(value, dt.datetime):
+            return value
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.UTC)
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None or not isinstance(value, dt.datetime):
+            return value
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
 def is_in_memory(engine: Engine) -> bool:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ecgateway.db import UtcDateTime
 from ecgateway.portal.models import Base
 
 
@@ -19,15 +20,15 @@ class AuthSession(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True)
     csrf_token: Mapped[str] = mapped_column(String(64), nullable=False)  # synchronizer token, new at each rotation
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)  # sign-in: absolute timeout
-    last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)  # idle timeout
-    rotated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), nullable=False)  # sign-in: absolute timeout
+    last_seen_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), nullable=False)  # idle timeout
+    rotated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), nullable=False)
     # On-behalf-of: the account served (reps only); billing / shipping: the borrowed sold-to and
     # chosen ship-to, for a rep on behalf or a customer for their own account.
     obo_an8: Mapped[int | None] = mapped_column(Integer, nullable=True)
     billing_an8: Mapped[int | None] = mapped_column(Integer, nullable=True)
     shipping_an8: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    obo_started_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    obo_started_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     notice: Mapped[str | None] = mapped_column(Text, nullable=True)  # shown once on the next page
 
 
@@ -43,4 +44,4 @@ class LoginFailure(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     login: Mapped[str] = mapped_column(String(64), nullable=False)  # lower-cased as typed
     ip: Mapped[str] = mapped_column(String(64), nullable=False)
-    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), nullable=False)

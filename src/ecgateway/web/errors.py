@@ -1,8 +1,13 @@
 """Errors people see: JSON with a message under /api/, a page (or the sign-in page) elsewhere.
 
-Three handlers, one per kind of error: the framework's own (no route, wrong method, HTTPException),
-its request validation, and GatewayError, the root of every domain error (ecgateway.errors):
-the error says its status, message and JSON body; this module only draws them.
+Four handlers, one per kind of error: the framework's own (no route, wrong method, HTTPException),
+its request validation, GatewayError, the root of every domain error (ecgateway.errors), and
+any other exception (500: JSON under /api/, a page for people elsewhere, never a plain-text
+trace). The error says its status, message and JSON body; this module only draws them.
+
+A wrong method answers 405 with an Allow header naming every method of every route at that
+path (Starlette names only the first route's), and OPTIONS answers 204 with the same Allow.
+The JSON shapes are documented on every API route by web/openapi_errors.py.
 """
 
 from __future__ import annotations
@@ -11,27 +16,34 @@ from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from ecgateway.errors import GatewayError
 from ecgateway.web.deps import get_auth
 
 TITLES = {400: "Bad request", 401: "Sign in needed", 403: "Not allowed", 404: "Not found", 405: "Not allowed here",
-          409: "Not possible now", 422: "Please check the form", 429: "Too many attempts"}
+          409: "Not possible now", 422: "Please check the form", 429: "Too many attempts", 500: "Something went wrong"}
 
 
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(GatewayError, _gateway_error)
+    app.add_exception_handler(Exception, _server_error)
+
+
+SERVER_ERROR = ("Something went wrong on the gateway's side and nothing was changed by this request. "
+                "Try again in a moment; if it keeps happening, tell the portal's administrator the time it happened.")
 
 
 def is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
 
-def error_response(request: Request, status: int, message: str, headers: dict | None = None):
+def error_response(request: Request, status: int, message: str, headers: dict | None = None,
+                   link: tuple[str, str] | None = None):
     if is_api(request):
         return JSONResponse({"status": status, "message": message}, status_code=status, headers=headers)
     if status == 401 and request.method == "GET":
@@ -41,7 +53,8 @@ def error_response(request: Request, status: int, message: str, headers: dict | 
         _load_auth(request)  # no route matched, so no dependency ran: the page still shows who and for whom
     templates = request.app.state.templates
     return templates.TemplateResponse(request, "error.html", {"status": status, "title": TITLES.get(status, "Error"),
-                                                              "message": message}, status_code=status, headers=headers)
+                                                              "message": message, "link": link},
+                                      status_code=status, headers=headers)
 
 
 def _load_auth(request: Request) -> None:
@@ -54,9 +67,33 @@ async def _http_error(request: Request, exc: StarletteHTTPException):
     message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
     if exc.status_code == 404 and message == "Not Found":
         message = f"There is no page at {request.url.path}. Check the address, or start again from the home page."
-    if exc.status_code == 405 and message == "Method Not Allowed":
-        message = f"{request.method} is not accepted at {request.url.path}. Use the page's own buttons and forms."
-    return error_response(request, exc.status_code, message, getattr(exc, "headers", None))
+    headers = getattr(exc, "headers", None)
+    if exc.status_code == 405:
+        allowed = allowed_methods(request)
+        if request.method == "OPTIONS" and allowed:
+            return Response(status_code=204, headers={"Allow": ", ".join(allowed)})
+        headers = {**(headers or {}), "Allow": ", ".join(allowed)}
+        if message == "Method Not Allowed":
+            message = (f"{request.method} is not accepted at {request.url.path}: it takes {', '.join(allowed)}. "
+                       + ("See the API's OpenAPI document (/api/openapi.json)." if is_api(request)
+                          else "Use the page's own buttons and forms."))
+    return error_response(request, exc.status_code, message, headers)
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route takes at the request's path, with HEAD beside GET, and OPTIONS."""
+    methods: set[str] = set()
+    scope = {**request.scope, "method": "GET"}
+    for route in request.app.router.routes:
+        route_methods = getattr(route, "methods", None)
+        if route_methods and route.matches(scope)[0] != Match.NONE:
+            methods |= set(route_methods)
+    if "GET" in methods:
+        methods.add("HEAD")
+    if methods:
+        methods.add("OPTIONS")
+    order = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+    return sorted(methods, key=lambda m: order.index(m) if m in order else len(order))
 
 
 async def _validation_error(request: Request, exc: RequestValidationError):
@@ -68,7 +105,18 @@ async def _validation_error(request: Request, exc: RequestValidationError):
     return error_response(request, 422, message)
 
 
+async def _server_error(request: Request, exc: Exception):
+    """Any exception no other handler took: logged by the server, answered in the page's words."""
+    if is_api(request):
+        return JSONResponse({"status": 500, "message": SERVER_ERROR}, status_code=500)
+    try:
+        return error_response(request, 500, SERVER_ERROR)
+    except Exception:  # noqa: BLE001 - e.g. the portal database is what failed: a page without the signed-in name
+        return HTMLResponse(f"<!doctype html><html lang='en'><title>Error · ecgateway</title><h1>Something went wrong</h1>"
+                            f"<p role='alert'>{SERVER_ERROR}</p><p><a href='/'>Home</a></p></html>", status_code=500)
+
+
 async def _gateway_error(request: Request, exc: GatewayError):
     if is_api(request):
         return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers())
-    return error_response(request, exc.status, exc.message, exc.headers())
+    return error_response(request, exc.status, exc.message, exc.headers(), link=exc.link(api=False))

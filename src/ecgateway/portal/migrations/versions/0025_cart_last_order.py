@@ -1,0 +1,22 @@
+"""One cart, one order at a time: the order last made from each cart (issue 14, point 3).
+
+Revision ID: 0025_cart_last_order
+Revises: 0006_merge_heads
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0025_cart_last_order"
+down_revision = "0006_merge_heads"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.add_column("ec_carts", sa.Column("last_order_id", sa.Integer, nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("ec_carts") as batch:
+        batch.drop_column("last_order_id")
