@@ -25,6 +25,7 @@ from ecgateway.admin.restrictions import save_restriction
 from ecgateway.audit import record
 from ecgateway.auth.roles import is_rep
 from ecgateway.config import INTERNAL_TYPES
+from ecgateway.csvout import rows_to_csv, unguard
 from ecgateway.errors import GatewayError
 from ecgateway.obo.context import ActingContext
 from ecgateway.portal.models import ImpersonateRestriction, User
@@ -86,11 +87,8 @@ def export_rows(portal: Session) -> list[tuple[str, str, str, str]]:
 
 
 def export_csv(portal: Session) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(EXPORT_HEADER)
-    writer.writerows(export_rows(portal))
-    return buffer.getvalue()
+    """The export's CSV text, through the one guarded writer (a login or filter never runs as a formula)."""
+    return rows_to_csv(EXPORT_HEADER, export_rows(portal))
 
 
 def import_restrictions(portal: Session, *, ctx: ActingContext, text: str, name: str = "file",
@@ -144,6 +142,9 @@ def _read(text: str) -> Iterable[tuple[int, str, str]]:
     reader = csv.reader(io.StringIO(text), dialect)
     header = next(reader)
     keys = [re.sub(r"[\s_\-]", "", h).lower() for h in header]
+    # Our own export guarded cells that look like formulas; a file from elsewhere is read as it is.
+    ours = tuple(keys) == tuple(h.replace("_", "") for h in EXPORT_HEADER)
+    read = unguard if ours else (lambda cell: cell)
     rep_at = _column(keys, REP_HEADERS)
     filter_at = _column(keys, FILTER_HEADERS)
     if rep_at is None or filter_at is None:
@@ -157,8 +158,8 @@ def _read(text: str) -> Iterable[tuple[int, str, str]]:
             raise ImportFileError(f"the file has more than {MAX_ROWS} rows; split it")
         if not any(c.strip() for c in cells):
             continue
-        rep = cells[rep_at].strip() if rep_at < len(cells) else ""
-        text_value = cells[filter_at] if filter_at < len(cells) else ""
+        rep = read(cells[rep_at]).strip() if rep_at < len(cells) else ""
+        text_value = read(cells[filter_at]) if filter_at < len(cells) else ""
         yield index, rep, text_value
 
 

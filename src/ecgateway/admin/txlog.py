@@ -5,9 +5,7 @@ Reads ecgateway.audit.models.AuditEntry only; entries are never changed here.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import json
 import re
 from collections.abc import Iterator
@@ -19,6 +17,7 @@ from sqlalchemy.orm import Session
 from ecgateway.admin.users import AdminError
 from ecgateway.audit.actions import words
 from ecgateway.audit.models import AuditEntry
+from ecgateway.csvout import csv_chunks as write_csv_chunks
 from ecgateway.portal.models import User
 
 SORTS = {
@@ -102,20 +101,10 @@ def iter_log(portal: Session, *, flt: LogFilter, sort: str = "date", direction: 
 
 def csv_chunks(portal: Session, *, flt: LogFilter, sort: str = "date", direction: str = "asc") -> Iterator[str]:
     """The CSV export, as text chunks to stream; cells are guarded against spreadsheet formulas."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(CSV_HEADER)
-    for n, line in enumerate(iter_log(portal, flt=flt, sort=sort, direction=direction), start=1):
-        writer.writerow([
-            line.seq, _iso(line.at), _cell(line.rep_login), _cell(line.rep_name),
-            "" if line.account is None else line.account, line.action, line.outcome, _cell(line.object),
-            _cell(line.description), _cell(json.dumps(line.detail, sort_keys=True, ensure_ascii=False)), line.hash,
-        ])
-        if n % 500 == 0:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
+    rows = ((line.seq, _iso(line.at), line.rep_login, line.rep_name, line.account, line.action, line.outcome,
+             line.object, line.description, json.dumps(line.detail, sort_keys=True, ensure_ascii=False), line.hash)
+            for line in iter_log(portal, flt=flt, sort=sort, direction=direction))
+    yield from write_csv_chunks(CSV_HEADER, rows)
 
 
 def actions(portal: Session) -> list[str]:
@@ -199,7 +188,3 @@ def _aware(value: dt.datetime) -> dt.datetime:
 def _iso(value: dt.datetime) -> str:
     return _aware(value).astimezone(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
-
-def _cell(text: str) -> str:
-    """Spreadsheets run cells starting with = + - @ as formulas: keep them text (OWASP CSV injection)."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
