@@ -12,6 +12,7 @@ The JSON shapes are documented on every API route by web/openapi_errors.py.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
@@ -80,23 +81,55 @@ async def _http_error(request: Request, exc: StarletteHTTPException):
     return error_response(request, exc.status_code, message, headers)
 
 
-def allowed_methods(request: Request) -> list[str]:
-    """Every method some route takes at the request's path, with HEAD beside GET, and OPTIONS."""
+def _literal_route_methods(request: Request) -> list[str]:
+    """The methods of routes whose path is exactly the request's, without parameters (none: [])."""
     methods: set[str] = set()
-    scope = {**request.scope, "method": "GET"}
-    for route in request.app.router.routes:
-        route_methods = getattr(route, "methods", None)
-        if route_methods and route.matches(scope)[0] != Match.NONE:
-            methods |= set(route_methods)
-    if "GET" in methods:
-        methods.add("HEAD")
-    if methods:
-        methods.add("OPTIONS")
+    for route in _routes(request.app.router.routes):
+        if "{" not in route.path and route.path == request.url.path:
+            methods |= set(route.methods)
+    return _in_order(methods | ({"HEAD"} if "GET" in methods else set()))
+
+
+def _routes(routes) -> Iterator:
+    """Every route with methods, also inside included routers (FastAPI 0.16x keeps each included
+    router as one entry; its routes carry their full path, as web/setup.py adds no prefix)."""
+    for route in routes:
+        if getattr(route, "methods", None) and hasattr(route, "path"):
+            yield route
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            yield from _routes(inner.routes)
+
+
+def _in_order(methods: set[str]) -> list[str]:
     order = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
     return sorted(methods, key=lambda m: order.index(m) if m in order else len(order))
 
 
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route takes at the request's path, with HEAD beside GET, and OPTIONS."""
+    methods: set[str] = set()
+    scope = {**request.scope, "method": "GET"}
+    for route in _routes(request.app.router.routes):
+        if route.matches(scope)[0] != Match.NONE:
+            methods |= set(route.methods)
+    if "GET" in methods:
+        methods.add("HEAD")
+    if methods:
+        methods.add("OPTIONS")
+    return _in_order(methods)
+
+
 async def _validation_error(request: Request, exc: RequestValidationError):
+    literal = _literal_route_methods(request) if any(e.get("loc", ())[:1] == ("path",) for e in exc.errors()) else []
+    if literal:
+        # GET /api/v1/admin/restrictions/validate reached GET .../{rep_id} and failed as a number, but
+        # the address is the POST-only route's: the method is what is wrong.
+        allowed = [*literal, "OPTIONS"]
+        if request.method == "OPTIONS":
+            return Response(status_code=204, headers={"Allow": ", ".join(allowed)})
+        return error_response(request, 405, f"{request.method} is not accepted at {request.url.path}: it takes "
+                              f"{', '.join(allowed)}.", {"Allow": ", ".join(allowed)})
     problems = []
     for err in exc.errors():
         where = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "form"))
