@@ -18,5 +18,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("ec_carts") as batch:
-        batch.drop_column("last_order_id")
+    # SQLite 3.35+ drops a column in place; a batch copy would lose ux_ec_carts_owner (an expression index)
+    op.drop_column("ec_carts", "last_order_id")
