@@ -128,6 +128,15 @@ class Settings(BaseSettings):
                     " refuses the line")
     domestic_currency: str = Field(
         "USD", description="The selling company's domestic currency (F0010 CRCD): JDE's fallback for F4106 prices")
+    supervisor_alert_refusals: int = Field(
+        5, ge=1, le=100_000, description="The supervisor's alert: a rep with this many refused attempts (refused "
+        "on-behalf-of starts and refused actions) within one hour shows at the top of /admin/supervisor and is "
+        "e-mailed to the admins")
+    supervisor_alert_check_seconds: float = Field(
+        30.0, gt=0, description="How often each gateway process looks for new alerts to e-mail to the admins")
+    supervisor_alert_run_with_server: bool = Field(True, description="Look for alerts inside every gateway process")
+    supervisor_refresh_seconds: int = Field(
+        15, ge=2, le=3600, description="How often the supervisor's view refreshes its live sessions (without reloading)")
     resources_dir: Path = Field(PROJECT_ROOT, description="Folder holding sql/, restrictions/, templates/, static/")
 
     # E-mail (mail/): unset smtp_host, each message is written as an .eml file under mail_dir instead.

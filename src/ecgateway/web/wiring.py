@@ -12,6 +12,7 @@ from contextlib import contextmanager
 
 from fastapi import FastAPI
 
+from ecgateway.admin.supervisor import AlertWatcher
 from ecgateway.commerce.outbox import OutboxSettings, Relay
 from ecgateway.erp import make_erp
 from ecgateway.mail import MailSender
@@ -23,6 +24,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
     app.state.erp = make_erp(runtime)
     app.state.relay = Relay(sessions=runtime.portal_sessions, erp=app.state.erp, settings=OutboxSettings())
     app.state.mailer = MailSender(sessions=runtime.portal_sessions, settings=runtime.settings)
+    app.state.alerts = AlertWatcher(sessions=runtime.portal_sessions, settings=runtime.settings)
 
 
 @contextmanager
@@ -35,9 +37,13 @@ def running(app: FastAPI) -> Iterator[None]:
         relay.start()
     if mailer.settings.mail_run_with_server:
         mailer.start()
+    alerts: AlertWatcher = app.state.alerts
+    if alerts.settings.supervisor_alert_run_with_server:
+        alerts.start()  # the supervisor's alerts, e-mailed with nobody looking at the view
     try:
         yield
     finally:
+        alerts.stop()
         mailer.stop()
         relay.stop()
         app.state.erp.close()
