@@ -5,7 +5,7 @@ shoppers on SQLite, and a sequential add failing while the relay wrote. Here 16 
 each signed in through the API, read the catalog, add lines, change quantities, read their priced carts and
 place an order, all at once (httpx with asyncio), while a relay thread sends the orders to
 the local ERP. Any 5xx or broken connection is an error; there must be none, on SQLite and on
-PostgreSQL. Bounded: 16 shoppers x 3 rounds, each request with a 60 s time-out, the whole
+PostgreSQL. Bounded: 16 shoppers x 2 rounds, each request with a 60 s time-out, the whole
 run within LOAD_SECONDS.
 """
 
@@ -27,7 +27,7 @@ from ecgateway.portal.models import User
 from web.web_env import PASSWORD
 
 SHOPPERS = 16
-ROUNDS = 3
+ROUNDS = 2
 LOAD_SECONDS = 150
 
 
