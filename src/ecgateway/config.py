@@ -92,6 +92,15 @@ class Settings(BaseSettings):
         "this origin; unset, the request's own Host is trusted (fine on loopback, not behind a proxy)")
     session_idle_minutes: int = 30
     session_absolute_minutes: int = 480
+    # On-behalf-of sessions (obo/service.py): a reason at the start, and a time box per session.
+    obo_reason: Literal["off", "optional", "required"] = Field(
+        "optional", description="Reps give a reason or ticket number when they start acting: off (not asked), "
+        "optional (asked), required (a start without one is refused)")
+    obo_max_minutes: int = Field(60, ge=1, le=24 * 60, description="Length of one on-behalf-of session; it ends "
+                                 "with a notice at its limit (the rep stays signed in, their cart is kept)")
+    obo_extend_minutes: int | None = Field(None, ge=1, le=24 * 60, description="What the one extension adds; "
+                                           "default ECGW_OBO_MAX_MINUTES")
+    obo_warn_seconds: int = Field(120, ge=10, le=3600, description="The banner warns this long before the limit")
     company: str = Field("00000", description="JDE company the portal sells from (F03012 AICO)")
     decimals: dict[str, int] = Field(default_factory=lambda: dict(DEFAULT_DECIMALS))
     jde_timezone: str | None = Field(

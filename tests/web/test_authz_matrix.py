@@ -240,6 +240,18 @@ ROUTES += [
     Route("GET", "/api/v1/orders/{order_id}", "shopper", expect=_SHOPPERS_404),
 ]
 
+# Sessions and registration (issue 17): extending an on-behalf-of session is a rep's (409 past
+# authorization when not acting); the access history and the receipts setting are the customer's own.
+ROUTES += [
+    Route("POST", "/obo/extend", "rep", past=True),
+    Route("POST", "/api/v1/obo/extend", "rep", past=True),
+    Route("GET", "/account/access-history", "customer"),
+    Route("POST", "/account/receipts", "customer", body=lambda gw: {"obo_receipts": ""}),
+    Route("GET", "/api/v1/account/access-history", "customer"),
+    Route("GET", "/api/v1/account/settings", "customer"),
+    Route("PUT", "/api/v1/account/settings", "customer", body=lambda gw: {"obo_receipts": False}),
+]
+
 
 def app_routes(gw: Gateway) -> dict[tuple[str, str], APIRoute]:
     found = {}

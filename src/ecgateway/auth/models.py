@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ecgateway.db import UtcDateTime
@@ -29,6 +29,12 @@ class AuthSession(Base):
     billing_an8: Mapped[int | None] = mapped_column(Integer, nullable=True)
     shipping_an8: Mapped[int | None] = mapped_column(Integer, nullable=True)
     obo_started_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    # The on-behalf-of session's reason (or ticket), its time box and the audit entry that opened it;
+    # all cleared when acting ends (obo.service).
+    obo_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    obo_ends_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    obo_extended_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    obo_start_seq: Mapped[int | None] = mapped_column(Integer, nullable=True)
     notice: Mapped[str | None] = mapped_column(Text, nullable=True)  # shown once on the next page
 
 
@@ -45,3 +51,26 @@ class LoginFailure(Base):
     login: Mapped[str] = mapped_column(String(64), nullable=False)  # lower-cased as typed
     ip: Mapped[str] = mapped_column(String(64), nullable=False)
     at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), nullable=False)
+
+
+class AccountSetting(Base):
+    """A customer account's own choices (JDE parent AN8); no row: every choice at its default."""
+
+    __tablename__ = "ec_account_settings"
+
+    an8: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    obo_receipts: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)  # e-mail a receipt per session
+    changed_by: Mapped[str] = mapped_column(String(64), nullable=False)
+    changed_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), nullable=False)
+
+
+class OboReceipt(Base):
+    """The receipt of one ended on-behalf-of session (its obo.end audit entry): made once, unique by end_seq."""
+
+    __tablename__ = "ec_obo_receipts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    end_seq: Mapped[int] = mapped_column(Integer, nullable=False, unique=True)
+    an8: Mapped[int] = mapped_column(Integer, nullable=False)
+    recipients: Mapped[int] = mapped_column(Integer, nullable=False)  # 0: nobody to send to (still recorded)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), nullable=False)

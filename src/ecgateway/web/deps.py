@@ -92,13 +92,15 @@ def audit_log_filter(
     date_from: Annotated[str | None, Query(max_length=10, description="YYYY-MM-DD (UTC)")] = None,
     date_to: Annotated[str | None, Query(max_length=10, description="YYYY-MM-DD (UTC), inclusive")] = None,
     order: OptionalRowIdQuery = None,
+    reason: Annotated[str | None, Query(max_length=200, description="words of an on-behalf-of session's reason "
+                                        "or ticket")] = None,
 ) -> txlog.LogFilter:
     """The transaction log's filter from the query string (pages, CSV and API alike); AdminError
     (400) names a field that is not right."""
     return txlog.LogFilter(
         rep=rep or None, account=optional_an8(account or "", "account"), action=action or None,
         outcome=outcome or None, date_from=txlog.parse_date(date_from, field="date_from"),
-        date_to=txlog.parse_date(date_to, field="date_to"), order_id=order,
+        date_to=txlog.parse_date(date_to, field="date_to"), order_id=order, reason=reason or None,
     )
 
 

@@ -21,6 +21,7 @@ from ecgateway.web.deps import (
     RepAuth,
     SignedInAuth,
 )
+from ecgateway.web.pages import access
 from ecgateway.web.params import AccountNumberPath
 from ecgateway.web.responses import render
 
@@ -87,6 +88,7 @@ def _account_page(request: Request, auth: Auth, jde: Jde, an8: int):
         "current_billing": ctx.billing_an8 if choosing else None,
         "current_shipping": ctx.shipping_an8 if choosing else None,
         "can_start": may_act_on_behalf(auth.user) and not (ctx and ctx.on_behalf and ctx.subject_an8 == an8),
+        "access": access.preview(request, auth, an8),  # the customer's own access history
     })
 
 
