@@ -92,6 +92,9 @@ class Settings(BaseSettings):
         "this origin; unset, the request's own Host is trusted (fine on loopback, not behind a proxy)")
     session_idle_minutes: int = 30
     session_absolute_minutes: int = 480
+    search_refresh_seconds: float = Field(
+        60.0, description="How often each gateway process refreshes the accounts search index from JDE's update "
+        "stamps (0: never; `ecgateway search refresh` then does it)")
     # On-behalf-of sessions (obo/service.py): a reason at the start, and a time box per session.
     obo_reason: Literal["off", "optional", "required"] = Field(
         "optional", description="Reps give a reason or ticket number when they start acting: off (not asked), "

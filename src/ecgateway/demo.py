@@ -10,6 +10,8 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from ecgateway.accounts.query import WorkWithAccounts
+from ecgateway.accounts.search import SearchIndex
 from ecgateway.accounts.store import set_restriction
 from ecgateway.auth.passwords import hash_password
 from ecgateway.auth.users import create_user, get_by_login
@@ -58,11 +60,24 @@ def prepare_demo(settings: Settings, *, accounts: int, seed: int, echo: Callable
         portal_engine = make_engine(settings.portal_database_url)
         try:
             with Session(portal_engine) as session, session.begin():
-                return _demo_users(session, jde_engine, tables)
+                logins = _demo_users(session, jde_engine, tables)
+            _build_search_index(settings, jde_engine, portal_engine, echo)
+            return logins
         finally:
             portal_engine.dispose()
     finally:
         jde_engine.dispose()
+
+
+def _build_search_index(settings: Settings, jde_engine: sa.Engine, portal_engine: sa.Engine, echo) -> None:
+    """Build the accounts search index when it never was (a later demo keeps it: the relay refreshes it)."""
+    index = SearchIndex(portal_engine)
+    if index.ready():
+        return
+    wwa = WorkWithAccounts.load(settings, dialect=jde_engine.dialect.name)
+    with jde_engine.connect() as jde:
+        count = index.rebuild(jde, wwa=wwa)
+    echo(f"search index: {count:,} accounts")
 
 
 def _stale_edi_tables(engine: sa.Engine, tables: JdeTables) -> str:

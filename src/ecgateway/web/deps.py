@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from ecgateway.accounts import WorkWithAccounts, is_customer_account
 from ecgateway.accounts.query import AN8_MAX
+from ecgateway.accounts.search import SearchIndex
 from ecgateway.admin import txlog
 from ecgateway.admin.users import AdminError
 from ecgateway.auth import sessions
@@ -72,6 +73,14 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 PortalSessionDep = Annotated[Session, Depends(get_portal_session)]
 JdeDep = Annotated[Jde, Depends(get_jde)]
 AccountsQueryDep = Annotated[WorkWithAccounts, Depends(get_accounts_query)]
+
+
+def get_search_index(runtime: Annotated[Runtime, Depends(get_runtime)]) -> SearchIndex:
+    """The accounts search index (accounts/search.py): it proposes, the rep's query decides."""
+    return runtime.search
+
+
+SearchIndexDep = Annotated[SearchIndex, Depends(get_search_index)]
 ErpDep = Annotated[Erp, Depends(get_erp)]
 RelayDep = Annotated[Relay, Depends(get_relay)]
 

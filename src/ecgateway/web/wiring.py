@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from fastapi import FastAPI
 
 from ecgateway.admin.supervisor import AlertWatcher
-from ecgateway.commerce.outbox import OutboxSettings, Relay
+from ecgateway.commerce.outbox import Chore, OutboxSettings, Relay
 from ecgateway.erp import make_erp
 from ecgateway.jde.addresses import postal_addresses
 from ecgateway.mail import MailSender
@@ -24,7 +24,10 @@ from ecgateway.runtime import Runtime
 def install(app: FastAPI, runtime: Runtime) -> None:
     """Give the app its ERP client and a relay (started by `running`)."""
     app.state.erp = make_erp(runtime)
-    app.state.relay = Relay(sessions=runtime.portal_sessions, erp=app.state.erp, settings=OutboxSettings())
+    # The search index refresh rides on the relay loop: one thread per process for background work.
+    chores = [Chore("search index refresh", runtime.settings.search_refresh_seconds, runtime.refresh_search)]
+    app.state.relay = Relay(sessions=runtime.portal_sessions, erp=app.state.erp, settings=OutboxSettings(),
+                            chores=chores)
     app.state.mailer = ReceiptingMailSender(sessions=runtime.portal_sessions, settings=runtime.settings,
                                             account_name=lambda an8: _account_name(runtime, an8))
     app.state.alerts = AlertWatcher(sessions=runtime.portal_sessions, settings=runtime.settings)

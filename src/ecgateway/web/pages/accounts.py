@@ -19,6 +19,7 @@ from ecgateway.web.deps import (
     JdeDep,
     PortalSessionDep,
     RepAuth,
+    SearchIndexDep,
     SignedInAuth,
 )
 from ecgateway.web.pages import access
@@ -33,6 +34,7 @@ PICKER_PAGE = 50
 
 @router.get("/accounts", response_class=HTMLResponse)
 def picker(request: Request, auth: RepAuth, db: PortalSessionDep, jde: JdeDep, wwa: AccountsQueryDep,
+           index: SearchIndexDep,
            q: Annotated[str | None, Query(max_length=100)] = None, sort: str = "number",
            cursor: Annotated[str | None, Query(max_length=500)] = None,
            limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = PICKER_PAGE):
@@ -42,10 +44,10 @@ def picker(request: Request, auth: RepAuth, db: PortalSessionDep, jde: JdeDep, w
     if sort not in SORT_KEYS:
         error, sort = f"Sorting by {sort!r} is not offered; sorted by account number instead.", "number"
     try:
-        page = list_accounts(jde.conn, wwa=wwa, scope=scope, q=q, sort=sort, cursor=cursor, limit=limit)
+        page = list_accounts(jde.conn, wwa=wwa, scope=scope, q=q, sort=sort, cursor=cursor, limit=limit, index=index)
     except CursorError as exc:
         error = str(exc)
-        page = list_accounts(jde.conn, wwa=wwa, scope=scope, q=q, sort=sort, limit=limit)
+        page = list_accounts(jde.conn, wwa=wwa, scope=scope, q=q, sort=sort, limit=limit, index=index)
     next_query = None
     if page.next_cursor:
         next_query = urlencode({k: v for k, v in (("q", q), ("sort", sort), ("cursor", page.next_cursor)) if v})
