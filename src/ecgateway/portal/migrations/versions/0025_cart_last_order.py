@@ -1,14 +1,14 @@
 """One cart, one order at a time: the order last made from each cart (issue 14, point 3).
 
 Revision ID: 0025_cart_last_order
-Revises: 0060_search_index
+Revises: 0011_managed_lists
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0025_cart_last_order"
-down_revision = "0060_search_index"
+down_revision = "0011_managed_lists"
 branch_labels = None
 depends_on = None
 
