@@ -143,27 +143,35 @@ SQLITE_BUSY_SECONDS = 30
 
 
 def immediate_transactions(engine: Engine) -> None:
-    """Make every transaction on a SQLite engine take the write lock when it begins.
+    """Make every writing transaction on a SQLite engine take the write lock when it begins.
 
-    pysqlite begins a transaction only before the first INSERT/UPDATE/DELETE, and then as
-    BEGIN DEFERRED: a transaction that read first and writes later upgrades its read lock,
-    and in WAL mode SQLite answers that upgrade with SQLITE_BUSY at once, without waiting the
-    busy timeout, when another connection wrote since the read (its snapshot is stale). Under
-    4 concurrent shoppers that gave 32 "database is locked" errors in 60 cart updates (issue
-    14). BEGIN IMMEDIATE takes the write lock first, so a writer waits its turn (the busy
-    timeout) and never has to upgrade. Readers in WAL mode are not blocked by it; the cost is
-    that transactions on this engine run one at a time, so keep them short (no ERP call or
-    JDE query while one is open). SQLAlchemy's recipe "Serializable isolation / Savepoints /
-    Transactional DDL" for pysqlite: https://docs.sqlalchemy.org/en/20/dialects/sqlite.html
+    pysqlite begins a transaction before the first INSERT/UPDATE/DELETE only, as BEGIN
+    DEFERRED, and not at all before a SAVEPOINT (SQLAlchemy's begin_nested), which then starts a
+    deferred transaction itself: one that reads and later writes must upgrade its read lock, and
+    in WAL mode SQLite answers that upgrade with SQLITE_BUSY at once, without waiting the busy
+    timeout, when another connection wrote since the read. Under 4 concurrent shoppers that gave
+    32 "database is locked" errors in 60 cart updates (issue 14). Here pysqlite's own BEGIN is
+    off and the first write or SAVEPOINT of a transaction is preceded by BEGIN IMMEDIATE: the
+    write lock is taken first, a writer waits its turn (the busy timeout) and never upgrades.
+    Reads before it run outside a transaction, as pysqlite ran them, so a reading session never
+    holds the lock (a second session in the same request does not wait on the first); keep
+    writing transactions short (no ERP call or long JDE query while one is open). After
+    SQLAlchemy's pysqlite recipe "Serializable isolation / Savepoints / Transactional DDL":
+    https://docs.sqlalchemy.org/en/20/dialects/sqlite.html
     """
 
     @event.listens_for(engine, "connect")
     def _no_implicit_begin(dbapi_connection, _record) -> None:
         dbapi_connection.isolation_level = None  # pysqlite emits no BEGIN (nor COMMIT before DDL) itself
 
-    @event.listens_for(engine, "begin")
-    def _begin_immediate(conn) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    @event.listens_for(engine, "before_cursor_execute")
+    def _begin_immediate_before_writing(conn, cursor, statement, _parameters, _context, _executemany) -> None:
+        dbapi_connection = cursor.connection
+        if not dbapi_connection.in_transaction and statement.lstrip()[:9].upper().startswith(_WRITES):
+            dbapi_connection.execute("BEGIN IMMEDIATE")
+
+
+_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "SAVEPOINT")
 
 
 class UtcDateTime(TypeDecorator):
