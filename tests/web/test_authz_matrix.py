@@ -81,7 +81,8 @@ PATH_PARAMS: dict[str, Callable[[Gateway], object]] = {
 
 ROUTES: list[Route] = [
     Route("GET", "/healthz", "public"),
-    Route("GET", "/api/openapi.json", "user"),  # the API schema: signed-in users only, no docs pages
+    Route("GET", "/api/openapi.json", "user"),  # the API schema: signed-in users only
+    Route("GET", "/api/docs", "user"),  # the API documentation, drawn from it without outside assets (issue 15)
     Route("GET", "/", "public"),
     Route("GET", "/login", "public"),
     Route("POST", "/login", "public", body=lambda gw: {"login": "cust1", "password": PASSWORD}),
@@ -107,6 +108,7 @@ ROUTES: list[Route] = [
     Route("POST", "/api/v1/obo/addresses", "shopper", body=lambda gw: {"billing_an8": gw.billing_child_an8}),
     Route("DELETE", "/api/v1/obo", "rep"),
     Route("GET", "/api/v1/desk/search", "rep"),  # the header switcher (issue 15)
+    Route("GET", "/api/v1/session/idle", "user"),  # the idle warning's "Stay signed in" (issue 15)
     # --- admin console (issue 6): admin only; bodies left empty, so admitted requests stop at validation.
     *[Route(m, p, "admin", past=True) for m, p in (
         ("GET", "/admin"), ("GET", "/admin/users"), ("POST", "/admin/users"), ("GET", "/admin/users/{user_id}"),
@@ -238,6 +240,33 @@ ROUTES += [
     Route("POST", "/api/v1/orders", "shopper", body=lambda gw: {"ship_to": 1, "customer_po": "PO-1"}, expect=_SHOPPERS_422),
     Route("GET", "/api/v1/orders", "shopper"),
     Route("GET", "/api/v1/orders/{order_id}", "shopper", expect=_SHOPPERS_404),
+]
+
+# Managed lists (issue 16, commerce.lists): shoppers only, each for their own account (an unknown or
+# another account's list is 404). Saving is a rep's with the right lists.create (no one here holds
+# it: 403, the customer too); changing, accepting and rejecting are the customer's (403 for a rep).
+PATH_PARAMS.setdefault("list_id", lambda gw: 999_999)
+_LIST_DECIDE = {"Customer": DENY_404, "rep acting": DENY_403}
+ROUTES += [
+    Route("GET", "/lists", "shopper"),
+    Route("GET", "/lists/open", "shopper", past=True),  # no link token: 400 with the way back
+    Route("GET", "/lists/{list_id}", "shopper", expect=_SHOPPERS_404),
+    Route("POST", "/lists", "shopper", body=lambda gw: {"name": "matrix"},
+          expect={"Customer": DENY_403, "rep acting": DENY_403}),
+    Route("POST", "/lists/{list_id}/lines", "shopper", body=lambda gw: {"item": "X", "quantity": 1}, expect=_LIST_DECIDE),
+    Route("POST", "/lists/{list_id}/accept", "shopper", expect=_LIST_DECIDE),
+    Route("POST", "/lists/{list_id}/reject", "shopper", expect=_LIST_DECIDE),
+    Route("GET", "/api/v1/lists", "shopper"),
+    Route("POST", "/api/v1/lists", "shopper", body=lambda gw: {"name": "matrix"},
+          expect={"Customer": DENY_403, "rep acting": DENY_403}),
+    Route("GET", "/api/v1/lists/{list_id}", "shopper", expect=_SHOPPERS_404),
+    Route("PUT", "/api/v1/lists/{list_id}/lines/{item}", "shopper", body=lambda gw: {"quantity": 1}, expect=_LIST_DECIDE),
+    Route("POST", "/api/v1/lists/{list_id}/accept", "shopper", expect=_LIST_DECIDE),
+    Route("POST", "/api/v1/lists/{list_id}/reject", "shopper", body=lambda gw: {}, expect=_LIST_DECIDE),
+    # the right itself is granted by an admin on the user's page
+    Route("POST", "/admin/users/{user_id}/rights", "admin", expect={"Admin": "422"}),
+    Route("GET", "/api/v1/admin/users/{user_id}/rights", "admin"),
+    Route("POST", "/api/v1/admin/users/{user_id}/rights", "admin", expect={"Admin": "422"}),
 ]
 
 # Sessions and registration (issue 17): extending an on-behalf-of session is a rep's (409 past

@@ -43,7 +43,7 @@ DEFAULT_PERIOD_DAYS = 14
 TOP_ACCOUNTS = 10
 ALERT_WINDOW = dt.timedelta(hours=1)
 REASON_MAX = 300
-ACCOUNT_ENTRIES = 2000  # the newest entries of one account shown (its whole history stays in the log)
+ACCOUNT_ENTRIES = 500  # the newest entries of one account shown (its whole history stays in the log)
 
 
 # -- live sessions -----------------------------------------------------------------------------
@@ -73,31 +73,48 @@ def live_sessions(portal: Session, *, settings: Settings, now: dt.datetime | Non
                AuthSession.created_at >= now - dt.timedelta(minutes=settings.session_absolute_minutes))
         .order_by(AuthSession.obo_started_at, AuthSession.id)
     ).all()
+    rows = [(row, user) for row, user in rows if is_rep(user)]
+    last = _last_actions(portal, rows)
     out = []
     for row, user in rows:
-        if not is_rep(user):
-            continue
         since = as_utc(row.obo_started_at or row.rotated_at)
-        last = portal.scalars(
-            select(AuditEntry).where(AuditEntry.actor_user_id == user.id, AuditEntry.subject_an8 == row.obo_an8,
-                                     AuditEntry.at >= since)
-            .order_by(AuditEntry.seq.desc()).limit(1)).first()
+        entry = last.get(row.id)
         out.append(LiveSession(
             id=row.id, rep_id=user.id, rep_login=user.login, rep_name=user.name, account=row.obo_an8, since=since,
-            last_seen=as_utc(row.last_seen_at), reason=session_reason(row, last),
-            last_action=_words(last) if last is not None else None,
-            last_action_at=as_utc(last.at) if last is not None else None,
+            last_seen=as_utc(row.last_seen_at), reason=session_reason(row),
+            last_action=_words(entry) if entry is not None else None,
+            last_action_at=as_utc(entry.at) if entry is not None else None,
         ))
     return out
 
 
-def session_reason(row: AuthSession, last: AuditEntry | None = None) -> str | None:
-    """The reason the rep gave when starting (a column of the session once sessions carry one)."""
-    for name in ("obo_reason", "reason"):
-        value = getattr(row, name, None)
-        if value:
-            return str(value)
-    return None
+def _last_actions(portal: Session, sessions_: list[tuple[AuthSession, User]]) -> dict[int, AuditEntry]:
+    """The latest entry of each live session (by the rep, for its account, since the entry that opened
+    it): one short walk back along the rep's entries (index actor_user_id, seq) per session, all of
+    them in one statement."""
+    if not sessions_:
+        return {}
+    walks = []
+    for row, user in sessions_:
+        walk = select(AuditEntry.seq).where(AuditEntry.actor_user_id == user.id, AuditEntry.subject_an8 == row.obo_an8)
+        if row.obo_start_seq is not None:
+            walk = walk.where(AuditEntry.seq >= row.obo_start_seq)
+        else:  # a session opened before sessions kept their first entry: bounded by its start time
+            walk = walk.where(AuditEntry.at >= as_utc(row.obo_started_at or row.rotated_at))
+        walks.append(walk.order_by(AuditEntry.seq.desc()).limit(1).scalar_subquery())
+    found = []
+    for i in range(0, len(walks), 200):  # one statement of scalar subqueries per 200 sessions
+        found += list(portal.execute(select(*walks[i:i + 200])).one())
+    seqs = {row.id: seq for (row, _), seq in zip(sessions_, found, strict=True) if seq is not None}
+    if not seqs:
+        return {}
+    entries = {e.seq: e for e in portal.scalars(select(AuditEntry).where(AuditEntry.seq.in_(sorted(set(seqs.values())))))}
+    return {sid: entries[seq] for sid, seq in seqs.items() if seq in entries}
+
+
+def session_reason(row: AuthSession) -> str | None:
+    """The reason or ticket the rep gave when starting this session (ECGW_OBO_REASON), if any."""
+    return row.obo_reason or None
 
 
 def end_session(portal: Session, *, ctx: ActingContext, session_id: int, reason: str) -> LiveSession:
@@ -123,8 +140,7 @@ def end_session(portal: Session, *, ctx: ActingContext, session_id: int, reason:
                        since=started, last_seen=as_utc(row.last_seen_at), reason=session_reason(row),
                        last_action=None, last_action_at=None)
     end_reason = f"ended by administrator {ctx.actor.login}: {reason}"
-    end_detail = (sessions.obo_end_detail(row, end_reason) if hasattr(sessions, "obo_end_detail")
-                  else {"reason": end_reason})  # with the rep's reason and start, once sessions carry them
+    end_detail = sessions.obo_end_detail(row, end_reason)  # with the rep's reason and the session's start
     for column in AuthSession.__table__.columns:  # every on-behalf-of column, as obo.service._clear does
         if column.name.startswith("obo_") or column.name in ("billing_an8", "shipping_an8"):
             setattr(row, column.key, None)
