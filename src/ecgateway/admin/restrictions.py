@@ -84,6 +84,7 @@ class RepRestriction:
     kind: str
     reason: str
     count: int | None
+    invalid: bool = False  # the stored filter no longer compiles: the rep sees nothing until it is corrected
 
 
 def list_reps(portal: Session, jde: Connection | None, *, wwa, q: str | None = None) -> list[RepRestriction]:
@@ -114,7 +115,7 @@ def list_reps(portal: Session, jde: Connection | None, *, wwa, q: str | None = N
             rep=user, filter_text=restriction.filter_text if restriction else None,
             changed_by=restriction.changed_by if restriction else None,
             changed_at=restriction.changed_at if restriction else None,
-            kind=scope.kind, reason=scope.reason, count=count,
+            kind=scope.kind, reason=scope.reason, count=count, invalid=scope.invalid,
         ))
     return rows
 
@@ -167,7 +168,8 @@ def rep_preview(portal: Session, jde: Connection, *, wwa, rep: User, limit: int 
     """What the rep sees now, through rep_scope (the scope every one of their requests uses)."""
     scope = rep_scope(portal, rep=rep, wwa=wwa)
     if scope.kind == "none":
-        return Preview(check=FilterCheck(ok=True), count=0, accounts=[], kind="none", reason=scope.reason)
+        check = check_filter(get_restriction_text(portal, rep=rep) or "") if scope.invalid else FilterCheck(ok=True)
+        return Preview(check=check, count=0, accounts=[], kind="none", reason=scope.reason)
     count = count_accounts(jde, wwa=wwa, scope=scope)
     page = list_accounts(jde, wwa=wwa, scope=scope, limit=max(1, limit))
     return Preview(check=FilterCheck(ok=True), count=count, accounts=page.items, kind=scope.kind,
@@ -275,8 +277,9 @@ def _unique(an8s: list[int]) -> list[int]:
 def _an8_list(text: str) -> list[int] | None:
     """The numbers of a filter that is exactly `ABAN8 IN (...)` of whole numbers; else None."""
     try:
+        validate_filter(text)  # only a filter the compiler accepts (bounded numbers, Oracle syntax) is merged into
         tree = sqlglot.parse_one(text, read="oracle")
-    except sqlglot.errors.SqlglotError:
+    except (RestrictionError, sqlglot.errors.SqlglotError):
         return None
     while isinstance(tree, exp.Paren):
         tree = tree.this

@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from ecgateway.accounts import MAX_PAGE_SIZE, SORT_KEYS, CursorError, list_accounts, rep_scope
 from ecgateway.jde.account_detail import AccountDetail, read_account_detail
@@ -40,6 +40,9 @@ class AccountList(BaseModel):
     sort: str
     q: str | None
     limit: int
+    notice: str | None = Field(None, description="why the list is empty when the rep may serve no account "
+                                                 "(no restriction and default deny, or a restriction that no longer "
+                                                 "compiles: it names the admin page where it is corrected)")
 
 
 class AddressOut(BaseModel):
@@ -100,7 +103,8 @@ def api_accounts(auth: RepAuth, db: PortalSessionDep, jde: JdeDep, wwa: Accounts
     except CursorError as exc:
         raise HTTPException(422, str(exc)) from None
     return AccountList(items=[AccountOut(**a._asdict()) for a in page.items], next_cursor=page.next_cursor,
-                       sort=page.sort, q=page.q, limit=page.limit)
+                       sort=page.sort, q=page.q, limit=page.limit,
+                       notice=scope.reason if scope.kind == "none" else None)
 
 
 @router.get("/accounts/{an8}", response_model=AccountDetailOut, summary="One account",

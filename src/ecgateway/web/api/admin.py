@@ -129,6 +129,8 @@ class RestrictionOut(BaseModel):
     kind: str
     reason: str
     account_count: int | None
+    valid: bool = Field(True, description="false when the saved filter no longer compiles: the rep sees no account "
+                                          "until it is corrected (reason says why and where)")
 
 
 class ChangeOut(BaseModel):
@@ -377,7 +379,8 @@ def _preview(p: rs.Preview) -> PreviewOut:
 def _restriction(row: rs.RepRestriction) -> RestrictionOut:
     return RestrictionOut(rep_id=row.rep.id, login=row.rep.login, name=row.rep.name, user_type=row.rep.user_type,
                           active=row.rep.active, filter_text=row.filter_text, changed_by=row.changed_by,
-                          changed_at=row.changed_at, kind=row.kind, reason=row.reason, account_count=row.count)
+                          changed_at=row.changed_at, kind=row.kind, reason=row.reason, account_count=row.count,
+                          valid=not row.invalid)
 
 
 def _one(db, jde, wwa, rep) -> RestrictionOut:
@@ -387,7 +390,7 @@ def _one(db, jde, wwa, rep) -> RestrictionOut:
                           filter_text=saved.filter_text if saved else None,
                           changed_by=saved.changed_by if saved else None,
                           changed_at=saved.changed_at if saved else None,
-                          kind=now.kind, reason=now.reason, account_count=now.count)
+                          kind=now.kind, reason=now.reason, account_count=now.count, valid=now.check.ok)
 
 
 def _change(c) -> ChangeOut:

@@ -96,4 +96,7 @@ def _scope_text(scope) -> str:
     if scope.kind == "filter":
         text = scope.filter_text if len(scope.filter_text) <= 160 else scope.filter_text[:157] + "..."
         return f"Accounts your restriction allows: {text}"
+    if scope.invalid:
+        return (f"You see no accounts: your restriction can no longer be used, so nothing is shown until it is "
+                f"corrected ({scope.reason}).")
     return f"You have no accounts to serve ({scope.reason}). Ask an administrator to assign you accounts."

@@ -171,7 +171,10 @@ def editor_page(request: Request, rep_id: RowIdPath, auth: AdminAuth, db: Portal
                 wwa: AccountsQueryDep):
     rep = rs.get_rep(db, rep_id=rep_id)
     current = rs.get_restriction_text(db, rep=rep)
-    return _editor(request, db, jde, wwa, rep, current or "", preview=True)
+    check = rs.check_filter(current or "")
+    error = None if check.ok else (f"The saved filter no longer compiles, so {rep.login} sees no accounts: line "
+                                   f"{check.line}, column {check.col}: {check.message}. Correct it below and save.")
+    return _editor(request, db, jde, wwa, rep, current or "", preview=True, error=error)
 
 
 @router.post("/admin/restrictions/{rep_id}/preview", response_class=HTMLResponse)
