@@ -18,7 +18,7 @@ from ecgateway.jde.account_detail import AccountDetail, read_account_detail
 from ecgateway.jde.addresses import Address
 from ecgateway.obo import service as obo
 from ecgateway.web.deps import AccountsQueryDep, JdeDep, PortalSessionDep, RepAuth, SignedInAuth
-from ecgateway.web.params import AccountNumberPath
+from ecgateway.web.params import AccountNumberPath, limit_query
 
 router = APIRouter(prefix="/api/v1", tags=["api v1"])
 
@@ -94,7 +94,7 @@ class AccountDetailOut(BaseModel):
 def api_accounts(auth: RepAuth, db: PortalSessionDep, jde: JdeDep, wwa: AccountsQueryDep,
                  q: Annotated[str | None, Query(max_length=100)] = None, sort: str = "number",
                  cursor: Annotated[str | None, Query(max_length=500)] = None,
-                 limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50) -> AccountList:
+                 limit: Annotated[int, limit_query(MAX_PAGE_SIZE)] = 50) -> AccountList:
     if sort not in SORT_KEYS:
         raise HTTPException(422, f"sort {sort!r} is not one of {', '.join(SORT_KEYS)}.")
     scope = rep_scope(db, rep=auth.user, wwa=wwa)

@@ -25,7 +25,7 @@ from ecgateway.web.deps import (
     JdeDep,
     PortalSessionDep,
 )
-from ecgateway.web.params import AccountNumber, OptionalRowIdQuery, RowIdPath
+from ecgateway.web.params import AccountNumber, Offset, OptionalRowIdQuery, RowIdPath, limit_query
 from ecgateway.web.responses import audit_csv
 
 CSRF = " Needs the `X-CSRF-Token` header."
@@ -200,7 +200,7 @@ class LogPageOut(BaseModel):
 @router.get("/users", response_model=UserList, summary="List and search users")
 def api_users(auth: AdminAuth, db: PortalSessionDep, q: Annotated[str | None, Query(max_length=100)] = None,
               user_type: Annotated[str | None, Query(max_length=32)] = None, active: bool | None = None,
-              limit: Annotated[int, Query(ge=1, le=us.MAX_PAGE)] = 100, offset: Annotated[int, Query(ge=0)] = 0):
+              limit: Annotated[int, limit_query(us.MAX_PAGE)] = 100, offset: Offset = 0):
     rows, total = us.list_users(db, q=q, user_type=user_type, active=active, limit=limit, offset=offset)
     return UserList(items=[_user(u) for u in rows], total=total)
 
@@ -274,7 +274,7 @@ def api_compose(body: ComposeIn, auth: AdminAuth):
 
 @router.get("/restrictions/history", response_model=list[ChangeOut], summary="Every restriction change, newest first")
 def api_history(auth: AdminAuth, db: PortalSessionDep, rep_id: OptionalRowIdQuery = None,
-                limit: Annotated[int, Query(ge=1, le=1000)] = rs.HISTORY_ROWS):
+                limit: Annotated[int, limit_query(1000)] = rs.HISTORY_ROWS):
     return [_change(c) for c in rs.history(db, rep_id=rep_id, limit=limit)]
 
 
@@ -332,7 +332,7 @@ def api_save(rep_id: RowIdPath, body: FilterIn, auth: AdminAuth, db: PortalSessi
 @router.get("/accounts", response_model=list[AccountOut], summary="Search all accounts (for point-and-click)")
 def api_accounts(auth: AdminAuth, jde: JdeDep, wwa: AccountsQueryDep,
                  q: Annotated[str | None, Query(max_length=100)] = None,
-                 limit: Annotated[int, Query(ge=1, le=200)] = 25):
+                 limit: Annotated[int, limit_query(200)] = 25):
     return [_account(a) for a in rs.search_accounts(jde.conn, wwa=wwa, q=q, limit=limit)]
 
 
@@ -342,8 +342,8 @@ def api_accounts(auth: AdminAuth, jde: JdeDep, wwa: AccountsQueryDep,
 def api_audit(auth: AdminAuth, db: PortalSessionDep, flt: AuditLogFilterDep,
               sort: Annotated[Literal["date", "rep", "account", "action"], Query()] = "date",
               direction: Annotated[Literal["asc", "desc"], Query()] = "desc",
-              limit: Annotated[int, Query(ge=1, le=txlog.MAX_PAGE)] = 50,
-              offset: Annotated[int, Query(ge=0)] = 0):
+              limit: Annotated[int, limit_query(txlog.MAX_PAGE)] = 50,
+              offset: Offset = 0):
     page = txlog.query_log(db, flt=flt, sort=sort, direction=direction, limit=limit, offset=offset)
     return LogPageOut(items=[_line(x) for x in page.lines], total=page.total, limit=page.limit, offset=page.offset)
 

@@ -21,7 +21,7 @@ from ecgateway.web.deps import (
     RepAuth,
     SignedInAuth,
 )
-from ecgateway.web.params import AccountNumberPath
+from ecgateway.web.params import AccountNumberPath, limit_query
 from ecgateway.web.responses import render
 
 router = APIRouter(include_in_schema=False)
@@ -34,7 +34,7 @@ PICKER_PAGE = 50
 def picker(request: Request, auth: RepAuth, db: PortalSessionDep, jde: JdeDep, wwa: AccountsQueryDep,
            q: Annotated[str | None, Query(max_length=100)] = None, sort: str = "number",
            cursor: Annotated[str | None, Query(max_length=500)] = None,
-           limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = PICKER_PAGE):
+           limit: Annotated[int, limit_query(MAX_PAGE_SIZE)] = PICKER_PAGE):
     """Search as you type (number, name, city), sort, keyset paging: the rep's own compiled query."""
     scope = rep_scope(db, rep=auth.user, wwa=wwa)
     error = None

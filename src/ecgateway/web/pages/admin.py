@@ -29,7 +29,7 @@ from ecgateway.web.deps import (
     PortalSessionDep,
     optional_an8,
 )
-from ecgateway.web.params import AccountNumber, RowIdPath
+from ecgateway.web.params import AccountNumber, PageOffset, RowIdPath
 from ecgateway.web.responses import audit_csv, render
 from ecgateway.web.security import csrf_exempt
 
@@ -53,7 +53,7 @@ def users_page(request: Request, auth: AdminAuth, db: PortalSessionDep,
                q: Annotated[str | None, Query(max_length=100)] = None,
                type: Annotated[str | None, Query(max_length=32)] = None,  # noqa: A002 - the form's field name
                status: Annotated[str | None, Query(pattern="^(active|inactive)?$")] = None,
-               offset: Annotated[int, Query(ge=0)] = 0):
+               offset: PageOffset = 0):
     return _users_page(request, db, q=q, user_type=type or None, status=status or None, offset=offset)
 
 
@@ -251,7 +251,7 @@ def editor_revert(request: Request, change_id: RowIdPath, auth: AdminAuth, db: P
 def log_page(request: Request, auth: AdminAuth, db: PortalSessionDep, flt: AuditLogFilterDep,
              sort: Annotated[str, Query(max_length=16)] = "date",
              direction: Annotated[str, Query(max_length=4)] = "desc",
-             offset: Annotated[int, Query(ge=0)] = 0):
+             offset: PageOffset = 0):
     page = txlog.query_log(db, flt=flt, sort=sort, direction=direction, limit=LOG_PAGE, offset=offset)
     args = flt.query_args()
 
