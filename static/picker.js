@@ -1,4 +1,5 @@
-// Account picker: search as you type, arrow keys to move, Enter to act on behalf.
+// Account picker: search as you type, arrow keys to move, Enter to act on behalf (the rules of
+// acting only on what is on screen are in js/account_search.js).
 // Rows are built with textContent only (never innerHTML), so account data cannot inject markup.
 (function () {
   "use strict";
@@ -13,8 +14,6 @@
   var csrf = table.getAttribute("data-csrf") || "";
   var DEBOUNCE_MS = 180;
   var PAGE = 50;
-  var timer = null;
-  var inflight = null;
   var selected = -1;
   var nextCursor = null;
   var nextLink = document.getElementById("next-page");
@@ -78,66 +77,86 @@
     more.appendChild(btn);
   }
 
-  function fetchPage(append) {
-    if (inflight) { inflight.abort(); }
-    inflight = new AbortController();
-    var params = new URLSearchParams();
-    var q = input.value.trim();
-    if (q) { params.set("q", q); }
-    params.set("sort", sort.value);
-    params.set("limit", String(PAGE));
-    if (append && nextCursor) { params.set("cursor", nextCursor); }
-    var started = performance.now();
-    fetch("/api/v1/accounts?" + params.toString(), {
-      headers: { "Accept": "application/json" }, credentials: "same-origin", signal: inflight.signal
-    }).then(function (resp) {
-      return resp.json().then(function (data) { return { ok: resp.ok, status: resp.status, data: data }; });
-    }).then(function (r) {
-      inflight = null;
-      if (!r.ok) {
-        if (r.status === 401) { window.location.href = "/login?next=" + encodeURIComponent(location.pathname + location.search); return; }
-        say(r.data.message || ("Search failed (" + r.status + ")."), true);
-        return;
-      }
+  function key() { return input.value.trim() + "\u0000" + sort.value; }
+  function qOf(k) { return k.split("\u0000")[0]; }
+
+  var acting = false;
+  function actOn(tr) {
+    if (acting || !tr) { return; }
+    acting = true;
+    say("Acting on behalf of account " + tr.getAttribute("data-an8") + "…", false);
+    tr.querySelector("form").submit();
+  }
+
+  var started = 0;
+  var search = window.EcgwAccountSearch({
+    debounce: DEBOUNCE_MS,
+    // The rows drawn by the server are those of the query in the URL, whatever the browser put back in the field.
+    shownKey: (table.getAttribute("data-q") || "") + "\u0000" + (table.getAttribute("data-sort") || sort.value),
+    key: key,
+    url: function (k, append) {
+      started = performance.now();
+      var params = new URLSearchParams();
+      var q = qOf(k);
+      if (q) { params.set("q", q); }
+      params.set("sort", sort.value);
+      params.set("limit", String(PAGE));
+      if (append && nextCursor) { params.set("cursor", nextCursor); }
+      return "/api/v1/accounts?" + params.toString();
+    },
+    loading: function (on) { table.setAttribute("aria-busy", on ? "true" : "false"); if (on) { say("Searching…", false); } },
+    fail: function (message, status) {
+      if (status === 401) { window.location.href = "/login?next=" + encodeURIComponent(location.pathname + location.search); return; }
+      say(message, true);
+    },
+    show: function (data, k, append) {
       if (!append) { body.textContent = ""; selected = -1; }
-      r.data.items.forEach(function (a) { body.appendChild(rowFor(a)); });
-      nextCursor = r.data.next_cursor;
+      data.items.forEach(function (a) { body.appendChild(rowFor(a)); });
+      nextCursor = data.next_cursor;
       renderMore();
       var n = rows().length;
       say(n + (n === 1 ? " account" : " accounts") + " shown" + (nextCursor ? ", more below" : "") +
           " (" + Math.round(performance.now() - started) + " ms).", false);
       if (!append) { select(0); }
       var shown = new URLSearchParams();
+      var q = qOf(k);
       if (q) { shown.set("q", q); }
       shown.set("sort", sort.value);
       history.replaceState(null, "", "/accounts?" + shown.toString());
-    }).catch(function (err) {
-      if (err && err.name === "AbortError") { return; }
-      inflight = null;
-      say("Search failed: the gateway did not answer. Check your connection and type again.", true);
-    });
-  }
+    },
+    // Enter was pressed before these rows were shown: an exact account number acts on its row; any
+    // other text only shows the rows, and a second Enter acts on the highlighted one.
+    onConfirmedWhenShown: function (k) {
+      var number = window.EcgwAccountSearch.exactNumber(qOf(k));
+      var exact = number ? body.querySelector('tr[data-an8="' + number + '"]') : null;
+      if (exact) {
+        select(Array.prototype.indexOf.call(rows(), exact));
+        actOn(exact);
+        return;
+      }
+      var n = rows().length;
+      say(n ? n + (n === 1 ? " account" : " accounts") + " shown for \u201c" + qOf(k) + "\u201d. " +
+              "Press Enter again to act on behalf of the highlighted account."
+            : "No account matches \u201c" + qOf(k) + "\u201d.", false);
+    }
+  });
 
-  function schedule() {
-    if (timer) { clearTimeout(timer); }
-    timer = setTimeout(function () { timer = null; fetchPage(false); }, DEBOUNCE_MS);
-  }
+  function fetchPage(append) { if (append) { search.more(); } else { search.now(); } }
 
-  input.addEventListener("input", schedule);
-  sort.addEventListener("change", function () { fetchPage(false); });
-  form.addEventListener("submit", function (ev) { ev.preventDefault(); fetchPage(false); });
+  input.addEventListener("input", function () { search.changed(); });
+  sort.addEventListener("change", function () { search.now(); });
+  form.addEventListener("submit", function (ev) { ev.preventDefault(); search.now(); });
   input.addEventListener("keydown", function (ev) {
     if (ev.key === "ArrowDown") { ev.preventDefault(); select(selected + 1); }
     else if (ev.key === "ArrowUp") { ev.preventDefault(); select(selected - 1); }
     else if (ev.key === "Enter") {
       ev.preventDefault();
-      // Results for the newest keystrokes are not shown yet: fetch them now, act on the next Enter.
-      if (timer) { clearTimeout(timer); timer = null; fetchPage(false); return; }
+      if (!search.enter()) { say("Searching for \u201c" + input.value.trim() + "\u201d…", false); return; }
       var all = rows();
-      if (selected >= 0 && selected < all.length) { all[selected].querySelector("form").submit(); }
-      else { fetchPage(false); }
+      if (selected >= 0 && selected < all.length) { actOn(all[selected]); }
+      else { say("No account is highlighted: type to search, then choose one with the arrow keys.", false); }
     }
-    else if (ev.key === "Escape") { input.value = ""; schedule(); }
+    else if (ev.key === "Escape") { input.value = ""; search.changed(); }
   });
   Array.prototype.forEach.call(rows(), function (tr) {
     tr.id = "acct-" + tr.getAttribute("data-an8");

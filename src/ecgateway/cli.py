@@ -24,6 +24,10 @@ from ecgateway.commerce.cli import outbox_app  # noqa: E402  the order outbox re
 
 app.add_typer(outbox_app, name="outbox")
 
+from ecgateway.mail.cli import mail_app  # noqa: E402  the e-mail outbox and its sender
+
+app.add_typer(mail_app, name="mail")
+
 from ecgateway.accounts.cli import register as register_accounts  # noqa: E402  restrictions + accounts
 
 register_accounts(app)
@@ -77,6 +81,8 @@ def demo(
     logins = prepare_demo(settings, accounts=accounts, seed=seed, echo=typer.echo)
     typer.echo("")
     typer.echo(f"ecgateway demo at http://127.0.0.1:{port}/")
+    if not settings.smtp_host:
+        typer.echo(f"e-mails are written as .eml files in {settings.mail_folder.resolve()} (set ECGW_SMTP_HOST to send them)")
     typer.echo(f"{'login':<16} {'user type':<26} password")
     for login in logins:
         typer.echo(f"{login.login:<16} {login.user_type:<26} {login.password}")

@@ -128,7 +128,36 @@ class Settings(BaseSettings):
                     " refuses the line")
     domestic_currency: str = Field(
         "USD", description="The selling company's domestic currency (F0010 CRCD): JDE's fallback for F4106 prices")
+    supervisor_alert_refusals: int = Field(
+        5, ge=1, le=100_000, description="The supervisor's alert: a rep with this many refused attempts (refused "
+        "on-behalf-of starts and refused actions) within one hour shows at the top of /admin/supervisor and is "
+        "e-mailed to the admins")
+    supervisor_alert_check_seconds: float = Field(
+        30.0, gt=0, description="How often each gateway process looks for new alerts to e-mail to the admins")
+    supervisor_alert_run_with_server: bool = Field(True, description="Look for alerts inside every gateway process")
+    supervisor_refresh_seconds: int = Field(
+        15, ge=2, le=3600, description="How often the supervisor's view refreshes its live sessions (without reloading)")
     resources_dir: Path = Field(PROJECT_ROOT, description="Folder holding sql/, restrictions/, templates/, static/")
+
+    # E-mail (mail/): unset smtp_host, each message is written as an .eml file under mail_dir instead.
+    smtp_host: str | None = Field(None, description="SMTP server the mail sender hands messages to; unset: .eml files "
+                                  "under mail_dir (the embedded default)")
+    smtp_port: int = Field(587, ge=1, le=65535, description="587 for STARTTLS, 465 for TLS, 25 for plain relays")
+    smtp_security: Literal["starttls", "tls", "none"] = Field(
+        "starttls", description="starttls: upgrade the connection (RFC 3207); tls: TLS from the first byte (RFC 8314, "
+        "port 465); none: plain, for a relay on loopback only")
+    smtp_username: str | None = Field(None, description="SMTP login (AUTH), unset: no login")
+    smtp_password: SecretStr | None = None
+    smtp_timeout_seconds: float = Field(10.0, gt=0, description="Bound of one SMTP conversation")
+    mail_from: str = Field("ecgateway <ecgateway@localhost>", description="From: of every message the gateway sends")
+    mail_dir: Path | None = Field(None, description="Folder of the .eml files without SMTP; default data_dir/mail")
+    mail_run_with_server: bool = Field(True, description="Run the mail sender inside every gateway process")
+    mail_poll_seconds: float = Field(1.0, gt=0, description="How often an idle mail sender looks for due messages")
+    mail_lease_seconds: float = Field(120.0, gt=0, description="How long a claimed message stays with one sender")
+    mail_batch_size: int = Field(20, ge=1)
+    mail_backoff_base_seconds: float = Field(2.0, gt=0, description="Retry wait after a failed send, doubling...")
+    mail_backoff_cap_seconds: float = Field(600.0, gt=0, description="...up to this, jittered")
+    link_days: float = Field(14.0, gt=0, description="Default lifetime of the signed links e-mails carry, in days")
 
     ais_url: str | None = None
     ais_username: str | None = None
@@ -183,6 +212,11 @@ class Settings(BaseSettings):
         with os.fdopen(fd, "w") as f:
             f.write(key)
         return key
+
+    @cached_property
+    def mail_folder(self) -> Path:
+        """Where the embedded default writes each message as an .eml file."""
+        return self.mail_dir or self.data_dir / "mail"
 
     def resource(self, *parts: str) -> Path:
         return self.resources_dir.joinpath(*parts)

@@ -1,7 +1,8 @@
 """Every CSV export goes through ecgateway.csvout: a login, name or filter never runs as a formula.
 
 The exports: `ecgateway restrictions export` (file and standard output), GET
-/api/v1/admin/restrictions/export, GET /api/v1/admin/audit.csv and GET /admin/audit.csv.
+/api/v1/admin/restrictions/export, GET /api/v1/admin/audit.csv, GET /admin/audit.csv and the
+supervisor's GET /admin/supervisor/<figure>.csv.
 Each is read back with the csv module and every text cell checked against OWASP's list of
 formula starts (= + - @ tab CR).
 """
@@ -108,3 +109,13 @@ def test_every_export_uses_the_one_writer():
     writers = [str(p.relative_to(root)) for p in root.rglob("*.py")
                if "csv.writer(" in p.read_text() or "csv.DictWriter(" in p.read_text()]
     assert writers == ["csvout.py"]
+
+
+@pytest.mark.parametrize("figure", ["sessions", "accounts", "refusals", "orders"])
+def test_the_supervisor_figure_exports_are_guarded(gw, hostile, figure):
+    """The supervisor's CSVs (issue 18) go through the one writer: the hostile rep's login stays text."""
+    r = gw.client("admin1").get(f"/admin/supervisor/{figure}.csv")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    assert _formula_cells(r.text) == []
+    if figure == "sessions":
+        assert any(row["rep"] == "'" + HOSTILE_LOGIN for row in csv.DictReader(io.StringIO(r.text)))

@@ -16,12 +16,13 @@ from web.web_env import PASSWORD, Gateway
 
 
 @contextmanager
-def serving(gateway: Gateway) -> Iterator[str]:
-    """The gateway's app under uvicorn on 127.0.0.1:<free port> while the block runs; yields its base URL."""
+def serving(gateway: Gateway, app=None) -> Iterator[str]:
+    """The gateway's app (or app, an ASGI wrapper of it) under uvicorn on 127.0.0.1:<free port> while the
+    block runs; yields its base URL."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(gateway.app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    server = uvicorn.Server(uvicorn.Config(app or gateway.app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     base = f"http://127.0.0.1:{port}"
@@ -49,3 +50,26 @@ def sign_in(page, base: str, login: str) -> None:
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_load_state()
+
+
+class SlowApi:
+    """An ASGI wrapper that holds back the answers of chosen API paths: delays[path] seconds, or
+    by_query[(path, q)] for one search text. The tests change the dicts while the server runs."""
+
+    def __init__(self, app):
+        self.app = app
+        self.delays: dict[str, float] = {}
+        self.by_query: dict[tuple[str, str], float] = {}
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http":
+            from urllib.parse import parse_qs
+
+            path = scope["path"]
+            q = parse_qs(scope.get("query_string", b"").decode()).get("q", [""])[0]
+            delay = self.by_query.get((path, q), self.delays.get(path, 0.0))
+            if delay:
+                import asyncio
+
+                await asyncio.sleep(delay)
+        await self.app(scope, receive, send)

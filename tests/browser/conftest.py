@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from browser.browser_support import serving
+from browser.browser_support import SlowApi, serving
 from databases import CHROMIUM, CHROMIUM_ARGS, require_chromium
 from web.web_env import Gateway, build_gateway
 
@@ -26,6 +26,16 @@ def served(jde_db, portal_url, tmp_path_factory) -> tuple[Gateway, str]:
     gateway = build_gateway(jde_db, portal_url, tmp_path_factory.mktemp("browser"))
     with serving(gateway) as base:
         yield gateway, base
+    gateway.runtime.dispose()
+
+
+@pytest.fixture(scope="module")
+def slow_served(jde_db, portal_url, tmp_path_factory):
+    """The gateway behind SlowApi: (gateway, base URL, the SlowApi whose delays a test sets)."""
+    gateway = build_gateway(jde_db, portal_url, tmp_path_factory.mktemp("slow"))
+    slow = SlowApi(gateway.app)
+    with serving(gateway, slow) as base:
+        yield gateway, base, slow
     gateway.runtime.dispose()
 
 

@@ -83,7 +83,8 @@ def test_rep_journey_in_the_browser(served, browser, shots):
     # 5. Sort and keyboard over several rows: ArrowDown moves the highlight.
     page.goto(base + "/accounts")
     page.get_by_label("Sort by").select_option("name")
-    page.wait_for_function("() => document.querySelectorAll('#accounts-body tr[data-an8]').length > 2")
+    page.wait_for_function("() => document.querySelectorAll('#accounts-body tr[data-an8]').length > 2"
+                           " && document.getElementById('accounts-table').getAttribute('aria-busy') === 'false'")
     page.get_by_label("Search by number, name or city").press("ArrowDown")
     assert page.locator('#accounts-body tr[aria-selected="true"]').count() == 1
     assert page.locator('#accounts-body tr').nth(1).get_attribute("aria-selected") == "true"

@@ -78,7 +78,8 @@ def test_one_head_and_databases_at_the_old_heads_move_onto_it(backend, tmp_path)
 
     with fresh_database(backend, tmp_path, "heads") as url:
         cfg = alembic_config(url)
-        assert ScriptDirectory.from_config(cfg).get_heads() == ["0006_merge_heads"]
+        heads = ScriptDirectory.from_config(cfg).get_heads()
+        assert len(heads) == 1, f"the migrations must have one head, not {heads}"
         for old_head in ("0003_sessions_audit", "0004_commerce", "0005_admin"):  # as databases made before 0006
             command.upgrade(cfg, old_head)
         engine = make_engine(url)
@@ -89,10 +90,10 @@ def test_one_head_and_databases_at_the_old_heads_move_onto_it(backend, tmp_path)
 
             assert versions() == ["0003_sessions_audit", "0004_commerce", "0005_admin"]
             upgrade(url)
-            assert versions() == ["0006_merge_heads"]
+            assert versions() == heads
             command.downgrade(cfg, "base")  # every migration can be taken back
             assert set(sa.inspect(engine).get_table_names()) <= {"alembic_version"}
             command.upgrade(cfg, "head")
-            assert versions() == ["0006_merge_heads"] and "auth_sessions" in sa.inspect(engine).get_table_names()
+            assert versions() == heads and "auth_sessions" in sa.inspect(engine).get_table_names()
         finally:
             engine.dispose()

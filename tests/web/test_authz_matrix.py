@@ -106,6 +106,7 @@ ROUTES: list[Route] = [
           expect={"Admin": DENY_403, "Customer": DENY_403}),
     Route("POST", "/api/v1/obo/addresses", "shopper", body=lambda gw: {"billing_an8": gw.billing_child_an8}),
     Route("DELETE", "/api/v1/obo", "rep"),
+    Route("GET", "/api/v1/desk/search", "rep"),  # the header switcher (issue 15)
     # --- admin console (issue 6): admin only; bodies left empty, so admitted requests stop at validation.
     *[Route(m, p, "admin", past=True) for m, p in (
         ("GET", "/admin"), ("GET", "/admin/users"), ("POST", "/admin/users"), ("GET", "/admin/users/{user_id}"),
@@ -183,6 +184,24 @@ ROUTES += [
     Route("GET", "/api/v1/admin/accounts", "admin"),
     Route("GET", "/api/v1/admin/audit", "admin"),
     Route("GET", "/api/v1/admin/audit.csv", "admin"),
+]
+
+# The supervisor's view (issue 18, admin.supervisor): admin only. Ending a session without a reason,
+# or the account form without a number, stops at validation (422) for the admin.
+PATH_PARAMS.setdefault("session_id", lambda gw: 999_999)
+PATH_PARAMS.setdefault("figure", lambda gw: "sessions")
+ROUTES += [
+    Route("GET", "/admin/supervisor", "admin"),
+    Route("GET", "/admin/supervisor/live", "admin"),
+    Route("POST", "/admin/supervisor/sessions/{session_id}/end", "admin", expect={"Admin": "422"}),
+    Route("GET", "/admin/supervisor/{figure}.csv", "admin"),
+    Route("GET", "/admin/supervisor/accounts", "admin", expect={"Admin": "422"}),
+    Route("GET", "/admin/supervisor/accounts/{an8}", "admin"),
+    Route("GET", "/api/v1/admin/supervisor/figures", "admin"),
+    Route("GET", "/api/v1/admin/supervisor/sessions", "admin"),
+    Route("POST", "/api/v1/admin/supervisor/sessions/{session_id}/end", "admin", expect={"Admin": "422"}),
+    Route("GET", "/api/v1/admin/supervisor/alerts", "admin"),
+    Route("GET", "/api/v1/admin/supervisor/accounts/{an8}", "admin"),
 ]
 
 # Commerce (issue 5, ecgateway.commerce.views): shoppers only (a customer, or a rep acting).

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import DateTime, ForeignKey, Integer, String
+from sqlalchemy import DateTime, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ecgateway.clock import utcnow
@@ -23,3 +23,26 @@ class SetPasswordToken(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class SupervisorAlert(Base):
+    """A rep whose refused attempts within one hour reached the threshold (ECGW_SUPERVISOR_ALERT_REFUSALS).
+
+    Kept so that each crossing is raised, and e-mailed to the admins, once: a rep already alerted
+    in the last hour gets no second alert until the count crosses the threshold again after it.
+    """
+
+    __tablename__ = "ec_supervisor_alerts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    __table_args__ = (Index("ix_ec_supervisor_alerts_rep_id", "rep_id", "first_seq", unique=True),)
+
+    rep_id: Mapped[int] = mapped_column(Integer, nullable=False)  # users.id (kept if the user goes)
+    rep_login: Mapped[str] = mapped_column(String(64), nullable=False)
+    refusals: Mapped[int] = mapped_column(Integer, nullable=False)  # in the hour when raised
+    threshold: Mapped[int] = mapped_column(Integer, nullable=False)
+    first_seq: Mapped[int] = mapped_column(Integer, nullable=False)  # the audit entries of that hour
+    last_seq: Mapped[int] = mapped_column(Integer, nullable=False)
+    first_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    raised_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False, index=True)
+    emailed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

@@ -91,6 +91,10 @@ _ACTIONS = (
            words="User deactivated: {who} deactivates {target}", object_prefix="user "),
     Action("admin.user_reactivate", frozenset({"user_id", "signed_out_everywhere"}),
            words="User reactivated: {who} reactivates {target}", object_prefix="user "),
+    # the supervisor's view (admin.supervisor): an admin ends a rep's running on-behalf-of session
+    Action("admin.obo_end", frozenset({"rep_id", "reason", "started_at"}),
+           words="On-behalf-of ended by an administrator: {who} ends {target}'s session for {acct}{why}",
+           object_prefix="rep "),
     Action("admin.user_link", frozenset({"user_id"}),
            words="Set-password link: {who} issues a new link for {target}", object_prefix="user "),
 )

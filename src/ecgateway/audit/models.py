@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import DateTime, Integer, String, Text
+from sqlalchemy import DateTime, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ecgateway.portal.models import Base
@@ -16,6 +16,13 @@ class AuditEntry(Base):
     """One action: who (actor) did what (action) to which object, for whom (subject), how it ended."""
 
     __tablename__ = "audit_entries"
+    # For the supervisor's figures (migration 0050_supervisor, which says what each serves).
+    __table_args__ = (
+        Index("ix_audit_entries_action_outcome_at", "action", "outcome", "at", "actor_login", "subject_an8"),
+        Index("ix_audit_entries_outcome_at", "outcome", "at", "actor_user_id", "action"),
+        Index("ix_audit_entries_actor_seq", "actor_user_id", "seq"),
+        Index("ix_audit_entries_subject_seq", "subject_an8", "seq"),
+    )
 
     # Position in the chain, given out under the head's lock: 1, 2, 3... with no gaps.
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)

@@ -1,4 +1,5 @@
-"""The ERP and the order relay inside the web app: one ERP client per process and the outbox relay thread.
+"""The ERP, the order relay and the mail sender inside the web app: one ERP client per process, the
+outbox relay thread and the mail sender thread.
 
 `install(app)` is called by the app factory; `running(app)` wraps the app's lifespan, so
 the relay starts with the server and stops (after its current send) when it shuts down.
@@ -11,8 +12,10 @@ from contextlib import contextmanager
 
 from fastapi import FastAPI
 
+from ecgateway.admin.supervisor import AlertWatcher
 from ecgateway.commerce.outbox import OutboxSettings, Relay
 from ecgateway.erp import make_erp
+from ecgateway.mail import MailSender
 from ecgateway.runtime import Runtime
 
 
@@ -20,17 +23,28 @@ def install(app: FastAPI, runtime: Runtime) -> None:
     """Give the app its ERP client and a relay (started by `running`)."""
     app.state.erp = make_erp(runtime)
     app.state.relay = Relay(sessions=runtime.portal_sessions, erp=app.state.erp, settings=OutboxSettings())
+    app.state.mailer = MailSender(sessions=runtime.portal_sessions, settings=runtime.settings)
+    app.state.alerts = AlertWatcher(sessions=runtime.portal_sessions, settings=runtime.settings)
 
 
 @contextmanager
 def running(app: FastAPI) -> Iterator[None]:
-    """Run the relay thread while the server runs (unless ECGW_OUTBOX_RUN_WITH_SERVER=false)."""
+    """Run the relay and the mail sender while the server runs (unless ECGW_OUTBOX_RUN_WITH_SERVER=false,
+    ECGW_MAIL_RUN_WITH_SERVER=false)."""
     relay: Relay = app.state.relay
+    mailer: MailSender = app.state.mailer
     if relay.settings.run_with_server:
         relay.start()
+    if mailer.settings.mail_run_with_server:
+        mailer.start()
+    alerts: AlertWatcher = app.state.alerts
+    if alerts.settings.supervisor_alert_run_with_server:
+        alerts.start()  # the supervisor's alerts, e-mailed with nobody looking at the view
     try:
         yield
     finally:
+        alerts.stop()
+        mailer.stop()
         relay.stop()
         app.state.erp.close()
 
