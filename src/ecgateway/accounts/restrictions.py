@@ -234,7 +234,7 @@ class _Checker:
                 continue
             if ch in _NOT_ORACLE:
                 raise self.error_at(i, ch, f"{_NOT_ORACLE[ch]} is not Oracle syntax",
-                                    f"write a list as IN ('4242', '1003'), and column names without quotes")
+                                    "write a list as IN ('4242', '1003'), and column names without quotes")
             name = f"U+{ord(ch):04X} {unicodedata.name(ch, '(a control character)')}"
             if ch.isspace() or unicodedata.category(ch)[0] in "CZ":
                 raise self.error_at(i, ch, f"the character {name} is not allowed outside quotes",
