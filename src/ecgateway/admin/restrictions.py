@@ -33,7 +33,7 @@ from ecgateway.accounts import (
     set_restriction,
     validate_filter,
 )
-from ecgateway.admin.users import AdminError, NotFound
+from ecgateway.admin.users import AdminError, NotFound, same_person
 from ecgateway.audit import record
 from ecgateway.auth.roles import is_rep
 from ecgateway.config import INTERNAL_TYPES
@@ -183,6 +183,7 @@ def save_restriction(portal: Session, *, ctx: ActingContext, rep: User, filter_t
     Returns the history row, or None when the text is the same as now (nothing saved).
     Raises AdminError with the position when the text is refused; the caller commits.
     """
+    refuse_own_restriction(portal, ctx=ctx, rep=rep)
     text = filter_text.strip()
     current = get_restriction(portal, rep=rep)
     old = current.filter_text if current is not None else None
@@ -205,6 +206,21 @@ def save_restriction(portal: Session, *, ctx: ActingContext, rep: User, filter_t
            object=f"restriction of {rep.login}", outcome="ok",
            detail={"rep_id": rep.id, "old": old, "new": new, "change_id": change.id, "source": change.source})
     return change
+
+
+def own_restriction_reason(portal: Session, *, ctx: ActingContext, rep: User) -> str | None:
+    """Why the acting admin may not change rep's restriction (rep is the same person), or None."""
+    admin = portal.get(User, ctx.actor.user_id) if ctx.actor.user_id is not None else None
+    if admin is None or not same_person(user=admin, other=rep):
+        return None
+    return (f"{rep.login} is you (the same login, e-mail or name as {admin.login}): nobody may change their own "
+            "restriction, as they could widen their own list. Ask another administrator")
+
+
+def refuse_own_restriction(portal: Session, *, ctx: ActingContext, rep: User) -> None:
+    reason = own_restriction_reason(portal, ctx=ctx, rep=rep)
+    if reason is not None:
+        raise AdminError(f"not saved: {reason}", field="rep", status=403)
 
 
 def history(portal: Session, *, rep_id: int | None = None, limit: int = HISTORY_ROWS) -> list[RestrictionChange]:

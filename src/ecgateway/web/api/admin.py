@@ -24,6 +24,7 @@ from ecgateway.web.deps import (
     CustomerCheckDep,
     JdeDep,
     PortalSessionDep,
+    SettingsDep,
 )
 from ecgateway.web.params import AccountNumber, Offset, OptionalRowIdQuery, RowIdPath, limit_query
 from ecgateway.web.responses import audit_csv
@@ -56,8 +57,9 @@ class NewUserIn(BaseModel):
     email: str = Field("", max_length=254)
     user_type: str = Field(description="Internal_AR, Internal_SalesRep, Internal_CustomerService, Admin or Customer")
     account_an8: AccountNumber | None = Field(None, description="The JDE account of a Customer user; none for staff")
-    acknowledge_dual_role: bool = Field(False, description="Create even when the same person (e-mail or name) "
-                                                           "would be both Admin and a rep; else 409 with the warning")
+    acknowledge_dual_role: bool = Field(False, description="Only with the setting ECGW_ALLOW_DUAL_ROLE=true: create "
+                                                           "even when the same person (e-mail or name) would be both "
+                                                           "Admin and a rep. Without the setting that is always 409")
 
 
 class SetPasswordLinkOut(BaseModel):
@@ -207,10 +209,12 @@ def api_users(auth: AdminAuth, db: PortalSessionDep, q: Annotated[str | None, Qu
 
 @router.post("/users", response_model=NewUserOut, status_code=201, summary="Create a user with a set-password link",
              description="No password is set here: the answer holds a single-use, expiring link for the user." + CSRF)
-def api_create_user(request: Request, body: NewUserIn, auth: AdminAuth, db: PortalSessionDep, customer_check: CustomerCheckDep):
+def api_create_user(request: Request, body: NewUserIn, auth: AdminAuth, db: PortalSessionDep, customer_check: CustomerCheckDep,
+                    settings: SettingsDep):
     new = us.create_user(db, ctx=auth.context, login=body.login, name=body.name or body.login,
                          user_type=body.user_type, email=body.email, account_an8=body.account_an8,
-                         acknowledge_dual_role=body.acknowledge_dual_role, account_check=customer_check)
+                         acknowledge_dual_role=body.acknowledge_dual_role, account_check=customer_check,
+                         allow_dual_role=settings.allow_dual_role)
     db.commit()
     return NewUserOut(user=_user(new.user), set_password_link=_link(request, new.link), warnings=list(new.warnings))
 
@@ -222,7 +226,8 @@ def api_user(user_id: RowIdPath, auth: AdminAuth, db: PortalSessionDep):
 
 @router.patch("/users/{user_id}", response_model=UserChangeOut, summary="Change type, deactivate or reactivate",
               description="Changing the type or deactivating ends all of the user's sessions." + CSRF)
-def api_change_user(user_id: RowIdPath, body: UserChange, auth: AdminAuth, db: PortalSessionDep, customer_check: CustomerCheckDep):
+def api_change_user(user_id: RowIdPath, body: UserChange, auth: AdminAuth, db: PortalSessionDep, customer_check: CustomerCheckDep,
+                    settings: SettingsDep):
     user = us.get_user(db, user_id=user_id)
     if body.user_type is None and body.active is None:
         raise AdminError("send user_type, active or both", field="user_type")
@@ -230,9 +235,10 @@ def api_change_user(user_id: RowIdPath, body: UserChange, auth: AdminAuth, db: P
     if body.user_type is not None:
         ended += us.change_user_type(db, ctx=auth.context, user=user, user_type=body.user_type,
                                      account_an8=body.account_an8, acknowledge_dual_role=body.acknowledge_dual_role,
-                                     account_check=customer_check)
+                                     account_check=customer_check, allow_dual_role=settings.allow_dual_role)
     if body.active is not None and body.active != user.active:
-        ended += us.set_active(db, ctx=auth.context, user=user, active=body.active)
+        ended += us.set_active(db, ctx=auth.context, user=user, active=body.active,
+                               allow_dual_role=settings.allow_dual_role)
     db.commit()
     return UserChangeOut(user=_user(user), sessions_ended=ended)
 

@@ -27,6 +27,7 @@ from ecgateway.web.deps import (
     JdeDep,
     OptionalAuth,
     PortalSessionDep,
+    SettingsDep,
     optional_an8,
 )
 from ecgateway.web.params import AccountNumber, PageOffset, RowIdPath
@@ -59,6 +60,7 @@ def users_page(request: Request, auth: AdminAuth, db: PortalSessionDep,
 
 @router.post("/admin/users", response_class=HTMLResponse)
 def users_create(request: Request, auth: AdminAuth, db: PortalSessionDep, customer_check: CustomerCheckDep,
+                 settings: SettingsDep,
                  login: Annotated[str, Form(max_length=64)] = "", name: Annotated[str, Form(max_length=120)] = "",
                  email: Annotated[str, Form(max_length=254)] = "", user_type: Annotated[str, Form(max_length=32)] = "",
                  account_an8: Annotated[str, Form(max_length=40)] = "",
@@ -67,7 +69,8 @@ def users_create(request: Request, auth: AdminAuth, db: PortalSessionDep, custom
     try:
         new = us.create_user(db, ctx=auth.context, login=login, name=name, user_type=user_type, email=email,
                              account_an8=optional_an8(account_an8, "account_an8"),
-                             acknowledge_dual_role=acknowledge_dual_role, account_check=customer_check)
+                             acknowledge_dual_role=acknowledge_dual_role, account_check=customer_check,
+                             allow_dual_role=settings.allow_dual_role)
     except us.DualRoleWarning as exc:
         db.rollback()
         return _users_page(request, db, form=form, warning=exc.message, status_code=409)
@@ -87,6 +90,7 @@ def user_page(request: Request, user_id: RowIdPath, auth: AdminAuth, db: PortalS
 
 @router.post("/admin/users/{user_id}/type", response_class=HTMLResponse)
 def user_type(request: Request, user_id: RowIdPath, auth: AdminAuth, db: PortalSessionDep, customer_check: CustomerCheckDep,
+              settings: SettingsDep,
               user_type: Annotated[str, Form(max_length=32)], account_an8: Annotated[str, Form(max_length=40)] = "",
               acknowledge_dual_role: Annotated[bool, Form()] = False):
     user = us.get_user(db, user_id=user_id)
@@ -94,7 +98,7 @@ def user_type(request: Request, user_id: RowIdPath, auth: AdminAuth, db: PortalS
         ended = us.change_user_type(db, ctx=auth.context, user=user, user_type=user_type,
                                     account_an8=optional_an8(account_an8, "account_an8"),
                                     acknowledge_dual_role=acknowledge_dual_role,
-                                    account_check=customer_check)
+                                    account_check=customer_check, allow_dual_role=settings.allow_dual_role)
     except us.DualRoleWarning as exc:
         db.rollback()
         return _user_page(request, db, user, warning=exc.message, asked_type=user_type, status_code=409)
@@ -106,11 +110,12 @@ def user_type(request: Request, user_id: RowIdPath, auth: AdminAuth, db: PortalS
 
 
 @router.post("/admin/users/{user_id}/active", response_class=HTMLResponse)
-def user_active(request: Request, user_id: RowIdPath, auth: AdminAuth, db: PortalSessionDep,
+def user_active(request: Request, user_id: RowIdPath, auth: AdminAuth, db: PortalSessionDep, settings: SettingsDep,
                 active: Annotated[bool, Form()]):
     user = us.get_user(db, user_id=user_id)
     try:
-        ended = us.set_active(db, ctx=auth.context, user=user, active=active)
+        ended = us.set_active(db, ctx=auth.context, user=user, active=active,
+                              allow_dual_role=settings.allow_dual_role)
     except AdminError as exc:
         db.rollback()
         return _user_page(request, db, user, error=exc, status_code=exc.status)
