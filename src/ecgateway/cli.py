@@ -6,13 +6,16 @@ from typing import Annotated
 
 import typer
 
+from ecgateway.clock import utcnow
 from ecgateway.config import USER_TYPES, Settings, get_settings
 
 app = typer.Typer(help="ecgateway: the on-behalf-of gateway for JD Edwards.", no_args_is_help=True)
 db_app = typer.Typer(help="The portal database.", no_args_is_help=True)
 jde_app = typer.Typer(help="The JDE database (demo and benchmark data).", no_args_is_help=True)
 users_app = typer.Typer(help="Portal users.", no_args_is_help=True)
+search_app = typer.Typer(help="The accounts search index (in the portal database).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(search_app, name="search")
 app.add_typer(jde_app, name="jde")
 app.add_typer(users_app, name="users")
 
@@ -42,15 +45,26 @@ register_admin(restrictions_app)
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
-    workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
+    workers: Annotated[int | None, typer.Option(help="Worker processes (default: one per core, 2 to 8)")] = None,
 ) -> None:
     """Serve the gateway with uvicorn."""
     import uvicorn
+
+    workers = workers or default_workers()
 
     for warning in exposure_warnings(get_settings(), host):
         typer.echo(f"warning: {warning}", err=True)
 
     uvicorn.run("ecgateway.app:create_app", factory=True, host=host, port=port, workers=workers, proxy_headers=True)
+
+
+def default_workers() -> int:
+    """One worker process per core, at least 2 and at most 8: a slow search in one process does not
+    hold up the reps served by another, and the routes' thread pool serves the rest concurrently
+    (bench/RESULTS-search.md: 8 clients on the picker mix)."""
+    import os
+
+    return max(2, min(8, os.cpu_count() or 1))
 
 
 def exposure_warnings(settings: Settings, host: str) -> list[str]:
@@ -87,7 +101,7 @@ def demo(
     for login in logins:
         typer.echo(f"{login.login:<16} {login.user_type:<26} {login.password}")
     if not no_serve:
-        serve(host="127.0.0.1", port=port, workers=1)
+        serve(host="127.0.0.1", port=port, workers=1)  # one process: the demo starts and stops quickly
 
 
 @db_app.command("upgrade")
@@ -115,6 +129,62 @@ def jde_seed(
     tables = jde_tables(settings.jde_schema, control_schema=settings.jde_control_schema)
     summary = seed_database(engine, tables, accounts=accounts, seed=seed, show_progress=True)
     typer.echo(summary.describe())
+
+
+@search_app.command("rebuild")
+def search_rebuild() -> None:
+    """Copy every account of JDE's Work-with-Accounts query into the search index (with a progress bar)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    from ecgateway.runtime import Runtime
+
+    runtime = Runtime.from_settings(get_settings())
+    try:
+        with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+                      TimeRemainingColumn()) as progress, runtime.jde_reader.connect() as jde:
+            task = progress.add_task("accounts", total=None)
+            count = runtime.search.rebuild(jde, wwa=runtime.accounts,
+                                           on_progress=lambda done, total: progress.update(task, completed=done,
+                                                                                           total=total))
+        for line in runtime.search.status().describe(utcnow()):
+            typer.echo(line)
+        typer.echo(f"indexed {count:,} accounts")
+    finally:
+        runtime.dispose()
+
+
+@search_app.command("refresh")
+def search_refresh() -> None:
+    """Re-read the accounts JDE changed since the last refresh (update stamps), once."""
+    from ecgateway.runtime import Runtime
+
+    runtime = Runtime.from_settings(get_settings())
+    try:
+        result = runtime.refresh_search()
+        if result is None:
+            typer.echo("error: the search index is not built; run `ecgateway search rebuild` first", err=True)
+            raise typer.Exit(2)
+        typer.echo(f"refreshed {result.changed:,} changed accounts ({result.stored:,} stored, {result.removed:,} "
+                   f"no longer accounts) in {result.seconds:.2f} s")
+    finally:
+        runtime.dispose()
+
+
+@search_app.command("status")
+def search_status() -> None:
+    """The search index's age and size."""
+    from ecgateway.accounts.search import SearchIndex
+    from ecgateway.db import make_engine
+
+    engine = make_engine(get_settings().portal_database_url)
+    try:
+        status = SearchIndex(engine).status()
+    finally:
+        engine.dispose()
+    for line in status.describe(utcnow()):
+        typer.echo(line)
+    if not status.built:
+        raise typer.Exit(1)
 
 
 @users_app.command("add")

@@ -95,6 +95,18 @@ class Settings(BaseSettings):
         "this origin; unset, the request's own Host is trusted (fine on loopback, not behind a proxy)")
     session_idle_minutes: int = 30
     session_absolute_minutes: int = 480
+    search_refresh_seconds: float = Field(
+        60.0, description="How often each gateway process refreshes the accounts search index from JDE's update "
+        "stamps (0: never; `ecgateway search refresh` then does it)")
+    # On-behalf-of sessions (obo/service.py): a reason at the start, and a time box per session.
+    obo_reason: Literal["off", "optional", "required"] = Field(
+        "optional", description="Reps give a reason or ticket number when they start acting: off (not asked), "
+        "optional (asked), required (a start without one is refused)")
+    obo_max_minutes: int = Field(60, ge=1, le=24 * 60, description="Length of one on-behalf-of session; it ends "
+                                 "with a notice at its limit (the rep stays signed in, their cart is kept)")
+    obo_extend_minutes: int | None = Field(None, ge=1, le=24 * 60, description="What the one extension adds; "
+                                           "default ECGW_OBO_MAX_MINUTES")
+    obo_warn_seconds: int = Field(120, ge=10, le=3600, description="The banner warns this long before the limit")
     company: str = Field("00000", description="JDE company the portal sells from (F03012 AICO)")
     decimals: dict[str, int] = Field(default_factory=lambda: dict(DEFAULT_DECIMALS))
     jde_timezone: str | None = Field(
@@ -161,6 +173,15 @@ class Settings(BaseSettings):
     mail_backoff_base_seconds: float = Field(2.0, gt=0, description="Retry wait after a failed send, doubling...")
     mail_backoff_cap_seconds: float = Field(600.0, gt=0, description="...up to this, jittered")
     link_days: float = Field(14.0, gt=0, description="Default lifetime of the signed links e-mails carry, in days")
+
+    # Managed lists (commerce/lists.py): which accounts may receive them, by a JDE code of the account (F0101).
+    lists_account_column: Literal["abat1", "abac01", "abac02", "abac03", "abac04", "abac05", "abac06", "abac07",
+                                  "abac08", "abac09", "abac10"] = Field(
+        "abac03", description="The F0101 column whose code says the account's type for managed lists (the demo data "
+        "keeps the customer class in ABAC03: DST, RTL, OEM, GOV)")
+    lists_account_types: tuple[str, ...] = Field(
+        ("*",), description="Codes of that column whose accounts may receive managed lists (JSON list); [\"*\"]: every "
+        "account; []: none")
 
     ais_url: str | None = None
     ais_username: str | None = None

@@ -10,8 +10,12 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from ecgateway.accounts.query import WorkWithAccounts
+from ecgateway.accounts.search import SearchIndex
 from ecgateway.accounts.store import set_restriction
+from ecgateway.auth.models import RIGHT_LISTS
 from ecgateway.auth.passwords import hash_password
+from ecgateway.auth.rights import set_right
 from ecgateway.auth.users import create_user, get_by_login
 from ecgateway.config import Settings
 from ecgateway.db import in_values, make_engine
@@ -58,11 +62,24 @@ def prepare_demo(settings: Settings, *, accounts: int, seed: int, echo: Callable
         portal_engine = make_engine(settings.portal_database_url)
         try:
             with Session(portal_engine) as session, session.begin():
-                return _demo_users(session, jde_engine, tables)
+                logins = _demo_users(session, jde_engine, tables)
+            _build_search_index(settings, jde_engine, portal_engine, echo)
+            return logins
         finally:
             portal_engine.dispose()
     finally:
         jde_engine.dispose()
+
+
+def _build_search_index(settings: Settings, jde_engine: sa.Engine, portal_engine: sa.Engine, echo) -> None:
+    """Build the accounts search index when it never was (a later demo keeps it: the relay refreshes it)."""
+    index = SearchIndex(portal_engine)
+    if index.ready():
+        return
+    wwa = WorkWithAccounts.load(settings, dialect=jde_engine.dialect.name)
+    with jde_engine.connect() as jde:
+        count = index.rebuild(jde, wwa=wwa)
+    echo(f"search index: {count:,} accounts")
 
 
 def _stale_edi_tables(engine: sa.Engine, tables: JdeTables) -> str:
@@ -115,6 +132,9 @@ def _demo_users(session: Session, jde_engine: sa.Engine, tables: JdeTables) -> l
     for login, name, user_type, filter_text in DEMO_STAFF:
         password = _password()
         user = _ensure_user(session, login=login, name=name, user_type=user_type, password=password)
+        if login == "sales":  # the demo's rep who prepares managed lists (granted on the admin's user page)
+            session.flush()
+            set_right(session, user_id=user.id, right=RIGHT_LISTS, granted=True, by="demo")
         if filter_text and user.restriction is None:
             set_restriction(session, rep=user, filter_text=filter_text, changed_by="demo")
         logins.append(DemoLogin(login, user_type, password))

@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from ecgateway.accounts.query import WorkWithAccounts
+from ecgateway.accounts.search import SearchIndex
 from ecgateway.config import Settings
 from ecgateway.db import is_in_memory, make_engine
 from ecgateway.jde.handle import Jde
@@ -24,6 +25,7 @@ class Runtime:
     jde: JdeTables
     portal_sessions: sessionmaker[Session] = field(init=False)
     accounts: WorkWithAccounts = field(init=False)  # the base query, loaded and checked once
+    search: SearchIndex = field(init=False)  # the accounts search index, in the portal database
     # Pages and the API read JDE through this one: it refuses writes. jde_engine (orders into
     # F47011/F47012 with the local ERP) is the only writer.
     jde_reader: Engine | None = None
@@ -31,6 +33,7 @@ class Runtime:
     def __post_init__(self) -> None:
         self.portal_sessions = sessionmaker(self.portal_engine, expire_on_commit=False)
         self.accounts = WorkWithAccounts.load(self.settings, dialect=self.jde_engine.dialect.name)
+        self.search = SearchIndex(self.portal_engine)
         if self.jde_reader is None:
             if self.settings.jde_read_url:
                 self.jde_reader = make_engine(self.settings.jde_read_url, jde=True, read_only=True)
@@ -55,6 +58,11 @@ class Runtime:
         """A JDE handle on the read-only engine, for one request or one command."""
         with self.jde_reader.connect() as conn:
             yield Jde(conn=conn, tables=self.jde, company=self.settings.company, decimals=self.settings.decimals)
+
+    def refresh_search(self):
+        """One incremental refresh of the search index from JDE's update stamps (None: not built)."""
+        with self.jde_reader.connect() as conn:
+            return self.search.refresh(conn, wwa=self.accounts, tables=self.jde)
 
     def dispose(self) -> None:
         if self.jde_reader is not None and self.jde_reader is not self.jde_engine:

@@ -34,11 +34,11 @@ def _actor(gw, login) -> Actor:
     return Actor.of(gw.user(login))
 
 
-def _acting(gw, login, an8):
+def _acting(gw, login, an8, reason=""):
     """A client of the rep, acting on behalf of an8 (the form post, as the picker sends it)."""
     client = gw.client(login)
     token = csrf_of(client)
-    assert client.post("/obo", data={"an8": an8, "csrf_token": token}).status_code == 303
+    assert client.post("/obo", data={"an8": an8, "csrf_token": token, "reason": reason}).status_code == 303
     return client
 
 
@@ -167,12 +167,14 @@ def test_a_period_that_is_not_right_is_said_so_not_a_500(gw):
 
 def test_ending_a_live_session_ends_it_and_the_rep_reads_why(gw):
     an8 = gw.accounts[1]
-    rep = _acting(gw, "sales1", an8)
+    rep = _acting(gw, "sales1", an8, reason="call from the buyer, ticket 99")
     rep.get("/account")
     admin, csrf = api_client(gw, "admin1")
     live = [s for s in admin.get("/api/v1/admin/supervisor/sessions").json() if s["rep_login"] == "sales1"]
     assert len(live) == 1 and live[0]["account"] == an8
     assert "Impersonation starts" in live[0]["last_action"]
+    assert live[0]["reason"] == "call from the buyer, ticket 99"  # the rep's reason for the session
+    assert "call from the buyer, ticket 99" in gw.client("admin1").get("/admin/supervisor").text
     sid = live[0]["id"]
 
     assert admin.post(f"/api/v1/admin/supervisor/sessions/{sid}/end", json={"reason": ""},

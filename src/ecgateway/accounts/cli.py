@@ -102,13 +102,16 @@ def accounts(
 
     settings = get_settings()
     wwa = _work_with_accounts()
+    from ecgateway.accounts.search import SearchIndex
+
     with _portal() as portal:
         user = _user(portal, rep)
         scope = rep_scope(portal, rep=user, wwa=wwa)
+        index = SearchIndex(portal.get_bind())
     engine = make_engine(settings.jde_database_url, jde=True)
     try:
         with engine.connect() as jde:
-            page = list_accounts(jde, wwa=wwa, scope=scope, q=q, sort=sort, cursor=cursor, limit=limit)
+            page = list_accounts(jde, wwa=wwa, scope=scope, q=q, sort=sort, cursor=cursor, limit=limit, index=index)
     except (CursorError, ValueError) as exc:
         _fail(str(exc))
     finally:

@@ -39,6 +39,8 @@ AN8_MAX = 10**MAX_AN8_DIGITS - 1  # JDE address numbers are NUMBER(8): 99,999,99
 # Oracle and SQL Server do not: they get a >= b AND (a > x OR b > y).
 ROW_VALUE_DIALECTS = ("postgres", "sqlite")
 _BASE_PARAMS = {"wwa_today", "wwa_company"}
+# Shapes that output every column of the base query (the search index stores them all).
+INDEX_PURPOSES = ("index", "index-in")
 
 
 class BaseQueryError(RuntimeError):
@@ -51,7 +53,7 @@ class BaseQueryError(RuntimeError):
 class Shape:
     """What varies between the queries built on the base: one rendered SQL per shape."""
 
-    purpose: str  # "list", "count" or "one"
+    purpose: str  # "list", "count", "one"; for the search index: "index" (pages by number), "index-in" (ABAN8 IN)
     search: str | None = None  # None, "text", "name-only" or "number:<digits>"
     sort: str = "number"
     # Rows to fetch (a page and one more), written into the SQL: bound, PostgreSQL's generic
@@ -122,13 +124,17 @@ class WorkWithAccounts:
         if shape.purpose == "one":
             query = query.where(exp.EQ(this=self._col("ABAN8"), expression=exp.Placeholder(this="an8")),
                                 append=True, copy=False)
+        if shape.purpose == "index-in":  # the accounts the search index proposes: ABAN8 IN (:c0, ..)
+            binds = [exp.Placeholder(this=f"c{i}") for i in range(int(shape.rows))]
+            query = query.where(exp.In(this=self._col("ABAN8"), expressions=binds), append=True, copy=False)
         if shape.purpose == "count":
             query.set("expressions", [exp.Count(this=exp.Star())])
             query.set("order", None)
             return query
-        query.set("expressions", [self._output(name) for name in LIST_COLUMNS])
+        names = self.columns if shape.purpose in INDEX_PURPOSES else LIST_COLUMNS
+        query.set("expressions", [self._output(name) for name in names])
         query.set("order", None)
-        if shape.purpose == "list":
+        if shape.purpose in ("list", "index"):
             keys = SORT_KEYS[shape.sort]
             # every page, the first too, starts after a key: one plan, walking the sort's index
             query = query.where(self._after(keys), append=True, copy=False)

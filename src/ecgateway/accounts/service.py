@@ -12,7 +12,7 @@ import functools
 import json
 import re
 from dataclasses import dataclass
-from typing import Literal, NamedTuple
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -26,10 +26,14 @@ from ecgateway.accounts.query import (
     WorkWithAccounts,
 )
 from ecgateway.accounts.restrictions import CompiledFilter, RestrictionError, render
+from ecgateway.accounts.search import terms_of
 from ecgateway.auth.roles import is_rep
 from ecgateway.errors import GatewayError
 from ecgateway.jde.conventions import BLANK
 from ecgateway.portal.models import ImpersonateRestriction, User
+
+if TYPE_CHECKING:
+    from ecgateway.accounts.search import SearchIndex
 
 ASSIGN_PAGE = "/admin/restrictions"  # the admin page where a rep's restriction is corrected
 DEFAULT_PAGE_SIZE = 50
@@ -83,6 +87,8 @@ class AccountPage:
     sort: str
     q: str | None
     limit: int
+    # Per item, why it matched q (accounts.search.MATCHES); None without a search index.
+    matches: list[str] | None = None
 
 
 # --- scopes -------------------------------------------------------------------------------
@@ -127,12 +133,18 @@ def list_accounts(
     sort: str = "number",
     cursor: str | None = None,
     limit: int = DEFAULT_PAGE_SIZE,
+    index: SearchIndex | None = None,
 ) -> AccountPage:
-    """One page of the scope's accounts, searched and sorted, continuing after cursor."""
+    """One page of the scope's accounts, searched and sorted, continuing after cursor.
+
+    With q and a built search index, the index proposes and this scope's query decides
+    (accounts/search.py), in relevance order; without an index, q is matched in JDE."""
     if sort not in SORT_KEYS:
         raise ValueError(f"sort {sort!r} is not one of {', '.join(SORT_KEYS)}")
     limit = max(1, min(int(limit), MAX_PAGE_SIZE))
     q = (q or "").strip() or None
+    if q is not None and index is not None and terms_of(q) is not None and index.ready():
+        return index.search(jde, wwa=wwa, scope=scope, q=q, sort=sort, cursor=cursor, limit=limit)
     after = _decode_cursor(cursor, sort) if cursor else None
     if scope.kind == "none":
         return AccountPage([], None, sort, q, limit)

@@ -43,7 +43,7 @@ DEFAULT_PERIOD_DAYS = 14
 TOP_ACCOUNTS = 10
 ALERT_WINDOW = dt.timedelta(hours=1)
 REASON_MAX = 300
-ACCOUNT_ENTRIES = 2000  # the newest entries of one account shown (its whole history stays in the log)
+ACCOUNT_ENTRIES = 500  # the newest entries of one account shown (its whole history stays in the log)
 
 
 # -- live sessions -----------------------------------------------------------------------------
@@ -73,31 +73,43 @@ def live_sessions(portal: Session, *, settings: Settings, now: dt.datetime | Non
                AuthSession.created_at >= now - dt.timedelta(minutes=settings.session_absolute_minutes))
         .order_by(AuthSession.obo_started_at, AuthSession.id)
     ).all()
+    rows = [(row, user) for row, user in rows if is_rep(user)]
+    last = _last_actions(portal, [(user.id, row.obo_an8, as_utc(row.obo_started_at or row.rotated_at))
+                                  for row, user in rows])
     out = []
     for row, user in rows:
-        if not is_rep(user):
-            continue
         since = as_utc(row.obo_started_at or row.rotated_at)
-        last = portal.scalars(
-            select(AuditEntry).where(AuditEntry.actor_user_id == user.id, AuditEntry.subject_an8 == row.obo_an8,
-                                     AuditEntry.at >= since)
-            .order_by(AuditEntry.seq.desc()).limit(1)).first()
+        entry = last.get((user.id, row.obo_an8))
         out.append(LiveSession(
             id=row.id, rep_id=user.id, rep_login=user.login, rep_name=user.name, account=row.obo_an8, since=since,
-            last_seen=as_utc(row.last_seen_at), reason=session_reason(row, last),
-            last_action=_words(last) if last is not None else None,
-            last_action_at=as_utc(last.at) if last is not None else None,
+            last_seen=as_utc(row.last_seen_at), reason=session_reason(row),
+            last_action=_words(entry) if entry is not None else None,
+            last_action_at=as_utc(entry.at) if entry is not None else None,
         ))
     return out
 
 
-def session_reason(row: AuthSession, last: AuditEntry | None = None) -> str | None:
-    """The reason the rep gave when starting (a column of the session once sessions carry one)."""
-    for name in ("obo_reason", "reason"):
-        value = getattr(row, name, None)
-        if value:
-            return str(value)
-    return None
+def _last_actions(portal: Session, wanted: list[tuple[int, int, dt.datetime]]) -> dict[tuple[int, int], AuditEntry]:
+    """The latest entry of each (rep, account) since its session started: two queries for all of them.
+    A session lives at most ECGW_SESSION_ABSOLUTE_MINUTES, so the range read is that long at most."""
+    if not wanted:
+        return {}
+    since = {(uid, an8): at for uid, an8, at in wanted}
+    newest = portal.execute(
+        select(AuditEntry.actor_user_id, AuditEntry.subject_an8, func.max(AuditEntry.seq))
+        .where(AuditEntry.at >= min(since.values()), AuditEntry.actor_user_id.in_(sorted({w[0] for w in wanted})))
+        .group_by(AuditEntry.actor_user_id, AuditEntry.subject_an8)
+    ).all()
+    seqs = [seq for uid, an8, seq in newest if (uid, an8) in since]
+    if not seqs:
+        return {}
+    entries = portal.scalars(select(AuditEntry).where(AuditEntry.seq.in_(seqs))).all()
+    return {(e.actor_user_id, e.subject_an8): e for e in entries if as_utc(e.at) >= since[(e.actor_user_id, e.subject_an8)]}
+
+
+def session_reason(row: AuthSession) -> str | None:
+    """The reason or ticket the rep gave when starting this session (ECGW_OBO_REASON), if any."""
+    return row.obo_reason or None
 
 
 def end_session(portal: Session, *, ctx: ActingContext, session_id: int, reason: str) -> LiveSession:
@@ -123,8 +135,7 @@ def end_session(portal: Session, *, ctx: ActingContext, session_id: int, reason:
                        since=started, last_seen=as_utc(row.last_seen_at), reason=session_reason(row),
                        last_action=None, last_action_at=None)
     end_reason = f"ended by administrator {ctx.actor.login}: {reason}"
-    end_detail = (sessions.obo_end_detail(row, end_reason) if hasattr(sessions, "obo_end_detail")
-                  else {"reason": end_reason})  # with the rep's reason and start, once sessions carry them
+    end_detail = sessions.obo_end_detail(row, end_reason)  # with the rep's reason and the session's start
     for column in AuthSession.__table__.columns:  # every on-behalf-of column, as obo.service._clear does
         if column.name.startswith("obo_") or column.name in ("billing_an8", "shipping_an8"):
             setattr(row, column.key, None)

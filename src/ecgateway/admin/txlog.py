@@ -44,11 +44,12 @@ class LogFilter:
     date_from: dt.date | None = None  # UTC days, inclusive
     date_to: dt.date | None = None
     order_id: int | None = None  # the entries of one portal order
+    reason: str | None = None  # words of an on-behalf-of session's reason or ticket (obo_reason), any case
 
     def query_args(self) -> dict[str, str]:
         """The filter as URL query parameters (for links and the CSV export of the same view)."""
         pairs = {"rep": self.rep, "account": self.account, "action": self.action, "outcome": self.outcome,
-                 "date_from": self.date_from, "date_to": self.date_to, "order": self.order_id}
+                 "date_from": self.date_from, "date_to": self.date_to, "order": self.order_id, "reason": self.reason}
         return {k: str(v) for k, v in pairs.items() if v not in (None, "")}
 
 
@@ -146,7 +147,23 @@ def _filtered(flt: LogFilter) -> Select:
         stmt = stmt.where(AuditEntry.at < _day_start(flt.date_to + dt.timedelta(days=1)))
     if flt.order_id is not None:
         stmt = stmt.where(AuditEntry.object == f"order {flt.order_id}")
+    if flt.reason and flt.reason.strip():
+        stmt = stmt.where(_reason_matches(flt.reason.strip()))
     return stmt
+
+
+# The entries that carry an on-behalf-of session's reason: its start (or change), and its end.
+REASON_ACTIONS = ("obo.start", "obo.change", "obo.end")
+
+
+def _reason_matches(words: str):
+    """Entries whose obo_reason contains words (any case). The detail is canonical JSON text
+    (sorted keys, no spaces, ensure_ascii off): the words are looked for as JSON string content
+    right after the key, with LIKE's wildcards escaped."""
+    inner = json.dumps(words.lower(), ensure_ascii=False)[1:-1]
+    escaped = inner.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    pattern = '%"obo_reason":"%' + escaped + '%'
+    return AuditEntry.action.in_(REASON_ACTIONS) & func.lower(AuditEntry.detail).like(pattern, escape="\\")
 
 
 def _ordered(stmt: Select, sort: str, direction: str) -> Select:

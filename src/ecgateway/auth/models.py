@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ecgateway.portal.models import Base
@@ -28,6 +28,12 @@ class AuthSession(Base):
     billing_an8: Mapped[int | None] = mapped_column(Integer, nullable=True)
     shipping_an8: Mapped[int | None] = mapped_column(Integer, nullable=True)
     obo_started_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # The on-behalf-of session's reason (or ticket), its time box and the audit entry that opened it;
+    # all cleared when acting ends (obo.service).
+    obo_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    obo_ends_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    obo_extended_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    obo_start_seq: Mapped[int | None] = mapped_column(Integer, nullable=True)
     notice: Mapped[str | None] = mapped_column(Text, nullable=True)  # shown once on the next page
 
 
@@ -44,3 +50,45 @@ class LoginFailure(Base):
     login: Mapped[str] = mapped_column(String(64), nullable=False)  # lower-cased as typed
     ip: Mapped[str] = mapped_column(String(64), nullable=False)
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
+# Rights an admin grants per user, beyond what the user type gives (auth/rights.py).
+RIGHT_LISTS = "lists.create"  # save the on-behalf cart as a managed list for the customer
+RIGHTS = (RIGHT_LISTS,)
+
+
+class UserRight(Base):
+    """One right granted to one user, and who granted it when."""
+
+    __tablename__ = "ec_user_rights"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True)
+    right: Mapped[str] = mapped_column(String(32), nullable=False)
+    granted_by: Mapped[str] = mapped_column(String(64), nullable=False)
+    granted_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+    __table_args__ = (UniqueConstraint("user_id", "right", name="ux_ec_user_rights"),)
+
+
+class AccountSetting(Base):
+    """A customer account's own choices (JDE parent AN8); no row: every choice at its default."""
+
+    __tablename__ = "ec_account_settings"
+
+    an8: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    obo_receipts: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)  # e-mail a receipt per session
+    changed_by: Mapped[str] = mapped_column(String(64), nullable=False)
+    changed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
+class OboReceipt(Base):
+    """The receipt of one ended on-behalf-of session (its obo.end audit entry): made once, unique by end_seq."""
+
+    __tablename__ = "ec_obo_receipts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    end_seq: Mapped[int] = mapped_column(Integer, nullable=False, unique=True)
+    an8: Mapped[int] = mapped_column(Integer, nullable=False)
+    recipients: Mapped[int] = mapped_column(Integer, nullable=False)  # 0: nobody to send to (still recorded)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)

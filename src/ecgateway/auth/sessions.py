@@ -122,7 +122,19 @@ def record_obo_ends(db: Session, rows: Iterable[AuthSession], *, reason: str) ->
         user = db.get(User, row.user_id) if row.obo_an8 is not None else None
         if user is not None:
             record(db, actor=Actor.of(user), subject_an8=row.obo_an8, action="obo.end",
-                   object=f"account {row.obo_an8}", outcome="ok", detail={"reason": reason})
+                   object=f"account {row.obo_an8}", outcome="ok", detail=obo_end_detail(row, reason))
+
+
+def obo_end_detail(row: AuthSession, reason: str) -> dict:
+    """An obo.end entry's detail: why it ended, and which session (its reason, start, opening entry)."""
+    detail: dict = {"reason": reason}
+    if row.obo_reason:
+        detail["obo_reason"] = row.obo_reason
+    if row.obo_started_at is not None:
+        detail["started_at"] = as_utc(row.obo_started_at).isoformat(timespec="seconds").replace("+00:00", "Z")
+    if row.obo_start_seq is not None:
+        detail["start_seq"] = row.obo_start_seq
+    return detail
 
 
 def csrf_matches(row: AuthSession, presented: str | None) -> bool:

@@ -27,6 +27,7 @@ import random
 import secrets
 import socket
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -37,6 +38,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ecgateway.audit.service import record
 from ecgateway.clock import utcnow
+from ecgateway.commerce.lists import close_lists_of_order
 from ecgateway.commerce.models import (
     ORDER_REJECTED,
     ORDER_SENT,
@@ -82,6 +84,16 @@ class RelayHooks:
 
 
 @dataclass
+class Chore:
+    """Work the relay loop does besides orders, every `every` seconds (the search index refresh)."""
+
+    name: str
+    every: float
+    run: Callable[[], object]
+    due: float = 0.0  # time.monotonic() of the next run; 0: at the first pass
+
+
+@dataclass
 class PassResult:
     claimed: int = 0
     sent: int = 0
@@ -98,6 +110,7 @@ class Relay:
     name: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}")
     hooks: RelayHooks = field(default_factory=RelayHooks)
     rng: random.Random = field(default_factory=random.Random)
+    chores: list[Chore] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._wake = threading.Event()
@@ -157,6 +170,7 @@ class Relay:
         """Loop until stop is set: pass, then wait for the poll interval, a wake-up, or an ERP pause."""
         stop = stop or self._stop
         while not stop.is_set():
+            self.run_chores()
             try:
                 result = self.run_once()
             except Exception:  # noqa: BLE001 - e.g. the portal database restarting: keep the relay alive
@@ -168,6 +182,18 @@ class Relay:
             elif result.claimed < self.settings.batch_size:
                 self._wake.wait(self.settings.poll_seconds)
                 self._wake.clear()
+
+    def run_chores(self) -> None:
+        """Run the chores that are due; a failing chore is logged and tried again at its next time."""
+        now = time.monotonic()
+        for chore in self.chores:
+            if chore.every <= 0 or now < chore.due:
+                continue
+            chore.due = now + chore.every
+            try:
+                chore.run()
+            except Exception:  # noqa: BLE001 - e.g. JDE unreachable: orders keep flowing, the chore retries
+                log.exception("relay chore %s failed; next try in %.0fs", chore.name, chore.every)
 
     def wake(self) -> None:
         """Look for due rows now (called after an order commits in this process)."""
@@ -257,6 +283,8 @@ class Relay:
                    object=f"order {row.order_id}", outcome="ok",
                    detail={"erp_reference": receipt.erp_reference, "erp_status": receipt.status,
                            "attempts": row.attempts + 1, "relay": self.name})
+            # Managed lists the order's lines came from are closed once the order reached JD Edwards.
+            close_lists_of_order(session, order_id=row.order_id, erp_reference=receipt.erp_reference)
 
     def _retry(self, outbox_id: int, attempts: int, exc: BaseException) -> float:
         delay = backoff_seconds(attempts + 1, base=self.settings.backoff_base_seconds,

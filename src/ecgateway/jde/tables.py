@@ -118,7 +118,7 @@ def jde_tables(schema: str | None = None, *, control_schema: str | None = None,
         _chr("abat1", 3),
         *[_chr(f"abac{i:02d}", 3) for i in range(1, 31)],
         *[_num(f"aban8{i}") for i in range(1, 7)],
-        _num("abeftb"), _num("abupmj"),
+        _num("abeftb"), _num("abupmj"), _num("abupmt"),
         PrimaryKeyConstraint("aban8"),
         # Work with Accounts sorted by name: keyset pages start from this index.
         Index("f0101_alph", "abalph", "aban8"),
@@ -128,7 +128,7 @@ def jde_tables(schema: str | None = None, *, control_schema: str | None = None,
         _num("alan8"), _num("aleftb"),
         _chr("aladd1", 40), _chr("aladd2", 40), _chr("aladd3", 40), _chr("aladd4", 40),
         _chr("alcty1", 25), _chr("aladds", 3), _chr("aladdz", 12), _chr("alctr", 3),
-        _chr("alcoun", 25),
+        _chr("alcoun", 25), _num("alupmj"), _num("alupmt"),
         PrimaryKeyConstraint("alan8", "aleftb"),
         # Work with Accounts sorted by city: keyset pages start from this index.
         Index("f0116_cty1", "alcty1", "alan8"),
@@ -141,18 +141,19 @@ def jde_tables(schema: str | None = None, *, control_schema: str | None = None,
     f0115 = Table(
         "f0115", md,
         _num("wpan8"), _num("wpidln"), _num("wprck7"), _chr("wpphtp", 4),
-        _chr("wpar1", 6), _chr("wpph1", 20),
+        _chr("wpar1", 6), _chr("wpph1", 20), _num("wpupmj"), _num("wpupmt"),
         PrimaryKeyConstraint("wpan8", "wpidln", "wprck7"),
     )
     f01151 = Table(
         "f01151", md,
         _num("eaan8"), _num("eaidln"), _num("earck7"), _chr("eaetp", 4), _chr("eaemal", 256),
+        _num("eaupmj"), _num("eaupmt"),
         PrimaryKeyConstraint("eaan8", "eaidln", "earck7"),
     )
     f0150 = Table(
         "f0150", md,
         _chr("maostp", 3), _num("mapa8"), _num("maan8"), _num("madss7"),
-        _num("mabefd"), _num("maeefd"),
+        _num("mabefd"), _num("maeefd"), _num("maupmj"), _num("maupmt"),
         PrimaryKeyConstraint("maostp", "mapa8", "maan8"),
         Index("f0150_child", "maan8", "maostp"),
     )
@@ -160,7 +161,7 @@ def jde_tables(schema: str | None = None, *, control_schema: str | None = None,
         "f03012", md,
         _num("aian8"), _chr("aico", 5), _chr("aicrcd", 3), _chr("aitrar", 3),
         _amount("aiacl"), _chr("aihold", 2), _chr("aibadt", 1), _chr("aicpgp", 8),
-        _chr("aiasn", 8), _num("aiarpy"),
+        _chr("aiasn", 8), _num("aiarpy"), _num("aiupmj"), _num("aiupmt"),
         PrimaryKeyConstraint("aian8", "aico"),
     )
     # The pricing tables in JDE's real layout (see local_pricing.py for what each holds).

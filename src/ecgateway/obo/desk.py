@@ -128,18 +128,21 @@ def resume_after_timeout(db: Session, jde: Jde, *, wwa: WorkWithAccounts, user: 
             break
     try:
         return _restart(db, jde, wwa=wwa, user=user, auth_session=auth_session, an8=an8, billing=billing,
-                        shipping=shipping)
+                        shipping=shipping, reason=json.loads(end.detail or "{}").get("obo_reason"))
     except obo.OboRefused:
         return None
 
 
-def _restart(db, jde, *, wwa, user, auth_session, an8, billing, shipping) -> tuple[int, str]:
+def _restart(db, jde, *, wwa, user, auth_session, an8, billing, shipping, reason=None) -> tuple[int, str]:
+    # The session's reason (obo.end's obo_reason) goes on with it, so a required reason is met again.
     try:
-        token = obo.start(db, jde, wwa=wwa, user=user, auth_session=auth_session, an8=an8, billing_an8=billing)
+        token = obo.start(db, jde, wwa=wwa, user=user, auth_session=auth_session, an8=an8, billing_an8=billing,
+                          reason=reason)
     except obo.OboRefused:
         if billing is None:
             raise
-        token = obo.start(db, jde, wwa=wwa, user=user, auth_session=auth_session, an8=an8)  # the billing went away
+        token = obo.start(db, jde, wwa=wwa, user=user, auth_session=auth_session, an8=an8,
+                          reason=reason)  # the billing went away
     if shipping is not None:
         try:
             obo.choose_shipping(db, jde, user=user, auth_session=auth_session, shipping_an8=shipping)

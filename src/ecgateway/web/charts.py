@@ -22,7 +22,7 @@ def hbar(chart_id: str, title: str, rows: Sequence[tuple[str, float, str]]) -> M
     """Horizontal bars: rows of (label, value, value as written)."""
     height = max(1, len(rows)) * (_BAR_H + _GAP) + 34
     top = max((v for _, v, _ in rows), default=0) or 1
-    width = _W - _LABEL - 90
+    width = _W - _LABEL - 190  # room for the value written after the longest bar
     parts = [_open(chart_id, title, _W, height)]
     if not rows:
         parts.append(f'<text x="10" y="50" font-size="14" fill="#444">{escape("No figures in this period")}</text>')

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from ecgateway.accounts import WorkWithAccounts, is_customer_account
 from ecgateway.accounts.query import AN8_MAX
+from ecgateway.accounts.search import SearchIndex
 from ecgateway.admin import txlog
 from ecgateway.admin.users import AdminError
 from ecgateway.auth import sessions
@@ -72,6 +73,14 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 PortalSessionDep = Annotated[Session, Depends(get_portal_session)]
 JdeDep = Annotated[Jde, Depends(get_jde)]
 AccountsQueryDep = Annotated[WorkWithAccounts, Depends(get_accounts_query)]
+
+
+def get_search_index(runtime: Annotated[Runtime, Depends(get_runtime)]) -> SearchIndex:
+    """The accounts search index (accounts/search.py): it proposes, the rep's query decides."""
+    return runtime.search
+
+
+SearchIndexDep = Annotated[SearchIndex, Depends(get_search_index)]
 ErpDep = Annotated[Erp, Depends(get_erp)]
 RelayDep = Annotated[Relay, Depends(get_relay)]
 
@@ -92,13 +101,15 @@ def audit_log_filter(
     date_from: Annotated[str | None, Query(max_length=10, description="YYYY-MM-DD (UTC)")] = None,
     date_to: Annotated[str | None, Query(max_length=10, description="YYYY-MM-DD (UTC), inclusive")] = None,
     order: OptionalRowIdQuery = None,
+    reason: Annotated[str | None, Query(max_length=200, description="words of an on-behalf-of session's reason "
+                                        "or ticket")] = None,
 ) -> txlog.LogFilter:
     """The transaction log's filter from the query string (pages, CSV and API alike); AdminError
     (400) names a field that is not right."""
     return txlog.LogFilter(
         rep=rep or None, account=optional_an8(account or "", "account"), action=action or None,
         outcome=outcome or None, date_from=txlog.parse_date(date_from, field="date_from"),
-        date_to=txlog.parse_date(date_to, field="date_to"), order_id=order,
+        date_to=txlog.parse_date(date_to, field="date_to"), order_id=order, reason=reason or None,
     )
 
 

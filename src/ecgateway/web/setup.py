@@ -8,19 +8,32 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from ecgateway.web import health
+from ecgateway.web.api import access as access_api
 from ecgateway.web.api import accounts as accounts_api
 from ecgateway.web.api import admin as admin_api
 from ecgateway.web.api import auth as auth_api
 from ecgateway.web.api import commerce as commerce_api
 from ecgateway.web.api import desk as desk_api
+from ecgateway.web.api import lists as lists_api
 from ecgateway.web.api import obo as obo_api
 from ecgateway.web.api import supervisor as supervisor_api
 from ecgateway.web.errors import install_error_handlers
-from ecgateway.web.pages import accounts, admin, auth, commerce, home, obo, supervisor
+from ecgateway.web.pages import (
+    access,
+    accounts,
+    admin,
+    auth,
+    commerce,
+    home,
+    lists,
+    obo,
+    supervisor,
+)
 from ecgateway.web.security import ResponseSecurityMiddleware
 
 ROUTERS = (health, home, auth, accounts, obo, auth_api, accounts_api, obo_api, admin, admin_api, supervisor,
-           supervisor_api, commerce, commerce_api, desk_api)
+           supervisor_api, commerce, commerce_api, desk_api, access, access_api,
+           lists, lists_api)
 
 
 def install_web(app: FastAPI) -> None:

@@ -9,12 +9,16 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 
 from ecgateway.config import Settings
+from ecgateway.obo.service import time_box
 from ecgateway.web.banner import banner_for
 
 
 def make_templates(settings: Settings) -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(settings.resource("templates")), context_processors=[_auth_context])
     templates.env.filters["money"] = money
+    # The on-behalf-of session's time box, for templates/_obo_timebox.html (None unless acting).
+    templates.env.globals["obo_time_box"] = lambda auth: time_box(auth.session, settings) if auth and auth.on_behalf else None
+    templates.env.globals["obo_reason_setting"] = lambda: settings.obo_reason  # read per page: tests change it
     return templates
 
 

@@ -13,17 +13,23 @@ from contextlib import contextmanager
 from fastapi import FastAPI
 
 from ecgateway.admin.supervisor import AlertWatcher
-from ecgateway.commerce.outbox import OutboxSettings, Relay
+from ecgateway.commerce.outbox import Chore, OutboxSettings, Relay
 from ecgateway.erp import make_erp
+from ecgateway.jde.addresses import postal_addresses
 from ecgateway.mail import MailSender
+from ecgateway.obo.receipts import ReceiptingMailSender
 from ecgateway.runtime import Runtime
 
 
 def install(app: FastAPI, runtime: Runtime) -> None:
     """Give the app its ERP client and a relay (started by `running`)."""
     app.state.erp = make_erp(runtime)
-    app.state.relay = Relay(sessions=runtime.portal_sessions, erp=app.state.erp, settings=OutboxSettings())
-    app.state.mailer = MailSender(sessions=runtime.portal_sessions, settings=runtime.settings)
+    # The search index refresh rides on the relay loop: one thread per process for background work.
+    chores = [Chore("search index refresh", runtime.settings.search_refresh_seconds, runtime.refresh_search)]
+    app.state.relay = Relay(sessions=runtime.portal_sessions, erp=app.state.erp, settings=OutboxSettings(),
+                            chores=chores)
+    app.state.mailer = ReceiptingMailSender(sessions=runtime.portal_sessions, settings=runtime.settings,
+                                            account_name=lambda an8: _account_name(runtime, an8))
     app.state.alerts = AlertWatcher(sessions=runtime.portal_sessions, settings=runtime.settings)
 
 
@@ -48,3 +54,10 @@ def running(app: FastAPI) -> Iterator[None]:
         relay.stop()
         app.state.erp.close()
 
+
+
+def _account_name(runtime: Runtime, an8: int) -> str:
+    """The account's JDE name for a receipt (its number when JDE has none)."""
+    with runtime.reading_jde() as jde:
+        found = postal_addresses(jde, an8s=[an8]).get(an8)
+    return found.name if found else f"account {an8}"

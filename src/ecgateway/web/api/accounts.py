@@ -17,7 +17,14 @@ from ecgateway.accounts import MAX_PAGE_SIZE, SORT_KEYS, CursorError, list_accou
 from ecgateway.jde.account_detail import AccountDetail, read_account_detail
 from ecgateway.jde.addresses import Address
 from ecgateway.obo import service as obo
-from ecgateway.web.deps import AccountsQueryDep, JdeDep, PortalSessionDep, RepAuth, SignedInAuth
+from ecgateway.web.deps import (
+    AccountsQueryDep,
+    JdeDep,
+    PortalSessionDep,
+    RepAuth,
+    SearchIndexDep,
+    SignedInAuth,
+)
 from ecgateway.web.params import AccountNumberPath, limit_query
 
 router = APIRouter(prefix="/api/v1", tags=["api v1"])
@@ -32,6 +39,9 @@ class AccountOut(BaseModel):
     country: str
     phone: str
     email: str
+    # Why the account matched q: "number", "number-prefix", "name-prefix" or "contains" (relevance
+    # order); null without q (or before the search index is built).
+    match: str | None = None
 
 
 class AccountList(BaseModel):
@@ -89,9 +99,11 @@ class AccountDetailOut(BaseModel):
 
 
 @router.get("/accounts", response_model=AccountList, summary="The rep's accounts",
-            description="Search (q: digits match the number, else name or city), sort "
-                        f"({', '.join(SORT_KEYS)}), keyset paging with next_cursor.")
-def api_accounts(auth: RepAuth, db: PortalSessionDep, jde: JdeDep, wwa: AccountsQueryDep,
+            description="Search (q: the account number, exact or its first digits, and words of the name, "
+                        "city, state, postal code, phone or e-mail; case and accents ignored), in relevance order "
+                        "(exact number, number prefix, name prefix, contains; `match` on each item), sort "
+                        f"({', '.join(SORT_KEYS)}) inside each group, keyset paging with next_cursor.")
+def api_accounts(auth: RepAuth, db: PortalSessionDep, jde: JdeDep, wwa: AccountsQueryDep, index: SearchIndexDep,
                  q: Annotated[str | None, Query(max_length=100)] = None, sort: str = "number",
                  cursor: Annotated[str | None, Query(max_length=500)] = None,
                  limit: Annotated[int, limit_query(MAX_PAGE_SIZE)] = 50) -> AccountList:
@@ -99,10 +111,13 @@ def api_accounts(auth: RepAuth, db: PortalSessionDep, jde: JdeDep, wwa: Accounts
         raise HTTPException(422, f"sort {sort!r} is not one of {', '.join(SORT_KEYS)}.")
     scope = rep_scope(db, rep=auth.user, wwa=wwa)
     try:
-        page = list_accounts(jde.conn, wwa=wwa, scope=scope, q=q, sort=sort, cursor=cursor, limit=limit)
+        page = list_accounts(jde.conn, wwa=wwa, scope=scope, q=q, sort=sort, cursor=cursor, limit=limit,
+                             index=index)
     except CursorError as exc:
         raise HTTPException(422, str(exc)) from None
-    return AccountList(items=[AccountOut(**a._asdict()) for a in page.items], next_cursor=page.next_cursor,
+    matches = page.matches or [None] * len(page.items)
+    return AccountList(items=[AccountOut(**a._asdict(), match=m) for a, m in zip(page.items, matches, strict=True)],
+                       next_cursor=page.next_cursor,
                        sort=page.sort, q=page.q, limit=page.limit,
                        notice=scope.reason if scope.kind == "none" else None)
 

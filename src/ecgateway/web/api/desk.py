@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from ecgateway.accounts import list_accounts, rep_scope
 from ecgateway.obo import desk
 from ecgateway.web.api.accounts import AccountOut
-from ecgateway.web.deps import AccountsQueryDep, JdeDep, PortalSessionDep, RepAuth
+from ecgateway.web.deps import AccountsQueryDep, JdeDep, PortalSessionDep, RepAuth, SearchIndexDep
 
 router = APIRouter(prefix="/api/v1", tags=["api v1"])
 
@@ -41,16 +41,18 @@ class DeskSearch(BaseModel):
             description="q empty: the rep's recent accounts (still allowed). Otherwise the rep's accounts matching q "
                         "(as /api/v1/accounts) and accounts whose portal orders have q as customer PO (from the "
                         "start, any case) or order number. Every account passed the rep's restriction.")
-def desk_search(auth: RepAuth, db: PortalSessionDep, jde: JdeDep, wwa: AccountsQueryDep,
+def desk_search(auth: RepAuth, db: PortalSessionDep, jde: JdeDep, wwa: AccountsQueryDep, index: SearchIndexDep,
                 q: Annotated[str, Query(max_length=100)] = "") -> DeskSearch:
     q = q.strip()
     if not q:
         recent = desk.recent_accounts(db, jde, wwa=wwa, user=auth.user)
         return DeskSearch(q="", accounts=[], more=False, orders=[], recent=[AccountOut(**a._asdict()) for a in recent])
-    page = list_accounts(jde.conn, wwa=wwa, scope=rep_scope(db, rep=auth.user, wwa=wwa), q=q, limit=SWITCHER_ROWS)
+    page = list_accounts(jde.conn, wwa=wwa, scope=rep_scope(db, rep=auth.user, wwa=wwa), q=q, limit=SWITCHER_ROWS,
+                         index=index)
     orders = desk.accounts_by_order(db, jde, wwa=wwa, user=auth.user, q=q)
     return DeskSearch(
-        q=q, accounts=[AccountOut(**a._asdict()) for a in page.items], more=page.next_cursor is not None,
+        q=q, accounts=[AccountOut(**a._asdict(), match=m) for a, m in zip(page.items, page.matches or [None] * len(
+            page.items), strict=True)], more=page.next_cursor is not None,
         orders=[OrderMatchOut(account=AccountOut(**m.account._asdict()), order_id=m.order_id, customer_po=m.customer_po,
                               erp_reference=m.erp_reference, matched=m.matched) for m in orders],
         recent=[])

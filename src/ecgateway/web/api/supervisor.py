@@ -138,8 +138,7 @@ def end(session_id: RowIdPath, auth: AdminAuth, db: PortalSessionDep, body: Anno
 @router.get("/alerts", response_model=list[AlertOut])
 def alerts(auth: AdminAuth, db: PortalSessionDep, settings: SettingsDep):
     """Reps whose refused attempts in the last hour reached ECGW_SUPERVISOR_ALERT_REFUSALS."""
-    found = sv.raise_alerts(db, settings=settings, on_new=sv.email_admins(db, settings=settings))
-    db.commit()
+    found = sv.current_alerts(db, settings=settings)  # read only: the watcher raises and e-mails them
     return [{**a.__dict__, "entries": sv.alert_link(a)} for a in found]
 
 

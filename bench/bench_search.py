@@ -1,0 +1,307 @@
+"""Benchmark: search as you type with the accounts search index, at 100,000 accounts (issue 19).
+
+Run from the checkout:  .venv/bin/python bench/bench_search.py [--backends sqlite,postgresql] [--write]
+(`scripts/bench` runs it with the others). Writes bench/RESULTS-search.md with --write.
+
+JDE data: 100,000 generated accounts (seed 42, about 1M F0101 rows) made once and reused
+(var/bench/jde-search-100000-seed42.sqlite, PostgreSQL database ecgw_bench_search_100k: their own,
+because the tables carry the update stamps the refresh reads). The portal database is fresh per
+run, with three reps: no restriction, a 1,000-value ABAN8 IN list, a category code (ABAC01).
+
+Measured per backend:
+- rebuild: `SearchIndex.rebuild` of every account; the index's size on disk;
+- per keystroke of six searches (company, rare word, number, city, two words, no match), for each
+  rep: GET /api/v1/accounts?q=... over HTTP against `ecgateway serve` with its default workers,
+  median and p95 over the samples; beside it, in this process, the same keystroke through the JDE
+  search of before (no index; `old`) and the first page without q (`first`), interleaved;
+- 8 concurrent clients on the picker mix (every keystroke of every search, each rep in turn);
+- refresh: 1,000 accounts changed in JDE (F0101 name and stamp), then one `SearchIndex.refresh`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "src"), str(ROOT / "bench")]
+
+from bench_picker import PASSWORD, free_port, make_reps, portal_database, signed_in  # noqa: E402
+
+from ecgateway.accounts import all_scope, list_accounts, rep_scope  # noqa: E402
+from ecgateway.accounts.query import WorkWithAccounts  # noqa: E402
+from ecgateway.accounts.search import SearchIndex  # noqa: E402
+from ecgateway.cli import default_workers  # noqa: E402
+from ecgateway.config import Settings  # noqa: E402
+from ecgateway.db import make_engine  # noqa: E402
+from ecgateway.jde.conventions import jde_now, pad, time_of_day, today_julian  # noqa: E402
+from ecgateway.jde.generator import seed_database  # noqa: E402
+from ecgateway.jde.tables import jde_tables  # noqa: E402
+from ecgateway.portal.migrate import upgrade  # noqa: E402
+from ecgateway.portal.models import User  # noqa: E402
+
+RESULTS = ROOT / "bench" / "RESULTS-search.md"
+PG_ADMIN_URL = os.environ.get("ECGW_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+PG_DATABASE = "ecgw_bench_search_100k"
+PG_SCHEMA = "proddta"
+ACCOUNTS = 100_000
+SEED = 42
+# What a rep types, keystroke by keystroke.
+SEARCHES = {
+    "company": "acme",
+    "rare word": "copperfield",
+    "number": "5168",
+    "city": "köln",
+    "two words": "prairie el",
+    "no match": "zinc",
+}
+CONCURRENCY = 8
+
+
+def keystrokes(text: str) -> list[str]:
+    return [text[:i] for i in range(1, len(text) + 1)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--samples", type=int, default=15, help="HTTP requests per keystroke and rep")
+    parser.add_argument("--seconds", type=float, default=10.0, help="duration of the throughput run")
+    parser.add_argument("--prepare-only", action="store_true", help="make the JDE databases and stop")
+    parser.add_argument("--write", action="store_true", help=f"write {RESULTS.relative_to(ROOT)}")
+    args, _ = parser.parse_known_args()  # scripts/bench passes the same arguments to every benchmark
+    sections = []
+    for backend in args.backends.split(","):
+        engine, schema = prepare(backend)
+        if args.prepare_only:
+            engine.dispose()
+            continue
+        sections.append(run_backend(backend, engine, schema, args))
+    if args.prepare_only:
+        return
+    report = render(sections, args)
+    print(report)
+    if args.write:
+        RESULTS.write_text(report)
+        print(f"wrote {RESULTS}")
+
+
+def prepare(backend: str) -> tuple[sa.Engine, str | None]:
+    """The seeded JDE database (made once; `jde seed` analyzes what it loads)."""
+    if backend == "sqlite":
+        path = ROOT / "var" / "bench" / f"jde-search-{ACCOUNTS}-seed{SEED}.sqlite"
+        engine, schema = make_engine(f"sqlite:///{path}", jde=True), None
+    else:
+        admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            if not conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": PG_DATABASE}).first():
+                conn.execute(sa.text(f'CREATE DATABASE "{PG_DATABASE}"'))
+        admin.dispose()
+        url = sa.engine.make_url(PG_ADMIN_URL).set(database=PG_DATABASE).render_as_string(hide_password=False)
+        engine, schema = make_engine(url, jde=True), PG_SCHEMA
+        with engine.begin() as conn:
+            conn.execute(sa.text(f"CREATE SCHEMA IF NOT EXISTS {PG_SCHEMA}"))
+    tables = jde_tables(schema)
+    tables.metadata.create_all(engine)
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(sa.func.count()).select_from(tables.F0101)).scalar_one()
+    if rows == 0:
+        print(f"[{backend}] seeding {ACCOUNTS:,} accounts...", flush=True)
+        print(f"[{backend}] {seed_database(engine, tables, accounts=ACCOUNTS, seed=SEED).describe()}", flush=True)
+    else:
+        print(f"[{backend}] reusing {rows:,} F0101 rows", flush=True)
+    return engine, schema
+
+
+def run_backend(backend: str, jde_engine: sa.Engine, schema: str | None, args) -> dict:
+    jde_url = jde_engine.url.render_as_string(hide_password=False)
+    result: dict = {"backend": backend}
+    with portal_database(backend) as portal_url:
+        upgrade(portal_url)
+        settings = Settings(data_dir=ROOT / "var" / "bench", jde_url=jde_url, jde_schema=schema, portal_url=portal_url)
+        wwa = WorkWithAccounts.load(settings, dialect=jde_engine.dialect.name)
+        portal_engine = make_engine(portal_url)
+        index = SearchIndex(portal_engine)
+        with jde_engine.connect() as jde:
+            t0 = time.perf_counter()
+            result["indexed"] = index.rebuild(jde, wwa=wwa)
+            result["rebuild_s"] = time.perf_counter() - t0
+            result["index_mb"] = (index.status().bytes or 0) / 1e6
+            numbers = [a.an8 for a in _first_numbers(jde, wwa)]
+        reps = make_reps(portal_url, numbers)
+        port = free_port()
+        server = start_server(settings, port)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            result["keys"] = {}
+            with sa.orm.Session(portal_engine) as db, jde_engine.connect() as jde:
+                for rep in reps:
+                    user = db.scalar(sa.select(User).where(User.login == rep))
+                    scope = rep_scope(db, rep=user, wwa=wwa)
+                    client = signed_in(base, rep)
+                    for name, text in SEARCHES.items():
+                        for q in keystrokes(text):
+                            result["keys"][(rep, name, q)] = measure(client, jde, wwa, scope, index, q, args.samples)
+                    client.close()
+            print(f"[{backend}] keystrokes measured", flush=True)
+            cookies = [signed_in(base, rep).cookies for rep in reps]
+            mix = [q for text in SEARCHES.values() for q in keystrokes(text)]
+            result["rps"], result["mix_p95"] = throughput(base, cookies, mix, args.seconds)
+        finally:
+            server.terminate()
+            server.wait(30)
+        result["refresh"] = measure_refresh(jde_engine, schema, index, wwa, numbers[:1000])
+        portal_engine.dispose()
+    return result
+
+
+def measure(client: httpx.Client, jde, wwa, scope, index, q: str, samples: int) -> dict:
+    """HTTP with the index, interleaved with the JDE search of before and the first page, in process."""
+    http, old, first = [], [], []
+    client.get("/api/v1/accounts", params={"q": q, "limit": 50}).raise_for_status()  # warm up
+    for _ in range(samples):
+        t0 = time.perf_counter()
+        r = client.get("/api/v1/accounts", params={"q": q, "limit": 50})
+        http.append((time.perf_counter() - t0) * 1000)
+        if r.status_code != 200:
+            raise SystemExit(f"GET ?q={q} answered {r.status_code}: {r.text[:200]}")
+    for _ in range(max(3, samples // 5)):
+        t0 = time.perf_counter()
+        list_accounts(jde, wwa=wwa, scope=scope, q=q, limit=50)
+        old.append((time.perf_counter() - t0) * 1000)
+        t0 = time.perf_counter()
+        list_accounts(jde, wwa=wwa, scope=scope, limit=50)
+        first.append((time.perf_counter() - t0) * 1000)
+    return {"http": http, "old": old, "first": first, "rows": len(r.json()["items"])}
+
+
+def measure_refresh(jde_engine, schema, index: SearchIndex, wwa, numbers: list[int]) -> dict:
+    """1,000 accounts renamed in JDE (name and stamp), then one refresh; the new name is then found."""
+    tables = jde_tables(schema)
+    now = jde_now()
+    with jde_engine.begin() as conn:
+        for an8 in numbers:
+            conn.execute(tables.F0101.update().where(tables.F0101.c.aban8 == an8).values(
+                abalph=pad(f"Quokka Renamed {an8}", 40), abupmj=today_julian(), abupmt=time_of_day(now)))
+    with jde_engine.connect() as jde:
+        t0 = time.perf_counter()
+        result = index.refresh(jde, wwa=wwa, tables=tables)
+        seconds = time.perf_counter() - t0
+        page = list_accounts(jde, wwa=wwa, scope=all_scope(wwa), q="quokka renamed", limit=200, index=index)
+    return {"seconds": seconds, "changed": result.changed, "found": len(page.items)}
+
+
+def _first_numbers(jde, wwa, limit: int = 20_000):
+    out, cursor = [], None
+    while len(out) < limit:
+        page = list_accounts(jde, wwa=wwa, scope=all_scope(wwa), limit=200, cursor=cursor)
+        out += page.items
+        cursor = page.next_cursor
+        if not cursor:
+            break
+    return out
+
+
+def start_server(settings: Settings, port: int) -> subprocess.Popen:
+    """`ecgateway serve` as an operator starts it: default worker count, no --workers."""
+    env = dict(os.environ, ECGW_JDE_URL=settings.jde_database_url, ECGW_PORTAL_URL=settings.portal_database_url,
+               ECGW_DATA_DIR=str(settings.data_dir), ECGW_SECRET_KEY="b" * 48, ECGW_OUTBOX_RUN_WITH_SERVER="false")
+    if settings.jde_schema:
+        env["ECGW_JDE_SCHEMA"] = settings.jde_schema
+    proc = subprocess.Popen([sys.executable, "-m", "ecgateway", "serve", "--port", str(port)], env=env, cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    proc.terminate()
+    raise SystemExit(f"the gateway did not start on port {port} within 60 s")
+
+
+def throughput(base: str, cookies: list, mix: list[str], seconds: float) -> tuple[float, float]:
+    async def run() -> tuple[float, float]:
+        done, times = 0, []
+        stop = time.perf_counter() + seconds
+
+        async def worker(k: int) -> None:
+            nonlocal done
+            async with httpx.AsyncClient(base_url=base, cookies=cookies[k % len(cookies)], timeout=30) as client:
+                i = k * 7
+                while time.perf_counter() < stop:
+                    t0 = time.perf_counter()
+                    r = await client.get("/api/v1/accounts", params={"q": mix[i % len(mix)], "limit": 50})
+                    times.append((time.perf_counter() - t0) * 1000)
+                    if r.status_code != 200:
+                        raise SystemExit(f"throughput run got {r.status_code}: {r.text[:200]}")
+                    done += 1
+                    i += 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(k) for k in range(CONCURRENCY)))
+        return done / (time.perf_counter() - started), p95(times)
+
+    return asyncio.run(run())
+
+
+def p95(times: list[float]) -> float:
+    ordered = sorted(times)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
+
+
+def render(sections: list[dict], args) -> str:
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    lines = [
+        "# Search benchmark: 100,000 accounts, the accounts search index (issue 19)",
+        "",
+        f"Run {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC on {platform.node()}: {os.cpu_count()} cores, "
+        f"{mem:.0f} GiB, Python {platform.python_version()}, shared with other work (a loaded machine: ratios "
+        "count more than milliseconds). `ecgateway serve` with its default workers "
+        f"({default_workers()} here). Command: `.venv/bin/python bench/bench_search.py --write`.",
+        "",
+        "`http` is GET /api/v1/accounts?q=...&limit=50 with the index, over HTTP, "
+        f"{args.samples} samples a keystroke (median / p95, ms). `old` is the same keystroke through the JDE "
+        "search of before (no index, in process, median), `first` the first page without q (in process, median): "
+        "the target is http p95 <= 50 ms and never worse than `first`.",
+        "",
+    ]
+    for s in sections:
+        lines += [f"## {s['backend']}", "",
+                  f"- rebuild: {s['indexed']:,} accounts in {s['rebuild_s']:.1f} s; index size {s['index_mb']:.1f} MB",
+                  f"- 8 clients on the picker mix (every keystroke below, the three reps): {s['rps']:.0f} req/s, "
+                  f"p95 {s['mix_p95']:.0f} ms",
+                  f"- refresh after 1,000 accounts changed in JDE: {s['refresh']['seconds']:.2f} s "
+                  f"({s['refresh']['changed']:,} accounts re-read; {s['refresh']['found']} found by the new name "
+                  "right after)", ""]
+        over = [(k, v) for k, v in s["keys"].items() if p95(v["http"]) > 50]
+        worst = max(s["keys"].items(), key=lambda kv: p95(kv[1]["http"]))
+        all_http = [t for v in s["keys"].values() for t in v["http"]]
+        lines += [f"All {len(s['keys'])} keystrokes: http median {statistics.median(all_http):.1f} ms, "
+                  f"p95 {p95(all_http):.1f} ms; keystrokes with p95 over 50 ms: {len(over)}; worst "
+                  f"{worst[0][0]} '{worst[0][2]}' p95 {p95(worst[1]['http']):.1f} ms.", "",
+                  "| rep | search | keystroke | rows | http median | http p95 | old median | first median |",
+                  "|---|---|---|---:|---:|---:|---:|---:|"]
+        for (rep, name, q), v in s["keys"].items():
+            flag = " **>50**" if p95(v["http"]) > 50 else ""
+            lines.append(f"| {rep} | {name} | `{q}` | {v['rows']} | {statistics.median(v['http']):.1f} | "
+                         f"{p95(v['http']):.1f}{flag} | {statistics.median(v['old']):.1f} | "
+                         f"{statistics.median(v['first']):.1f} |")
+        lines.append("")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,241 @@
+"""The accounts search index (accounts/search.py) on SQLite and PostgreSQL: it proposes, the
+rep's compiled query decides.
+
+Property: for random searches, restrictions, sorts and page sizes, paging through the search
+gives the base list AND the restriction AND the match computed in Python without the index, in
+relevance order (group, sort value, number), every account once.
+"""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ecgateway.accounts import CursorError, all_scope, filter_scope, list_accounts
+from ecgateway.accounts.query import Shape, WorkWithAccounts
+from ecgateway.accounts.restrictions import render
+from ecgateway.accounts.search import (
+    MATCHES,
+    SearchIndex,
+    accounts_table,
+    fold,
+    rank_of,
+    search_text,
+    terms_of,
+)
+from ecgateway.config import Settings
+from ecgateway.db import make_engine
+from accounts.search_support import add_account
+
+RESTRICTIONS = [
+    None,
+    "ABAC02 IN ('R01','R02','R03')",
+    "ABAC01 = 'NTH'",
+    "ALCTY1 = 'Köln' OR ALCTR = 'BR'",
+    "ABALPH LIKE 'A%' AND NOT ABAC03 = 'IND'",
+    "UPPER(ALCTY1) LIKE '%O%'",
+]
+
+
+@pytest.fixture(scope="module")
+def portal_engine(portal_url):
+    engine = make_engine(portal_url)
+    yield engine
+    engine.dispose()
+
+
+# Accounts with accents in their names and cities, whatever the seed drew.
+ACCENTED = [(990010, "Müller Fasteners GmbH", "Köln", "info@mueller.example.de"),
+            (990020, "Muller Hardware Inc", "São Paulo", "compras@muller.example.com.br"),
+            (990030, "Ørsted Tool Works", "Kö ln", "")]
+
+
+@pytest.fixture(scope="module")
+def index(portal_engine, jde_db, wwa) -> SearchIndex:
+    for an8, name, city, email in ACCENTED:
+        add_account(jde_db.engine, jde_db.tables, an8=an8, name=name, city=city, email=email)
+    index = SearchIndex(portal_engine)
+    with jde_db.engine.connect() as jde:
+        index.rebuild(jde, wwa=wwa)
+    return index
+
+
+@pytest.fixture(scope="module")
+def all_rows(jde_db, wwa, index) -> list[dict]:
+    """Every account of the base query with the columns the match reads (upper-case names)."""
+    with jde_db.engine.connect() as jde:
+        stmt = wwa.statement(None, Shape("index", rows=100000))
+        params = wwa.base_params()
+        params["k_an8"] = 0
+        return [{k.upper(): v for k, v in r._mapping.items()} for r in jde.execute(stmt, params)]
+
+
+def _scope(wwa, text):
+    return all_scope(wwa) if text is None else filter_scope(text, wwa=wwa)
+
+
+def _pages(jde, wwa, index, scope, q, sort, limit):
+    items, matches, cursor, pages = [], [], None, 0
+    while True:
+        page = list_accounts(jde, wwa=wwa, scope=scope, q=q, sort=sort, cursor=cursor, limit=limit, index=index)
+        assert len(page.items) <= limit
+        items += [a.an8 for a in page.items]
+        matches += page.matches
+        pages += 1
+        cursor = page.next_cursor
+        if cursor is None or pages > 200:
+            return items, matches
+
+
+_ALLOWED: dict[tuple, set[int]] = {}
+
+
+def _expected(jde, wwa, scope, all_rows, q, sort):
+    """Base AND restriction (the JDE list without q) AND the Python match, in relevance order."""
+    key = (jde.engine.url, scope.filter_text)
+    if key not in _ALLOWED:
+        allowed, cursor = set(), None
+        while True:
+            page = list_accounts(jde, wwa=wwa, scope=scope, limit=200, cursor=cursor)
+            allowed.update(a.an8 for a in page.items)
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+        _ALLOWED[key] = allowed
+    allowed = _ALLOWED[key]
+    terms = terms_of(q)
+    found = []
+    for row in all_rows:
+        an8 = int(row["ABAN8"])
+        if an8 not in allowed:
+            continue
+        rank = rank_of(terms, an8, *search_text(row))
+        if rank is None:
+            continue
+        key = {"number": "", "name": str(row["ABALPH"]).rstrip(), "city": str(row["ALCTY1"]).rstrip()}[sort]
+        found.append(((rank, key, an8), an8, MATCHES[rank]))
+    found.sort()
+    return [an8 for _, an8, _ in found], [m for _, _, m in found]
+
+
+# --- folding ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("text", "folded"), [
+    ("Köln", "koln"), ("KÖLN", "koln"), ("São Paulo", "sao paulo"), ("Müller", "muller"), ("MULLER", "muller"),
+    ("Straße", "strasse"), ("Ørsted  Æble", "orsted aeble"), ("  O'Brien ", "o'brien"), ("Łódź", "lodz"),
+    ("", ""), (None, ""), ("\u0301", ""),
+])
+def test_fold(text, folded):
+    assert fold(text) == folded
+
+
+def test_terms_number_ranges_are_ordered():
+    terms = terms_of("5168")
+    assert terms.number == 5168
+    assert terms.ranges[:2] == ((51680, 51689), (516800, 516899))
+    assert all(a[1] < b[0] for a, b in zip(terms.ranges, terms.ranges[1:], strict=False))
+    assert terms_of("   ") is None and terms_of("\u0301") is None
+
+
+# --- searching ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("q", ["koln", "KÖLN", "Koln", "sao", "SÃO PAULO", "muller", "Müller", "MULLER"])
+def test_accents_and_case_ignored(jde_db, wwa, index, all_rows, q):
+    """Issue 15: "Köln" and "São" find their accounts, "Muller" finds "Müller"."""
+    with jde_db.engine.connect() as jde:
+        got, _ = _pages(jde, wwa, index, all_scope(wwa), q, "number", 50)
+        want, _ = _expected(jde, wwa, all_scope(wwa), all_rows, q, "number")
+    assert got == want
+    assert got, f"the generated data has no account for {q!r}; choose another seed"
+
+
+def test_phone_email_and_number(jde_db, wwa, index, all_rows):
+    row = next(r for r in all_rows if r["PHONE"] and r["EMAIL"])
+    phone, email, an8 = str(row["PHONE"]).strip(), str(row["EMAIL"]).strip(), int(row["ABAN8"])
+    with jde_db.engine.connect() as jde:
+        for q in (phone, phone.replace(" ", "").replace("-", ""), email.upper(), str(an8)):
+            got, matches = _pages(jde, wwa, index, all_scope(wwa), q, "number", 50)
+            assert an8 in got, q
+        assert got[0] == an8 and matches[0] == "number"  # the exact number first
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                   HealthCheck.too_slow])
+@given(data=st.data())
+def test_search_equals_base_and_restriction_and_match(jde_db, wwa, index, all_rows, data):
+    names = sorted({str(r["ABALPH"]).strip() for r in all_rows})
+    cities = sorted({str(r["ALCTY1"]).strip() for r in all_rows})
+    numbers = sorted(str(r["ABAN8"]) for r in all_rows)
+    source = data.draw(st.sampled_from(["name", "city", "number", "word", "free"]))
+    if source == "name":
+        name = data.draw(st.sampled_from(names))
+        start = data.draw(st.integers(0, max(0, len(name) - 1)))
+        q = name[start:start + data.draw(st.integers(1, 12))]
+    elif source == "city":
+        q = data.draw(st.sampled_from(cities))[: data.draw(st.integers(1, 8))]
+    elif source == "number":
+        q = data.draw(st.sampled_from(numbers))[: data.draw(st.integers(1, 4))]
+    elif source == "word":
+        q = " ".join(data.draw(st.lists(st.sampled_from(["acme", "inc", "supply", "koln", "SÃO", "müller", "co", "zinc",
+                                                            "555", "@", "o'b", "%", "_"]), min_size=1, max_size=3)))
+    else:
+        q = data.draw(st.text(alphabet="aeiouköln SÃ0123%_'", min_size=1, max_size=6))
+    if terms_of(q) is None:
+        return
+    restriction = data.draw(st.sampled_from(RESTRICTIONS))
+    sort = data.draw(st.sampled_from(["number", "name", "city"]))
+    limit = data.draw(st.sampled_from([2, 7, 50]))
+    scope = _scope(wwa, restriction)
+    with jde_db.engine.connect() as jde:
+        got, got_matches = _pages(jde, wwa, index, scope, q, sort, limit)
+        want, want_matches = _expected(jde, wwa, scope, all_rows, q, sort)
+    assert got == want, (q, restriction, sort, limit)
+    assert got_matches == want_matches
+    assert len(set(got)) == len(got)
+
+
+def test_cursor_of_another_sort_is_refused(jde_db, wwa, index):
+    with jde_db.engine.connect() as jde:
+        page = list_accounts(jde, wwa=wwa, scope=all_scope(wwa), q="a", limit=2, index=index)
+        assert page.next_cursor
+        with pytest.raises(CursorError):
+            list_accounts(jde, wwa=wwa, scope=all_scope(wwa), q="a", sort="name", cursor=page.next_cursor, index=index)
+        with pytest.raises(CursorError):
+            list_accounts(jde, wwa=wwa, scope=all_scope(wwa), q="a", cursor="bm9wZQ", index=index)
+
+
+def test_status_counts_the_index(index, all_rows):
+    status = index.status()
+    assert status.built and status.rows == len(all_rows) == status.accounts
+    with index.engine.connect() as conn:
+        assert conn.scalar(sa.select(sa.func.count()).select_from(accounts_table)) == len(all_rows)
+
+
+# --- what Oracle gets ---------------------------------------------------------------------
+
+def test_oracle_statements_compare_numbers_only(tmp_path):
+    """A search sends JDE on Oracle number comparisons only: the folding is done in Python, so no
+    NLS setting or accent-insensitive collation is needed there (sessions stay BINARY)."""
+    wwa = WorkWithAccounts.load(Settings(data_dir=tmp_path, jde_schema="PRODDTA"), dialect="oracle")
+    restriction = wwa.compile("ABAC02 IN ('R01','R02')")
+    sql = render(wwa.compose(restriction, Shape("index-in", rows=500)), "oracle")
+    assert "AB.ABAN8 IN (:c0, :c1," in sql and ":c499)" in sql
+    assert "PRODDTA.F0101" in sql
+    assert sql.endswith("AND (AB.ABAC02 IN (:f1, :f2))) AND AB.ABAN8 IN (:c0, :c1, :c2, " + ", ".join(
+        f":c{i}" for i in range(3, 500)) + ")")
+    assert " LIKE " not in sql and "UPPER(" not in sql and "NLSSORT" not in sql and "COLLATE" not in sql
+    one = render(wwa.compose(restriction, Shape("one")), "oracle")
+    assert one.endswith("AND (AB.ABAC02 IN (:f1, :f2))) AND AB.ABAN8 = :an8")
+
+
+def test_index_query_for_other_portal_databases_uses_folded_like():
+    """A portal database other than SQLite or PostgreSQL (e.g. Oracle) gets LIKE on the folded text."""
+    from sqlalchemy.dialects import oracle
+
+    index = SearchIndex(sa.create_engine("sqlite://"))
+    index.dialect = "oracle"
+    (condition,) = index._contains(terms_of("Köln"))
+    sql = str(condition.compile(dialect=oracle.dialect(), compile_kwargs={"literal_binds": True}))
+    assert sql == "ecgw_search_account.hay LIKE '%koln%' ESCAPE '\\'"
