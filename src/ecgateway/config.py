@@ -86,6 +86,9 @@ class Settings(BaseSettings):
     restriction_default: Literal["allow", "deny"] = Field(
         "allow", description="What a rep with no row in EC_Impersonate_Restrictions may see"
     )
+    allow_dual_role: bool = Field(
+        False, description="Allow one person (same e-mail or name) to hold Admin and a rep type; refused when false. "
+        "Even when true, that person cannot change their own restriction")
     cookie_secure: bool = Field(False, description="Secure + __Host- cookies; set true behind HTTPS")
     public_url: str | None = Field(
         None, description="The address people open, e.g. https://portal.example.com: forms are only accepted from "
@@ -160,6 +163,8 @@ class Settings(BaseSettings):
         "port 465); none: plain, for a relay on loopback only")
     smtp_username: str | None = Field(None, description="SMTP login (AUTH), unset: no login")
     smtp_password: SecretStr | None = None
+    smtp_ca_file: Path | None = Field(None, description="CA certificates (PEM) the SMTP server's certificate is checked "
+                                      "against, e.g. a company CA; unset: the system's")
     smtp_timeout_seconds: float = Field(10.0, gt=0, description="Bound of one SMTP conversation")
     mail_from: str = Field("ecgateway <ecgateway@localhost>", description="From: of every message the gateway sends")
     mail_dir: Path | None = Field(None, description="Folder of the .eml files without SMTP; default data_dir/mail")

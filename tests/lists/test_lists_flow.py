@@ -240,6 +240,15 @@ def test_smtp_down_the_list_is_saved_and_its_email_goes_when_smtp_is_back(gw, sm
                          .where(EmailMessage.state != MAIL_SENT)) == 0
 
 
+def test_the_lists_api_is_in_the_openapi_document(gw):
+    client, _ = signed_in(gw, "cust1")
+    paths = client.get("/api/openapi.json").json()["paths"]
+    assert {"/api/v1/lists", "/api/v1/lists/{list_id}", "/api/v1/lists/{list_id}/lines/{item}",
+            "/api/v1/lists/{list_id}/accept", "/api/v1/lists/{list_id}/reject",
+            "/api/v1/admin/users/{user_id}/rights"} <= set(paths)
+    assert set(paths["/api/v1/lists"]) == {"get", "post"}
+
+
 def test_expired_or_altered_links_say_so_with_the_way_back(gw):
     cust, _ = signed_in(gw, "cust1")
     bad = cust.get("/lists/open", params={"t": "abc.def"})
@@ -252,3 +261,22 @@ def test_expired_or_altered_links_say_so_with_the_way_back(gw):
     assert late.status_code == 410 and "expired" in late.text
     wrong = sign_link(gw.settings.secret, purpose="password.set", subject="1", expires_in=dt.timedelta(days=1))
     assert cust.get("/lists/open", params={"t": wrong}).status_code == 400
+
+
+def test_which_account_types_may_receive_lists_is_a_setting(gw):
+    from ecgateway.commerce.lists import may_create_lists
+    from ecgateway.jde.codes import party_code
+    from ecgateway.obo.context import ActingContext, Actor
+    from ecgateway.portal.models import User
+
+    grant(gw, "sales1")
+    with gw.portal() as db, gw.runtime.reading_jde() as jde:
+        ctx = ActingContext(actor=Actor.of(db.get(User, gw.users["sales1"])), subject_an8=gw.accounts[0],
+                            on_behalf=True)
+        klass = party_code(jde, an8=gw.accounts[0], column="abac03").code
+        assert may_create_lists(db, jde, ctx=ctx, settings=gw.settings) is None  # default ["*"]: every account
+        only = gw.settings.model_copy(update={"lists_account_types": (klass,)})
+        assert may_create_lists(db, jde, ctx=ctx, settings=only) is None
+        other = gw.settings.model_copy(update={"lists_account_types": ("ZZZ",)})
+        refusal = may_create_lists(db, jde, ctx=ctx, settings=other)
+        assert refusal and "ECGW_LISTS_ACCOUNT_TYPES" in refusal and "ZZZ" in refusal
