@@ -25,7 +25,7 @@ from ecgateway.web.deps import (
     SignedInAuth,
 )
 from ecgateway.web.pages import access
-from ecgateway.web.params import AccountNumberPath
+from ecgateway.web.params import AccountNumberPath, limit_query
 from ecgateway.web.responses import render
 
 router = APIRouter(include_in_schema=False)
@@ -39,7 +39,7 @@ def picker(request: Request, auth: RepAuth, db: PortalSessionDep, jde: JdeDep, w
            index: SearchIndexDep,
            q: Annotated[str | None, Query(max_length=100)] = None, sort: str = "number",
            cursor: Annotated[str | None, Query(max_length=500)] = None,
-           limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = PICKER_PAGE):
+           limit: Annotated[int, limit_query(MAX_PAGE_SIZE)] = PICKER_PAGE):
     """Search as you type (number, name, city), sort, keyset paging: the rep's own compiled query."""
     scope = rep_scope(db, rep=auth.user, wwa=wwa)
     error = None
@@ -108,6 +108,7 @@ def _scope_text(scope, wwa) -> str:
         words = describe_or_none(scope.filter_text, policy=wwa.policy) or "the accounts an administrator chose for you"
         words = words if len(words) <= 300 else words[:297] + "..."
         return f"You may serve the customer accounts where {words}."
-    if "no longer valid" in scope.reason:
-        return "You have no accounts to serve: your restriction no longer fits the allow-list. Ask an administrator to correct it."
+    if scope.invalid:
+        return ("You see no accounts: your restriction can no longer be used, so nothing is shown until an "
+                "administrator corrects it.")
     return "You have no accounts to serve: ask an administrator to assign you accounts."

@@ -1,14 +1,14 @@
 """Cart notices: what a customer user is told on their next sign-in (a rep emptied their cart).
 
 Revision ID: 0035_cart_notices
-Revises: 0011_managed_lists
+Revises: 0025_cart_last_order
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0035_cart_notices"
-down_revision = "0011_managed_lists"
+down_revision = "0025_cart_last_order"
 branch_labels = None
 depends_on = None
 
