@@ -109,6 +109,6 @@ def _scope_text(scope, wwa) -> str:
         words = words if len(words) <= 300 else words[:297] + "..."
         return f"You may serve the customer accounts where {words}."
     if scope.invalid:
-        return ("You see no accounts: your restriction can no longer be used, so nothing is shown until an "
-                "administrator corrects it.")
+        return (f"You see no accounts: your restriction can no longer be used, so nothing is shown until it is "
+                f"corrected ({scope.reason}).")
     return "You have no accounts to serve: ask an administrator to assign you accounts."
