@@ -171,6 +171,15 @@ class Settings(BaseSettings):
     mail_backoff_cap_seconds: float = Field(600.0, gt=0, description="...up to this, jittered")
     link_days: float = Field(14.0, gt=0, description="Default lifetime of the signed links e-mails carry, in days")
 
+    # Managed lists (commerce/lists.py): which accounts may receive them, by a JDE code of the account (F0101).
+    lists_account_column: Literal["abat1", "abac01", "abac02", "abac03", "abac04", "abac05", "abac06", "abac07",
+                                  "abac08", "abac09", "abac10"] = Field(
+        "abac03", description="The F0101 column whose code says the account's type for managed lists (the demo data "
+        "keeps the customer class in ABAC03: DST, RTL, OEM, GOV)")
+    lists_account_types: tuple[str, ...] = Field(
+        ("*",), description="Codes of that column whose accounts may receive managed lists (JSON list); [\"*\"]: every "
+        "account; []: none")
+
     ais_url: str | None = None
     ais_username: str | None = None
     ais_password: SecretStr | None = None

@@ -13,7 +13,9 @@ from sqlalchemy.orm import Session
 from ecgateway.accounts.query import WorkWithAccounts
 from ecgateway.accounts.search import SearchIndex
 from ecgateway.accounts.store import set_restriction
+from ecgateway.auth.models import RIGHT_LISTS
 from ecgateway.auth.passwords import hash_password
+from ecgateway.auth.rights import set_right
 from ecgateway.auth.users import create_user, get_by_login
 from ecgateway.config import Settings
 from ecgateway.db import in_values, make_engine
@@ -130,6 +132,9 @@ def _demo_users(session: Session, jde_engine: sa.Engine, tables: JdeTables) -> l
     for login, name, user_type, filter_text in DEMO_STAFF:
         password = _password()
         user = _ensure_user(session, login=login, name=name, user_type=user_type, password=password)
+        if login == "sales":  # the demo's rep who prepares managed lists (granted on the admin's user page)
+            session.flush()
+            set_right(session, user_id=user.id, right=RIGHT_LISTS, granted=True, by="demo")
         if filter_text and user.restriction is None:
             set_restriction(session, rep=user, filter_text=filter_text, changed_by="demo")
         logins.append(DemoLogin(login, user_type, password))

@@ -240,6 +240,33 @@ ROUTES += [
     Route("GET", "/api/v1/orders/{order_id}", "shopper", expect=_SHOPPERS_404),
 ]
 
+# Managed lists (issue 16, commerce.lists): shoppers only, each for their own account (an unknown or
+# another account's list is 404). Saving is a rep's with the right lists.create (no one here holds
+# it: 403, the customer too); changing, accepting and rejecting are the customer's (403 for a rep).
+PATH_PARAMS.setdefault("list_id", lambda gw: 999_999)
+_LIST_DECIDE = {"Customer": DENY_404, "rep acting": DENY_403}
+ROUTES += [
+    Route("GET", "/lists", "shopper"),
+    Route("GET", "/lists/open", "shopper", past=True),  # no link token: 400 with the way back
+    Route("GET", "/lists/{list_id}", "shopper", expect=_SHOPPERS_404),
+    Route("POST", "/lists", "shopper", body=lambda gw: {"name": "matrix"},
+          expect={"Customer": DENY_403, "rep acting": DENY_403}),
+    Route("POST", "/lists/{list_id}/lines", "shopper", body=lambda gw: {"item": "X", "quantity": 1}, expect=_LIST_DECIDE),
+    Route("POST", "/lists/{list_id}/accept", "shopper", expect=_LIST_DECIDE),
+    Route("POST", "/lists/{list_id}/reject", "shopper", expect=_LIST_DECIDE),
+    Route("GET", "/api/v1/lists", "shopper"),
+    Route("POST", "/api/v1/lists", "shopper", body=lambda gw: {"name": "matrix"},
+          expect={"Customer": DENY_403, "rep acting": DENY_403}),
+    Route("GET", "/api/v1/lists/{list_id}", "shopper", expect=_SHOPPERS_404),
+    Route("PUT", "/api/v1/lists/{list_id}/lines/{item}", "shopper", body=lambda gw: {"quantity": 1}, expect=_LIST_DECIDE),
+    Route("POST", "/api/v1/lists/{list_id}/accept", "shopper", expect=_LIST_DECIDE),
+    Route("POST", "/api/v1/lists/{list_id}/reject", "shopper", body=lambda gw: {}, expect=_LIST_DECIDE),
+    # the right itself is granted by an admin on the user's page
+    Route("POST", "/admin/users/{user_id}/rights", "admin", expect={"Admin": "422"}),
+    Route("GET", "/api/v1/admin/users/{user_id}/rights", "admin"),
+    Route("POST", "/api/v1/admin/users/{user_id}/rights", "admin", expect={"Admin": "422"}),
+]
+
 # Sessions and registration (issue 17): extending an on-behalf-of session is a rep's (409 past
 # authorization when not acting); the access history and the receipts setting are the customer's own.
 ROUTES += [

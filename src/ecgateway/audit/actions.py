@@ -84,6 +84,23 @@ _ACTIONS = (
            words="Rejected order back in the cart: {who} puts the lines of {obj} for {acct} back in the cart to place "
                  "it again{why}",
            refused="Rejected order not put back: {who} could not put the lines of {obj} back in the cart{why}"),
+    # managed lists (commerce.lists): a rep prepares, the customer accepts or rejects, an order closes it
+    Action("list.create", frozenset({*_SHOPPING, "lines", "quoted", "expires_at", "mailed_to"}),
+           words="List prepared: {who} saves {obj} for {acct} ({lines} lines, e-mailed to {mailed_to})",
+           refused="List not saved: {who} could not save a list for {acct}{why}",
+           defaults={"lines": "?", "mailed_to": "nobody"}),
+    Action("list.open", frozenset({"on_behalf"}), words="List opened: {who} opens {obj} of {acct}"),
+    Action("list.change", frozenset({"on_behalf", "item", "quantity", "dropped", "reason"}),
+           words="List changed: {who} sets item {item} of {obj} to {quantity}",
+           refused="List not changed: {who} could not change {obj}{why}"),
+    Action("list.accept", frozenset({"on_behalf", "lines", "reason"}),
+           words="List accepted: {who} puts {lines} lines of {obj} in the cart of {acct}",
+           refused="List not accepted: {who} could not accept {obj}{why}"),
+    Action("list.reject", frozenset({"on_behalf", "reason", "mailed_to"}),
+           words="List rejected: {who} rejects {obj} for {acct}{why}",
+           refused="List not rejected: {who} could not reject {obj}{why}"),
+    Action("list.ordered", frozenset({"order_id", "erp_reference"}),
+           words="List ordered: {obj} for {acct} is closed, order {order_id} reached JD Edwards as {erp_reference}"),
     # the admin console (admin.restrictions, admin.transfer, admin.users)
     Action("admin.restriction_set", frozenset({"rep_id", "old", "new", "change_id", "source"}),
            words="Restriction changed: {who} changes the restriction of {target}{source}", object_prefix="restriction of "),
@@ -101,6 +118,8 @@ _ACTIONS = (
            words="User deactivated: {who} deactivates {target}", object_prefix="user "),
     Action("admin.user_reactivate", frozenset({"user_id", "signed_out_everywhere"}),
            words="User reactivated: {who} reactivates {target}", object_prefix="user "),
+    Action("admin.user_right", frozenset({"user_id", "right", "granted"}),
+           words="Right changed: {who}: {right} {granted} for {target}", object_prefix="user "),
     # the supervisor's view (admin.supervisor): an admin ends a rep's running on-behalf-of session
     Action("admin.obo_end", frozenset({"rep_id", "reason", "started_at"}),
            words="On-behalf-of ended by an administrator: {who} ends {target}'s session for {acct}{why}",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ecgateway.portal.models import Base
@@ -50,6 +50,25 @@ class LoginFailure(Base):
     login: Mapped[str] = mapped_column(String(64), nullable=False)  # lower-cased as typed
     ip: Mapped[str] = mapped_column(String(64), nullable=False)
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
+# Rights an admin grants per user, beyond what the user type gives (auth/rights.py).
+RIGHT_LISTS = "lists.create"  # save the on-behalf cart as a managed list for the customer
+RIGHTS = (RIGHT_LISTS,)
+
+
+class UserRight(Base):
+    """One right granted to one user, and who granted it when."""
+
+    __tablename__ = "ec_user_rights"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True)
+    right: Mapped[str] = mapped_column(String(32), nullable=False)
+    granted_by: Mapped[str] = mapped_column(String(64), nullable=False)
+    granted_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+    __table_args__ = (UniqueConstraint("user_id", "right", name="ux_ec_user_rights"),)
 
 
 class AccountSetting(Base):

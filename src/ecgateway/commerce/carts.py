@@ -11,8 +11,8 @@ commits.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from decimal import Decimal
+from dataclasses import dataclass, replace
+from decimal import ROUND_HALF_UP, Decimal
 from typing import TypeVar
 
 import sqlalchemy as sa
@@ -30,7 +30,7 @@ from ecgateway.commerce.errors import (
     PricingRefused,
     PricingUnavailable,
 )
-from ecgateway.commerce.models import Cart, CartLine
+from ecgateway.commerce.models import LIST_ORDERED, Cart, CartLine, ManagedList, ManagedListLine
 from ecgateway.db import in_values
 from ecgateway.erp.base import (
     Erp,
@@ -54,6 +54,9 @@ MAX_LINES = 500  # a cart is priced in one ERP call; 500 lines keeps it well und
 class CartItem:
     item: str
     quantity: int
+    list_id: int | None = None  # the managed list the line came from
+    quoted_price: Decimal | None = None  # that list's quoted unit price, which replaces JDE's
+    quoted_currency: str = ""
 
 
 @dataclass(frozen=True)
@@ -86,7 +89,9 @@ def cart_items(session: Session, *, ctx: ActingContext) -> list[CartItem]:
     cart = _find_cart(session, account=account, rep_id=ctx.cart_owner, with_lines=True)
     if cart is None:
         return []
-    return [CartItem(line.item, line.quantity) for line in cart.lines]
+    quotes = _quotes(session, [line.list_id for line in cart.lines if line.list_id])
+    return [CartItem(line.item, line.quantity, line.list_id, *quotes.get((line.list_id, line.item), (None, "")))
+            for line in cart.lines]
 
 
 def add_item(session: Session, jde: Jde, *, ctx: ActingContext, item: str, quantity: int) -> CartItem:
@@ -189,7 +194,26 @@ def price_items(jde: Jde, erp: Erp, *, ctx: ActingContext, items: list[CartItem]
     except ErpRejected as exc:
         raise PricingRefused(f"JD Edwards refused to price the cart for billing address {sold_to}: {exc.reason}. "
                              "Change or remove the line it names, or ask the customer's JD Edwards contact") from exc
-    return PricedCart(account, sold_to, ship, result, branch)
+    return PricedCart(account, sold_to, ship, with_quotes(result, items), branch)
+
+
+def with_quotes(result: PriceResult, items: list[CartItem]) -> PriceResult:
+    """JDE's prices with each line a rep quoted on a managed list at its quoted unit price (same currency only)."""
+    quoted = {i.item: i for i in items if i.quoted_price is not None and i.quoted_currency == result.currency}
+    if not quoted:
+        return result
+    lines = []
+    for line in result.lines:
+        q = quoted.get(line.item)
+        if q is None:
+            lines.append(line)
+            continue
+        places = line.extended.as_tuple().exponent if line.available else -2
+        extended = (q.quoted_price * line.quantity).quantize(Decimal(1).scaleb(places), rounding=ROUND_HALF_UP)
+        lines.append(replace(line, unit_price=q.quoted_price, extended=extended, available=True, explanation=(),
+                             source=f"quoted on list {q.list_id}"))
+    total = sum((ln.extended for ln in lines if ln.available), Decimal(0))
+    return PriceResult(lines=tuple(lines), currency=result.currency, total=total)
 
 
 def sold_to_of(ctx: ActingContext) -> int:
@@ -212,6 +236,19 @@ def account_of(ctx: ActingContext) -> int:
 
 
 # --- helpers ----------------------------------------------------------------------------
+
+def _quotes(session: Session, list_ids: list[int]) -> dict[tuple[int, str], tuple]:
+    """(list id, item) -> (quoted price, currency) of the quoted lines of lists not yet ordered."""
+    if not list_ids:
+        return {}
+    rows = session.execute(
+        sa.select(ManagedListLine.list_id, ManagedListLine.item, ManagedListLine.quoted_price, ManagedList.currency)
+        .join(ManagedList, ManagedList.id == ManagedListLine.list_id)
+        .where(in_values(ManagedListLine.list_id, list_ids), ManagedListLine.quoted_price.is_not(None),
+               ManagedList.status != LIST_ORDERED)
+    )
+    return {(r.list_id, r.item): (r.quoted_price, r.currency) for r in rows}
+
 
 def _find_cart(session: Session, *, account: int, rep_id: int | None, create: bool = False,
                with_lines: bool = False) -> Cart | None:

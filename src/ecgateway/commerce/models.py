@@ -1,4 +1,5 @@
-"""Portal tables of commerce: carts and their lines, orders, idempotency keys, the outbox.
+"""Portal tables of commerce: carts and their lines, orders, idempotency keys, the outbox, and the
+managed lists a rep prepares for a customer to accept or reject.
 
 A cart keeps items and quantities only: prices are always recomputed by the ERP, and no
 card data has a column to land in.
@@ -75,6 +76,8 @@ class CartLine(Base):
     cart_id: Mapped[int] = mapped_column(ForeignKey("ec_carts.id", ondelete="CASCADE"), nullable=False)
     item: Mapped[str] = mapped_column(String(25), nullable=False)  # JDE 2nd item number (IMLITM)
     quantity: Mapped[int] = mapped_column(Integer, nullable=False)
+    # The managed list the line came from, when the customer accepted one; the order line keeps it.
+    list_id: Mapped[int | None] = mapped_column(ForeignKey("ec_lists.id", ondelete="SET NULL"), nullable=True)
 
     cart: Mapped[Cart] = relationship(back_populates="lines")
 
@@ -136,6 +139,8 @@ class OrderLine(Base):
     unit_price: Mapped[Decimal] = mapped_column(Numeric(18, 4), nullable=False)
     extended: Mapped[Decimal] = mapped_column(Numeric(18, 4), nullable=False)
     price_source: Mapped[str] = mapped_column(String(120), nullable=False, default="")
+    list_id: Mapped[int | None] = mapped_column(ForeignKey("ec_lists.id", ondelete="SET NULL"), nullable=True,
+                                                index=True)  # the managed list the line came from
 
     order: Mapped[Order] = relationship(back_populates="lines")
 
@@ -189,4 +194,70 @@ class OutboxMessage(Base):
     __table_args__ = (
         Index("ix_ec_outbox_due", "state", "next_attempt_at"),
         CheckConstraint("state IN ('pending','done','dead')", name="ck_ec_outbox_state"),
+    )
+
+
+# Managed list states. "expired" is not stored: an open list past its expiry reads as expired.
+LIST_OPEN = "open"  # saved by the rep, waiting for the customer
+LIST_ACCEPTED = "accepted"  # the customer put it in their cart
+LIST_REJECTED = "rejected"  # the customer said no (reason kept)
+LIST_ORDERED = "ordered"  # an order made from it reached JD Edwards: closed
+LIST_STATES = (LIST_OPEN, LIST_ACCEPTED, LIST_REJECTED, LIST_ORDERED)
+
+
+class ManagedList(Base):
+    """A list a rep prepared for an account from their on-behalf cart, for the customer to accept or reject."""
+
+    __tablename__ = "ec_lists"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_an8: Mapped[int] = mapped_column(Integer, nullable=False, index=True)
+    name: Mapped[str] = mapped_column(String(80), nullable=False)
+    note: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    # Who made it, kept on the list (as on orders) so the rep is still named after their user changes.
+    rep_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    rep_login: Mapped[str] = mapped_column(String(64), nullable=False)
+    rep_name: Mapped[str] = mapped_column(String(120), nullable=False)
+    rep_email: Mapped[str] = mapped_column(String(254), nullable=False, default="")
+    sold_to: Mapped[int] = mapped_column(Integer, nullable=False)  # the billing address the rep priced it for
+    currency: Mapped[str] = mapped_column(String(3), nullable=False, default="")  # of the quoted prices
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default=LIST_OPEN)
+    reject_reason: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+    opened_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    decided_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("ec_orders.id", ondelete="SET NULL"), nullable=True)
+
+    lines: Mapped[list[ManagedListLine]] = relationship(
+        back_populates="list", cascade="all, delete-orphan", order_by="ManagedListLine.line_no"
+    )
+
+    __table_args__ = (
+        CheckConstraint("status IN ('open','accepted','rejected','ordered')", name="ck_ec_lists_status"),
+    )
+
+
+class ManagedListLine(Base):
+    """Item, quantity and unit; a price only when the rep marked it as quoted (else JDE prices it when opened)."""
+
+    __tablename__ = "ec_list_lines"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    list_id: Mapped[int] = mapped_column(ForeignKey("ec_lists.id", ondelete="CASCADE"), nullable=False)
+    line_no: Mapped[int] = mapped_column(Integer, nullable=False)
+    item: Mapped[str] = mapped_column(String(25), nullable=False)
+    quantity: Mapped[int] = mapped_column(Integer, nullable=False)  # what the customer will put in the cart
+    proposed_quantity: Mapped[int] = mapped_column(Integer, nullable=False)  # what the rep proposed
+    uom: Mapped[str] = mapped_column(String(2), nullable=False, default="")
+    dropped: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)  # the customer dropped it
+    quoted_price: Mapped[Decimal | None] = mapped_column(Numeric(18, 4), nullable=True)
+
+    list: Mapped[ManagedList] = relationship(back_populates="lines")
+
+    __table_args__ = (
+        UniqueConstraint("list_id", "item", name="ux_ec_list_lines_item"),
+        CheckConstraint("quantity > 0 AND proposed_quantity > 0", name="ck_ec_list_lines_quantity"),
     )

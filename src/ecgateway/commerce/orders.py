@@ -252,6 +252,7 @@ def _checkout(
                       "remove these lines or ask the pricing team", field="cart")
     now = utcnow()
     rep = ctx.actor if ctx.on_behalf else None
+    from_list = {i.item: i.list_id for i in items if i.list_id}  # order lines keep the managed list's reference
     order = Order(
         erp_key=new_erp_key(), account_an8=account, sold_to=sold_to, ship_to=ship_to, company=jde.company,
         branch=cart.branch, currency=priced.currency, customer_po=po,
@@ -260,7 +261,8 @@ def _checkout(
         status=ORDER_WAITING, created_at=now, updated_at=now,
         lines=[
             OrderLine(line_no=n, item=line.item, description=line.description[:60], quantity=line.quantity,
-                      uom=line.uom, unit_price=line.unit_price, extended=line.extended, price_source=line.source[:120])
+                      uom=line.uom, unit_price=line.unit_price, extended=line.extended, price_source=line.source[:120],
+                      list_id=from_list.get(line.item))
             for n, line in enumerate(priced.lines, start=1)
         ],
     )

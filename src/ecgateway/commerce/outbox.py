@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ecgateway.audit.service import record
 from ecgateway.clock import utcnow
+from ecgateway.commerce.lists import close_lists_of_order
 from ecgateway.commerce.models import (
     ORDER_REJECTED,
     ORDER_SENT,
@@ -282,6 +283,8 @@ class Relay:
                    object=f"order {row.order_id}", outcome="ok",
                    detail={"erp_reference": receipt.erp_reference, "erp_status": receipt.status,
                            "attempts": row.attempts + 1, "relay": self.name})
+            # Managed lists the order's lines came from are closed once the order reached JD Edwards.
+            close_lists_of_order(session, order_id=row.order_id, erp_reference=receipt.erp_reference)
 
     def _retry(self, outbox_id: int, attempts: int, exc: BaseException) -> float:
         delay = backoff_seconds(attempts + 1, base=self.settings.backoff_base_seconds,

@@ -14,14 +14,26 @@ from ecgateway.web.api import admin as admin_api
 from ecgateway.web.api import auth as auth_api
 from ecgateway.web.api import commerce as commerce_api
 from ecgateway.web.api import desk as desk_api
+from ecgateway.web.api import lists as lists_api
 from ecgateway.web.api import obo as obo_api
 from ecgateway.web.api import supervisor as supervisor_api
 from ecgateway.web.errors import install_error_handlers
-from ecgateway.web.pages import access, accounts, admin, auth, commerce, home, obo, supervisor
+from ecgateway.web.pages import (
+    access,
+    accounts,
+    admin,
+    auth,
+    commerce,
+    home,
+    lists,
+    obo,
+    supervisor,
+)
 from ecgateway.web.security import ResponseSecurityMiddleware
 
 ROUTERS = (health, home, auth, accounts, obo, auth_api, accounts_api, obo_api, admin, admin_api, supervisor,
-           supervisor_api, commerce, commerce_api, desk_api, access, access_api)
+           supervisor_api, commerce, commerce_api, desk_api, access, access_api,
+           lists, lists_api)
 
 
 def install_web(app: FastAPI) -> None:

@@ -14,6 +14,7 @@ from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, Field
 
 from ecgateway.admin import restrictions as rs
+from ecgateway.admin import rights as rg
 from ecgateway.admin import transfer, txlog
 from ecgateway.admin import users as us
 from ecgateway.admin.users import AdminError
@@ -241,6 +242,32 @@ def api_user_link(request: Request, user_id: RowIdPath, auth: AdminAuth, db: Por
     link = us.issue_set_password_link(db, ctx=auth.context, user=us.get_user(db, user_id=user_id))
     db.commit()
     return _link(request, link)
+
+
+class RightIn(BaseModel):
+    right: Literal["lists.create"] = Field(description="lists.create: prepare managed lists for customers (reps only)")
+    granted: bool
+
+
+class RightsOut(BaseModel):
+    user_id: int
+    rights: list[str] = Field(description="The rights the user holds now")
+    changed: bool
+
+
+@router.get("/users/{user_id}/rights", response_model=RightsOut, summary="The rights an admin granted a user")
+def api_user_rights(user_id: RowIdPath, auth: AdminAuth, db: PortalSessionDep):
+    user = us.get_user(db, user_id=user_id)
+    return RightsOut(user_id=user.id, rights=rg.user_rights(db, user=user), changed=False)
+
+
+@router.post("/users/{user_id}/rights", response_model=RightsOut, summary="Grant or take away one right",
+             description="Takes effect on the user's next request; audited." + CSRF)
+def api_set_user_right(user_id: RowIdPath, body: RightIn, auth: AdminAuth, db: PortalSessionDep):
+    user = us.get_user(db, user_id=user_id)
+    changed = rg.set_user_right(db, ctx=auth.context, user=user, right=body.right, granted=body.granted)
+    db.commit()
+    return RightsOut(user_id=user.id, rights=rg.user_rights(db, user=user), changed=changed)
 
 
 # -- restrictions ----------------------------------------------------------------------------

@@ -52,6 +52,7 @@ class PricedLineOut(BaseModel):
     extended: Decimal
     available: bool = Field(description="False: JD Edwards has no price for it; the line cannot be ordered")
     source: str = Field(description="Where the price came from")
+    list_id: int | None = Field(None, description="The managed list the cart line came from (cart only)")
     explanation: list[PriceStepOut] = Field(
         default_factory=list,
         description="How the price was made, step by step, for a representative acting for the account;"
@@ -244,8 +245,11 @@ def cart_out(db: Session, jde: Jde, erp: Erp, ctx: ActingContext) -> CartOut:
                        lines=[PricedLineOut(item=i.item, description="", quantity=i.quantity, uom="",
                                             unit_price=Decimal(0), extended=Decimal(0), available=False,
                                             source="not priced") for i in items])
+    from_list = {i.item: i.list_id for i in items if i.list_id}
     return CartOut(account_an8=priced.account_an8, sold_to=priced.sold_to, ship_to=priced.ship_to,
-                   on_behalf=ctx.on_behalf, lines=[line_out(ln, ctx) for ln in priced.lines.lines],
+                   on_behalf=ctx.on_behalf,
+                   lines=[line_out(ln, ctx).model_copy(update={"list_id": from_list.get(ln.item)})
+                          for ln in priced.lines.lines],
                    currency=priced.lines.currency, total=priced.lines.total, priced=True)
 
 

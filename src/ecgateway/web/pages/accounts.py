@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from ecgateway.accounts import MAX_PAGE_SIZE, SORT_KEYS, CursorError, list_accounts, rep_scope
 from ecgateway.auth.roles import CUSTOMER, may_act_on_behalf
+from ecgateway.commerce import lists as managed_lists
 from ecgateway.jde.account_detail import read_account_detail
 from ecgateway.jde.handle import Jde
 from ecgateway.obo import service as obo
@@ -68,18 +69,20 @@ def account_by_number(request: Request, an8: AccountNumberPath, auth: SignedInAu
 
 
 @router.get("/account", response_class=HTMLResponse)
-def effective_account_page(request: Request, auth: SignedInAuth, jde: JdeDep):
-    """The effective account: on behalf of, else the user's own."""
+def effective_account_page(request: Request, auth: SignedInAuth, jde: JdeDep, db: PortalSessionDep):
+    """The effective account: on behalf of, else the user's own (a customer's home: with their open lists)."""
     an8 = obo.effective_account(auth.context)
     if an8 is None:
         if may_act_on_behalf(auth.user):
             return RedirectResponse("/accounts", status_code=303)
         raise HTTPException(404, "Your user has no account of its own. Administrators manage users and "
                                  "restrictions on the Administration pages.")
-    return _account_page(request, auth, jde, an8)
+    open_lists = managed_lists.list_lists(db, ctx=auth.context, only_open=True) \
+        if managed_lists.is_customer(auth.context) else []
+    return _account_page(request, auth, jde, an8, open_lists=open_lists)
 
 
-def _account_page(request: Request, auth: Auth, jde: Jde, an8: int):
+def _account_page(request: Request, auth: Auth, jde: Jde, an8: int, open_lists: list | None = None):
     detail = read_account_detail(jde, an8=an8)
     if detail is None:
         raise HTTPException(404, f"Account {an8} is not in JDE's address book. Check the number.")
@@ -90,6 +93,7 @@ def _account_page(request: Request, auth: Auth, jde: Jde, an8: int):
         "current_billing": ctx.billing_an8 if choosing else None,
         "current_shipping": ctx.shipping_an8 if choosing else None,
         "can_start": may_act_on_behalf(auth.user) and not (ctx and ctx.on_behalf and ctx.subject_an8 == an8),
+        "open_lists": open_lists or [],
         "access": access.preview(request, auth, an8),  # the customer's own access history
     })
 

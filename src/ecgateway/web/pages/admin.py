@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from ecgateway.accounts import WorkWithAccounts
 from ecgateway.admin import restrictions as rs
+from ecgateway.admin import rights as rg
 from ecgateway.admin import txlog
 from ecgateway.admin import users as us
 from ecgateway.admin.users import AdminError
@@ -127,6 +128,23 @@ def user_link(request: Request, user_id: RowIdPath, auth: AdminAuth, db: PortalS
     return render(request, "admin/user_link.html", {
         "user": user, "link": _absolute(request, link.path()), "expires_at": link.expires_at, "warnings": (),
         "created": False})
+
+
+@router.post("/admin/users/{user_id}/rights", response_class=HTMLResponse)
+def user_right(request: Request, user_id: RowIdPath, auth: AdminAuth, db: PortalSessionDep,
+               right: Annotated[str, Form(max_length=32)], granted: Annotated[bool, Form()]):
+    """Grant or take away one right (e.g. preparing lists for customers)."""
+    user = us.get_user(db, user_id=user_id)
+    try:
+        changed = rg.set_user_right(db, ctx=auth.context, user=user, right=right, granted=granted)
+    except AdminError as exc:
+        db.rollback()
+        return _user_page(request, db, user, error=exc, status_code=exc.status)
+    db.commit()
+    what = rg.RIGHT_WORDS.get(right, right).split(":")[0]
+    text = (f"{user.login} may now: {what}" if granted else f"{user.login} may no longer: {what}") if changed \
+        else "Nothing changed."
+    return _user_page(request, db, user, message=text)
 
 
 # -- set-password (public: the link is the credential) -----------------------------------------
@@ -304,6 +322,7 @@ def _user_page(request: Request, db, user, *, message=None, warning=None, asked_
         "user": user, "types": USER_TYPES, "internal": INTERNAL_TYPES, "message": message, "warning": warning,
         "asked_type": asked_type, "error": error,
         "standing_warning": us.dual_role_message(user.user_type, conflicts) if conflicts else None,
+        "rights": rg.user_rights(db, user=user), "right_words": rg.RIGHT_WORDS,
     }, status=status_code)
 
 

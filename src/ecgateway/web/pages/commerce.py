@@ -65,8 +65,18 @@ def catalog_page(request: Request, ctx: ShopperContext, jde: JdeDep, erp: ErpDep
 
 @router.get("/cart", response_class=HTMLResponse)
 def cart_page(request: Request, ctx: ShopperContext, db: PortalSessionDep, jde: JdeDep, erp: ErpDep):
+    return cart_page_response(request, ctx, db, jde, erp)
+
+
+def cart_page_response(request: Request, ctx: ActingContext, db: Session, jde: Jde, erp: Erp, *,
+                       list_error: CommerceError | None = None, list_form: dict | None = None, status: int = 200):
+    """The cart page; with the managed lists waiting for a customer, or the rep's form to save it as one."""
+    from ecgateway.web.pages.lists import list_context
+
     return render(request, "commerce/cart.html", {"cart": cart_out(db, jde, erp, ctx), "ctx": ctx,
-                                                    "staff": is_staff(ctx.actor)})
+                                                    "staff": is_staff(ctx.actor), "list_error": list_error,
+                                                    "list_form": list_form or {},
+                                                    **list_context(request, db, jde, ctx)}, status=status)
 
 
 @router.post("/cart/add")
