@@ -160,6 +160,8 @@ class Settings(BaseSettings):
         "port 465); none: plain, for a relay on loopback only")
     smtp_username: str | None = Field(None, description="SMTP login (AUTH), unset: no login")
     smtp_password: SecretStr | None = None
+    smtp_ca_file: Path | None = Field(None, description="CA certificates (PEM) the SMTP server's certificate is checked "
+                                      "against, e.g. a company CA; unset: the system's")
     smtp_timeout_seconds: float = Field(10.0, gt=0, description="Bound of one SMTP conversation")
     mail_from: str = Field("ecgateway <ecgateway@localhost>", description="From: of every message the gateway sends")
     mail_dir: Path | None = Field(None, description="Folder of the .eml files without SMTP; default data_dir/mail")

@@ -240,6 +240,15 @@ def test_smtp_down_the_list_is_saved_and_its_email_goes_when_smtp_is_back(gw, sm
                          .where(EmailMessage.state != MAIL_SENT)) == 0
 
 
+def test_the_lists_api_is_in_the_openapi_document(gw):
+    client, _ = signed_in(gw, "cust1")
+    paths = client.get("/api/openapi.json").json()["paths"]
+    assert {"/api/v1/lists", "/api/v1/lists/{list_id}", "/api/v1/lists/{list_id}/lines/{item}",
+            "/api/v1/lists/{list_id}/accept", "/api/v1/lists/{list_id}/reject",
+            "/api/v1/admin/users/{user_id}/rights"} <= set(paths)
+    assert set(paths["/api/v1/lists"]) == {"get", "post"}
+
+
 def test_expired_or_altered_links_say_so_with_the_way_back(gw):
     cust, _ = signed_in(gw, "cust1")
     bad = cust.get("/lists/open", params={"t": "abc.def"})

@@ -61,12 +61,12 @@ class SmtpTransport:
         try:
             if s.smtp_security == "tls":
                 client: smtplib.SMTP = smtplib.SMTP_SSL(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout_seconds,
-                                                        context=ssl.create_default_context())
+                                                        context=self._tls())
             else:
                 client = smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout_seconds)
             with client:
                 if s.smtp_security == "starttls":
-                    client.starttls(context=ssl.create_default_context())
+                    client.starttls(context=self._tls())
                 if s.smtp_username:
                     client.login(s.smtp_username, s.smtp_password.get_secret_value() if s.smtp_password else "")
                 client.send_message(message)
@@ -84,6 +84,12 @@ class SmtpTransport:
             raise MailUnavailable(text) from exc
         except (OSError, smtplib.SMTPException, ssl.SSLError) as exc:  # refused, timed out, reset, no STARTTLS
             raise MailUnavailable(f"{type(exc).__name__}: {exc} ({s.smtp_host}:{s.smtp_port})") from exc
+
+
+    def _tls(self) -> ssl.SSLContext:
+        """Certificate and host name checked (against ECGW_SMTP_CA_FILE when set): never an unchecked TLS."""
+        ca = self.settings.smtp_ca_file
+        return ssl.create_default_context(cafile=str(ca) if ca else None)
 
 
 class FileTransport:
