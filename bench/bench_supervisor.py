@@ -104,6 +104,7 @@ def run_backend(backend: str, entries: int, repeats: int) -> tuple[list[str], li
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(sa.text("ANALYZE" if backend == "sqlite" else "VACUUM (ANALYZE)"))
     analyze_s = time.perf_counter() - started
+    print(f"[{backend}] loaded in {load_s:.0f} s", flush=True)
     notes = [f"{backend}: {rows_made:,} entries generated and loaded in {load_s:.1f} s (of which the hash chain "
              f"{hashed_s:.1f} s; indexes made after the load, included), {'ANALYZE' if backend == 'sqlite' else 'VACUUM ANALYZE'} "
              f"{analyze_s:.1f} s"]
@@ -207,13 +208,15 @@ def _detail(action, outcome, by_rep, an8, rng) -> dict:
 
 
 def start_live(engine, users: dict) -> None:
-    """LIVE reps acting on behalf of an account now, with a session row each."""
+    """LIVE reps acting on behalf of an account now, with a session row each, opened by one of the
+    last 5,000 entries (a session's first entry, obo_start_seq, bounds the walk for its last action)."""
     now = utcnow()
     with Session(engine) as s:
+        last = s.scalar(sa.select(sa.func.max(AuditEntry.seq)))
         for i, (uid, _) in enumerate(users["reps"][:LIVE]):
             s.add(AuthSession(token_hash=hashlib.sha256(f"live{i}".encode()).hexdigest(), user_id=uid,
                               csrf_token="x", created_at=now, last_seen_at=now, rotated_at=now, obo_an8=10_000 + i,
-                              obo_started_at=now - dt.timedelta(minutes=i)))
+                              obo_started_at=now - dt.timedelta(minutes=i), obo_start_seq=last - 5000 + i * 100))
         s.commit()
 
 
@@ -312,7 +315,9 @@ def _p95(samples: list[float]) -> float:
 def _row(backend: str, case: str, samples: list[float], base: list[float] | None) -> str:
     med = statistics.median(samples)
     ratio = f"{med / statistics.median(base):.1f}" if base else ""
-    return f"| {backend} | {case} | {med:.1f} | {_p95(samples):.1f} | {len(samples)} | {ratio} |"
+    line = f"| {backend} | {case} | {med:.1f} | {_p95(samples):.1f} | {len(samples)} | {ratio} |"
+    print(line, flush=True)  # as it comes: a long run shows its progress
+    return line
 
 
 def render(rows: list[str], notes: list[str], args) -> str:

@@ -74,12 +74,11 @@ def live_sessions(portal: Session, *, settings: Settings, now: dt.datetime | Non
         .order_by(AuthSession.obo_started_at, AuthSession.id)
     ).all()
     rows = [(row, user) for row, user in rows if is_rep(user)]
-    last = _last_actions(portal, [(user.id, row.obo_an8, as_utc(row.obo_started_at or row.rotated_at))
-                                  for row, user in rows])
+    last = _last_actions(portal, rows)
     out = []
     for row, user in rows:
         since = as_utc(row.obo_started_at or row.rotated_at)
-        entry = last.get((user.id, row.obo_an8))
+        entry = last.get(row.id)
         out.append(LiveSession(
             id=row.id, rep_id=user.id, rep_login=user.login, rep_name=user.name, account=row.obo_an8, since=since,
             last_seen=as_utc(row.last_seen_at), reason=session_reason(row),
@@ -89,22 +88,28 @@ def live_sessions(portal: Session, *, settings: Settings, now: dt.datetime | Non
     return out
 
 
-def _last_actions(portal: Session, wanted: list[tuple[int, int, dt.datetime]]) -> dict[tuple[int, int], AuditEntry]:
-    """The latest entry of each (rep, account) since its session started: two queries for all of them.
-    A session lives at most ECGW_SESSION_ABSOLUTE_MINUTES, so the range read is that long at most."""
-    if not wanted:
+def _last_actions(portal: Session, sessions_: list[tuple[AuthSession, User]]) -> dict[int, AuditEntry]:
+    """The latest entry of each live session (by the rep, for its account, since the entry that opened
+    it): one short walk back along the rep's entries (index actor_user_id, seq) per session, all of
+    them in one statement."""
+    if not sessions_:
         return {}
-    since = {(uid, an8): at for uid, an8, at in wanted}
-    newest = portal.execute(
-        select(AuditEntry.actor_user_id, AuditEntry.subject_an8, func.max(AuditEntry.seq))
-        .where(AuditEntry.at >= min(since.values()), AuditEntry.actor_user_id.in_(sorted({w[0] for w in wanted})))
-        .group_by(AuditEntry.actor_user_id, AuditEntry.subject_an8)
-    ).all()
-    seqs = [seq for uid, an8, seq in newest if (uid, an8) in since]
+    walks = []
+    for row, user in sessions_:
+        walk = select(AuditEntry.seq).where(AuditEntry.actor_user_id == user.id, AuditEntry.subject_an8 == row.obo_an8)
+        if row.obo_start_seq is not None:
+            walk = walk.where(AuditEntry.seq >= row.obo_start_seq)
+        else:  # a session opened before sessions kept their first entry: bounded by its start time
+            walk = walk.where(AuditEntry.at >= as_utc(row.obo_started_at or row.rotated_at))
+        walks.append(walk.order_by(AuditEntry.seq.desc()).limit(1).scalar_subquery())
+    found = []
+    for i in range(0, len(walks), 200):  # one statement of scalar subqueries per 200 sessions
+        found += list(portal.execute(select(*walks[i:i + 200])).one())
+    seqs = {row.id: seq for (row, _), seq in zip(sessions_, found, strict=True) if seq is not None}
     if not seqs:
         return {}
-    entries = portal.scalars(select(AuditEntry).where(AuditEntry.seq.in_(seqs))).all()
-    return {(e.actor_user_id, e.subject_an8): e for e in entries if as_utc(e.at) >= since[(e.actor_user_id, e.subject_an8)]}
+    entries = {e.seq: e for e in portal.scalars(select(AuditEntry).where(AuditEntry.seq.in_(sorted(set(seqs.values())))))}
+    return {sid: entries[seq] for sid, seq in seqs.items() if seq in entries}
 
 
 def session_reason(row: AuthSession) -> str | None:

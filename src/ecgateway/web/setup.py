@@ -23,6 +23,7 @@ from ecgateway.web.pages import (
     access,
     accounts,
     admin,
+    api_docs,
     auth,
     commerce,
     home,
@@ -35,7 +36,7 @@ from ecgateway.web.security import ResponseSecurityMiddleware
 
 ROUTERS = (health, home, auth, accounts, obo, auth_api, accounts_api, obo_api, admin, admin_api, supervisor,
            supervisor_api, commerce, commerce_api, desk_api, access, access_api,
-           lists, lists_api, registration, registration_api)
+           lists, lists_api, api_docs, registration, registration_api)
 
 
 def install_web(app: FastAPI) -> None:

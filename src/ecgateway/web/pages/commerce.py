@@ -44,6 +44,7 @@ from ecgateway.web.params import (
     OptionalAccountNumberForm,
     OptionalAccountNumberQuery,
     OptionalRowIdQuery,
+    PageOffset,
     RowIdPath,
 )
 from ecgateway.web.responses import render
@@ -58,7 +59,7 @@ router = APIRouter(include_in_schema=False, dependencies=[Depends(refresh_after_
 @router.get("/catalog", response_class=HTMLResponse)
 def catalog_page(request: Request, ctx: ShopperContext, jde: JdeDep, erp: ErpDep,
                  q: Annotated[str | None, Query(max_length=60)] = None,
-                 offset: Annotated[int, Query(ge=0)] = 0):
+                 offset: PageOffset = 0):
     page = catalog.catalog_page(jde, erp, ctx=ctx, q=q, offset=offset)
     return render(request, "commerce/catalog.html", {"page": page, "ctx": ctx})
 
