@@ -236,6 +236,7 @@ def api_order(order_id: RowIdPath, ctx: ShopperContext, db: PortalSessionDep) ->
 def cart_out(db: Session, jde: Jde, erp: Erp, ctx: ActingContext) -> CartOut:
     """The cart priced now; when the ERP cannot price, the lines without prices and why."""
     items = carts.cart_items(db, ctx=ctx)
+    db.commit()  # end the read before the ERP prices: on SQLite an open transaction holds the write lock
     try:
         priced = carts.price_items(jde, erp, ctx=ctx, items=items)
     except (PricingUnavailable, PricingRefused) as exc:  # show the cart anyway, without prices, and why

@@ -202,6 +202,7 @@ def _checkout(request: Request, ctx: ActingContext, db: Session, jde: Jde, erp: 
     numbers = [a.an8 for a in ships]
     chosen = next((n for n in (ship_to, ctx.shipping_an8) if n in numbers), numbers[0] if numbers else None)
     items = carts.cart_items(db, ctx=ctx)
+    db.commit()  # end the read before the ERP prices: on SQLite an open transaction holds the write lock
     priced = None
     if items:
         try:
