@@ -86,6 +86,9 @@ class Settings(BaseSettings):
     restriction_default: Literal["allow", "deny"] = Field(
         "allow", description="What a rep with no row in EC_Impersonate_Restrictions may see"
     )
+    allow_dual_role: bool = Field(
+        False, description="Allow one person (same e-mail or name) to hold Admin and a rep type; refused when false. "
+        "Even when true, that person cannot change their own restriction")
     cookie_secure: bool = Field(False, description="Secure + __Host- cookies; set true behind HTTPS")
     public_url: str | None = Field(
         None, description="The address people open, e.g. https://portal.example.com: forms are only accepted from "

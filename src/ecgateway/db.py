@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Iterator
 
-from sqlalchemy import ColumnElement, Engine, bindparam, create_engine, event, or_
+from sqlalchemy import ColumnElement, DateTime, Engine, bindparam, create_engine, event, or_
 from sqlalchemy.engine import make_url
+from sqlalchemy.types import TypeDecorator
 
 # Oracle takes at most 1,000 expressions in one IN list (ORA-01795).
 IN_LIST_LIMIT = 1000
@@ -60,6 +62,7 @@ def make_engine(url: str, *, jde: bool = False, read_only: bool = False, **kwarg
     read_only: every connection refuses writes (SQLite: query_only; PostgreSQL: read-only
     transactions, and no JIT compilation). Oracle has no such switch per connection: give the
     gateway a reader login (ECGW_JDE_READ_URL) that holds SELECT grants only.
+    Any other SQLite engine (the portal's) begins every transaction with BEGIN IMMEDIATE (below).
     """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -67,14 +70,16 @@ def make_engine(url: str, *, jde: bool = False, read_only: bool = False, **kwarg
             from pathlib import Path
 
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
+        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_SECONDS}, **kwargs)
         pragmas = ["PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON",
-                   "PRAGMA busy_timeout=30000"]
+                   f"PRAGMA busy_timeout={SQLITE_BUSY_SECONDS * 1000}"]
         if jde:
             pragmas.append("PRAGMA case_sensitive_like=ON")
         if read_only:
             pragmas.append("PRAGMA query_only=ON")
         event.listen(engine, "connect", _sqlite_pragmas(pragmas))
+        if not jde and not read_only:
+            immediate_transactions(engine)
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         url = parsed.set(drivername="postgresql+psycopg")
@@ -131,6 +136,68 @@ def _bind_ints_as_bigint(dbapi_connection, _record) -> None:
 
     adapters.register_dumper(int, Int8Dumper)  # text format
     adapters.register_dumper(int, Int8BinaryDumper)  # binary, and (registered last) the automatic choice
+
+
+# How long a SQLite connection waits for another's write lock before "database is locked".
+SQLITE_BUSY_SECONDS = 30
+
+
+def immediate_transactions(engine: Engine) -> None:
+    """Make every writing transaction on a SQLite engine take the write lock when it begins.
+
+    pysqlite begins a transaction before the first INSERT/UPDATE/DELETE only, as BEGIN
+    DEFERRED, and not at all before a SAVEPOINT (SQLAlchemy's begin_nested), which then starts a
+    deferred transaction itself: one that reads and later writes must upgrade its read lock, and
+    in WAL mode SQLite answers that upgrade with SQLITE_BUSY at once, without waiting the busy
+    timeout, when another connection wrote since the read. Under 4 concurrent shoppers that gave
+    32 "database is locked" errors in 60 cart updates (issue 14). Here pysqlite's own BEGIN is
+    off and the first write or SAVEPOINT of a transaction is preceded by BEGIN IMMEDIATE: the
+    write lock is taken first, a writer waits its turn (the busy timeout) and never upgrades.
+    Reads before it run outside a transaction, as pysqlite ran them, so a reading session never
+    holds the lock (a second session in the same request does not wait on the first); keep
+    writing transactions short (no ERP call or long JDE query while one is open). After
+    SQLAlchemy's pysqlite recipe "Serializable isolation / Savepoints / Transactional DDL":
+    https://docs.sqlalchemy.org/en/20/dialects/sqlite.html
+    """
+
+    @event.listens_for(engine, "connect")
+    def _no_implicit_begin(dbapi_connection, _record) -> None:
+        dbapi_connection.isolation_level = None  # pysqlite emits no BEGIN (nor COMMIT before DDL) itself
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _begin_immediate_before_writing(conn, cursor, statement, _parameters, _context, _executemany) -> None:
+        dbapi_connection = cursor.connection
+        if not dbapi_connection.in_transaction and statement.lstrip()[:9].upper().startswith(_WRITES):
+            dbapi_connection.execute("BEGIN IMMEDIATE")
+
+
+_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "SAVEPOINT")
+
+
+class UtcDateTime(TypeDecorator):
+    """A timestamp with time zone that always comes back aware, in UTC, on every database.
+
+    PostgreSQL stores `timestamp with time zone`; SQLite has no such type and gives naive
+    datetimes back. Values are stored in UTC (a naive value is taken to be UTC already, as
+    clock.utcnow() and the rows SQLite wrote are) and read back with tzinfo=UTC, so the API's
+    timestamps carry their zone whatever the portal database (issue 14, point 7).
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None or not isinstance(value, dt.datetime):
+            return value
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.UTC)
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None or not isinstance(value, dt.datetime):
+            return value
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
 def is_in_memory(engine: Engine) -> bool:

@@ -26,6 +26,11 @@ class GatewayError(Exception):
         """The JSON an API client gets."""
         return {"status": self.status, "message": self.message}
 
+    def link(self, *, api: bool) -> tuple[str, str] | None:
+        """Where to go from here, as (address, words), when the error has such a place: the JSON body
+        carries the address (`link`), the page draws it as a link. api: the address for an API client."""
+        return None
+
     def headers(self) -> dict[str, str] | None:
         """Headers that go with the answer (e.g. Retry-After)."""
         return None

@@ -21,6 +21,8 @@ ACCEPTED: list[tuple[str, str, dict]] = [
     ("ABAN8 IN (4242, 1003)", "(ABAN8 IN (:f1, :f2))", {"f1": 4242, "f2": 1003}),
     ("aban8 = ' 4242 '", "(ABAN8 = :f1)", {"f1": 4242}),
     ("ABAN8 = -5", "(ABAN8 = :f1)", {"f1": -5}),
+    ("ABAN8 = 000000001234", "(ABAN8 = :f1)", {"f1": 1234}),  # leading zeros are not digits of the width
+    ("ABAN8 IN ('1',\r\n\t'2')", "(ABAN8 IN (:f1, :f2))", {"f1": 1, "f2": 2}),  # CR, LF and tab separate words
     ("ABAN8 <> 1", "(ABAN8 <> :f1)", {"f1": 1}),
     ("ABAN8 != 1", "(ABAN8 <> :f1)", {"f1": 1}),
     ("ABAN8 < 2 OR ABAN8 <= 3 OR ABAN8 > 4 OR ABAN8 >= 5",
@@ -130,7 +132,35 @@ REFUSED: list[tuple[str, str, int, int, str]] = [
     ("ABAC01 IN ('N', 'ABC%')", "'ABC%' is 4 characters but ABAC01 holds 3", 1, 17, "'ABC%'"),
     ("ABALPH LIKE '%\\'", "may not contain a backslash", 1, 13, "'%\\'"),  # PostgreSQL's escape, Oracle's plain text
     ("ABAN8 = '\uff14\uff12'", "ABAN8 is a whole number", 1, 9, "'\uff14\uff12'"),  # full-width digits
-    ("ABAN8 = \u0664\u0662", "not with another column", 1, 9, "\u0664\u0662"),  # read as a name
+    ("ABAN8 = \u0664\u0662", "is not allowed outside quotes", 1, 9, "\u0664"),  # Arabic-Indic digits
+    # literals longer than the column, before any conversion (Python's int() refuses over 4,300 digits)
+    ("ABAN8 = " + "1" * 4301, "ABAN8 has at most 8 digits", 1, 9, "1" * 4301),
+    ("ABAN8 = '" + "9" * 5000 + "'", "ABAN8 has at most 8 digits", 1, 9, "'999"),
+    ("ABAN8 IN (1, -" + "7" * 20000 + ")", "ABAN8 has at most 8 digits", 1, 15, "777"),
+    ("ABAC01 = '" + "N" * 50000 + "'", "50,000 characters but ABAC01 holds 3", 1, 10, "'NNN"),
+    # strict Oracle text: ASCII names, and only space, tab, CR and LF between words
+    ("aıco = 'x'", "'ı' (U+0131 LATIN SMALL LETTER DOTLESS I) is not allowed outside quotes", 1, 2, "ı"),
+    ("ALADDſ = 'x'", "'ſ' (U+017F LATIN SMALL LETTER LONG S) is not allowed outside quotes", 1, 6, "ſ"),
+    ("ABAN8\x0b= 4242", "U+000B (a control character) is not allowed outside quotes", 1, 6, "\x0b"),  # vertical tab
+    ("ABAN8 =\x0c4242", "U+000C (a control character) is not allowed outside quotes", 1, 8, "\x0c"),  # form feed
+    ("ABAN8\x1c= 4242", "U+001C (a control character) is not allowed outside quotes", 1, 6, "\x1c"),  # file separator
+    ("ABAN8 = 4242\x85OR ABAN8 = 1", "U+0085 (a control character) is not allowed", 1, 13, "\x85"),  # NEL
+    ("ABAN8\u00a0= 4242", "U+00A0 NO-BREAK SPACE is not allowed outside quotes", 1, 6, "\u00a0"),
+    ("ABAN8 = 4242\x00", "U+0000 (a control character) is not allowed", 1, 13, "\x00"),
+    ("ABAN8 =\r4242 OR <", "cannot be read at '<'", 1, 17, "<"),  # a lone CR ends a line for sqlglot
+    ("ABAN8 IN [4242]", "[ ] (a list in brackets) is not Oracle syntax", 1, 10, "["),
+    # no empty list items
+    ("ABAN8 IN (4242,)", "the list ends with a comma", 1, 15, ","),
+    ("ABAN8 IN (,4242)", "an item of this list is empty", 1, 11, ","),
+    ("ABAN8 IN ('1',\n, '2')", "an item of this list is empty", 2, 1, ","),
+    # operators and functions Oracle does not have
+    ("ABAN8 == 4242", "== is not an Oracle operator", 1, 7, "=="),
+    ("!(ABAN8 = 4242)", "! is not an Oracle operator", 1, 1, "!"),
+    ("ABAN8 = 1 OR !ABAN8 = 2", "! is not an Oracle operator", 1, 14, "!"),
+    ("ABAN8(+) = 4242", "the outer-join marker (+) is not allowed", 1, 6, "(+)"),
+    ("UCASE(ABALPH) = 'ACME'", "function UCASE is not an Oracle function", 1, 1, "UCASE"),
+    ("ABAC01 = 'N' AND ucase(ALCTY1) LIKE 'D%'", "function UCASE is not an Oracle function", 1, 18, "ucase"),
+    ("LCASE(ABALPH) = 'acme'", "function LCASE is not allowed", 1, 1, "LCASE"),
     ("ABAN8 LIKE '42%'", "LIKE compares text but ABAN8 is a number", 1, 1, "ABAN8 LIKE '42%'"),
     ("ABAN8 IS 1", "IS is only for IS NULL", 1, 10, "1"),
     # operators outside the list

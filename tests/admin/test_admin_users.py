@@ -129,24 +129,59 @@ def test_admin_cannot_change_or_deactivate_themself(admin_env, admin):
             admin_users.set_active(s, ctx=context_of(admin), user=s.get(User, admin.id), active=False)
 
 
-def test_one_person_as_admin_and_rep_is_warned(admin_env, admin):
+def test_one_person_as_admin_and_rep_is_refused_without_the_setting(admin_env, admin):
     email = f"{unique('pat')}@example.com"
     make_user(admin_env, "Internal_SalesRep", name="Pat Both", email=email)
     with admin_env.portal() as s:
-        with pytest.raises(admin_users.DualRoleWarning, match="both Admin and a rep") as info:
-            admin_users.create_user(s, ctx=context_of(admin), login=unique("patadmin"), name="Patricia",
-                                    user_type="Admin", email=email.upper())
-        assert info.value.status == 409 and info.value.conflicts
-        new = admin_users.create_user(s, ctx=context_of(admin), login=unique("patadmin"), name="Patricia",
-                                      user_type="Admin", email=email, acknowledge_dual_role=True)
-        s.commit()
-        assert new.warnings and "widen their own list" in new.warnings[0]
+        for acknowledged in (False, True):  # a warning to click through is not enough
+            with pytest.raises(admin_users.DualRoleRefused, match="one person may not be both Admin and a rep") as info:
+                admin_users.create_user(s, ctx=context_of(admin), login=unique("patadmin"), name="Patricia",
+                                        user_type="Admin", email=email.upper(), acknowledge_dual_role=acknowledged)
+            assert info.value.status == 409 and info.value.field == "user_type" and info.value.conflicts
+            assert "ECGW_ALLOW_DUAL_ROLE" in info.value.message
     # the same person by name: an existing Admin turned into a rep
     other = make_user(admin_env, "Internal_AR", name="Ada Admin-Twin")
     make_user(admin_env, "Admin", name="ada admin-twin")
-    with admin_env.portal() as s, pytest.raises(admin_users.DualRoleWarning):
+    with admin_env.portal() as s, pytest.raises(admin_users.DualRoleRefused):
         admin_users.change_user_type(s, ctx=context_of(admin), user=s.get(User, other.id),
-                                     user_type="Internal_SalesRep")
+                                     user_type="Internal_SalesRep", acknowledge_dual_role=True)
+    # and by reactivating the other login of someone who became a rep meanwhile
+    old_admin = make_user(admin_env, "Admin", name="Ray Return", email=f"{unique('ray')}@example.com")
+    with admin_env.portal() as s:
+        admin_users.set_active(s, ctx=context_of(admin), user=s.get(User, old_admin.id), active=False)
+        s.commit()
+    make_user(admin_env, "Internal_AR", name="Ray Return")
+    with admin_env.portal() as s, pytest.raises(admin_users.DualRoleRefused):
+        admin_users.set_active(s, ctx=context_of(admin), user=s.get(User, old_admin.id), active=True)
+
+
+def test_with_the_setting_a_dual_role_is_confirmed_and_cannot_touch_its_own_restriction(admin_env, admin):
+    from ecgateway.admin import restrictions as r
+    from ecgateway.admin import transfer
+
+    email = f"{unique('dual')}@example.com"
+    rep = make_user(admin_env, "Internal_SalesRep", name="Dee Dual", email=email)
+    with admin_env.portal() as s:
+        with pytest.raises(admin_users.DualRoleWarning, match="widen their own list"):
+            admin_users.create_user(s, ctx=context_of(admin), login=unique("deeadmin"), name="Dee",
+                                    user_type="Admin", email=email, allow_dual_role=True)
+        new = admin_users.create_user(s, ctx=context_of(admin), login=unique("deeadmin"), name="Dee",
+                                      user_type="Admin", email=email, allow_dual_role=True, acknowledge_dual_role=True)
+        s.commit()
+        assert new.warnings
+        dee = new.user
+    with admin_env.portal() as s:
+        mine = s.get(User, rep.id)
+        with pytest.raises(admin_users.AdminError, match="nobody may change their own restriction") as info:
+            r.save_restriction(s, ctx=context_of(dee), rep=mine, filter_text="ABAC01 = 'NTH'")
+        assert info.value.status == 403 and info.value.field == "rep"
+        report = transfer.import_restrictions(s, ctx=context_of(dee), text=f"rep_login,filter_text\n{rep.login},ABAC01 = 'NTH'\n")
+        assert report.saved == 0 and "is you" in report.failures[0].reason
+        # another admin may, and the dual-role admin cannot revert that change either
+        change = r.save_restriction(s, ctx=context_of(admin), rep=mine, filter_text="ABAC01 = 'STH'")
+        s.commit()
+        with pytest.raises(admin_users.AdminError, match="is you"):
+            r.revert(s, ctx=context_of(dee), change_id=change.id)
 
 
 def test_list_and_search_users(admin_env, admin):

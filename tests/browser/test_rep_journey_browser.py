@@ -54,7 +54,7 @@ def test_rep_journey_in_the_browser(served, browser, shots):
     shots("04-acting-account-page", page)
 
     # 3. A shipping address from the billing address in use.
-    page.get_by_role("button", name="Ship to").first.click()
+    page.get_by_role("button", name="Ship here").first.click()
     page.wait_for_url(base + "/account")
     assert "shipping" in page.get_by_role("region", name="On behalf of a customer").inner_text()
     shots("05-shipping-chosen", page)

@@ -121,9 +121,10 @@ def test_empty_cart_is_staff_only_and_removes_every_cart_of_the_account(clean):
 
 def test_cart_tables_have_no_place_for_prices_or_cards(shop):
     columns = {c.name for c in Cart.__table__.columns} | {c.name for c in CartLine.__table__.columns}
-    # list_id: the managed list a line came from (a reference, not a price: a quote stays on the list)
-    assert columns == {"id", "account_an8", "rep_id", "created_at", "updated_at", "cart_id", "item", "quantity",
-                       "list_id"}
+    # list_id: the managed list a line came from (a reference, not a price: a quote stays on the list);
+    # last_order_id: the order last made from the cart (one cart, one order at a time)
+    assert columns == {"id", "account_an8", "rep_id", "created_at", "updated_at", "last_order_id", "cart_id", "item",
+                       "quantity", "list_id"}
 
 
 def test_one_cart_per_account_and_owner_is_enforced_by_the_database(clean):

@@ -261,3 +261,22 @@ def test_expired_or_altered_links_say_so_with_the_way_back(gw):
     assert late.status_code == 410 and "expired" in late.text
     wrong = sign_link(gw.settings.secret, purpose="password.set", subject="1", expires_in=dt.timedelta(days=1))
     assert cust.get("/lists/open", params={"t": wrong}).status_code == 400
+
+
+def test_which_account_types_may_receive_lists_is_a_setting(gw):
+    from ecgateway.commerce.lists import may_create_lists
+    from ecgateway.jde.codes import party_code
+    from ecgateway.obo.context import ActingContext, Actor
+    from ecgateway.portal.models import User
+
+    grant(gw, "sales1")
+    with gw.portal() as db, gw.runtime.reading_jde() as jde:
+        ctx = ActingContext(actor=Actor.of(db.get(User, gw.users["sales1"])), subject_an8=gw.accounts[0],
+                            on_behalf=True)
+        klass = party_code(jde, an8=gw.accounts[0], column="abac03").code
+        assert may_create_lists(db, jde, ctx=ctx, settings=gw.settings) is None  # default ["*"]: every account
+        only = gw.settings.model_copy(update={"lists_account_types": (klass,)})
+        assert may_create_lists(db, jde, ctx=ctx, settings=only) is None
+        other = gw.settings.model_copy(update={"lists_account_types": ("ZZZ",)})
+        refusal = may_create_lists(db, jde, ctx=ctx, settings=other)
+        assert refusal and "ECGW_LISTS_ACCOUNT_TYPES" in refusal and "ZZZ" in refusal

@@ -81,7 +81,8 @@ PATH_PARAMS: dict[str, Callable[[Gateway], object]] = {
 
 ROUTES: list[Route] = [
     Route("GET", "/healthz", "public"),
-    Route("GET", "/api/openapi.json", "user"),  # the API schema: signed-in users only, no docs pages
+    Route("GET", "/api/openapi.json", "user"),  # the API schema: signed-in users only
+    Route("GET", "/api/docs", "user"),  # the API documentation, drawn from it without outside assets (issue 15)
     Route("GET", "/", "public"),
     Route("GET", "/login", "public"),
     Route("POST", "/login", "public", body=lambda gw: {"login": "cust1", "password": PASSWORD}),
@@ -107,6 +108,7 @@ ROUTES: list[Route] = [
     Route("POST", "/api/v1/obo/addresses", "shopper", body=lambda gw: {"billing_an8": gw.billing_child_an8}),
     Route("DELETE", "/api/v1/obo", "rep"),
     Route("GET", "/api/v1/desk/search", "rep"),  # the header switcher (issue 15)
+    Route("GET", "/api/v1/session/idle", "user"),  # the idle warning's "Stay signed in" (issue 15)
     # --- admin console (issue 6): admin only; bodies left empty, so admitted requests stop at validation.
     *[Route(m, p, "admin", past=True) for m, p in (
         ("GET", "/admin"), ("GET", "/admin/users"), ("POST", "/admin/users"), ("GET", "/admin/users/{user_id}"),
@@ -277,6 +279,12 @@ ROUTES += [
     Route("GET", "/api/v1/account/access-history", "customer"),
     Route("GET", "/api/v1/account/settings", "customer"),
     Route("PUT", "/api/v1/account/settings", "customer", body=lambda gw: {"obo_receipts": False}),
+    # Registering a contact: reps only, and then only with the register right (none of the matrix's
+    # reps holds it: 403 from the service; tests/obo/test_register_contact.py grants it).
+    *[Route(m, p, "rep", body=b, expect={k: DENY_403 for k in REPS}) for m, p, b in (
+        ("GET", "/accounts/{an8}/contacts/new", None),
+        ("POST", "/accounts/{an8}/contacts", lambda gw: {"name": "Matrix", "email": "matrix@example.com"}),
+        ("POST", "/api/v1/accounts/{an8}/contacts", lambda gw: {"name": "Matrix", "email": "matrix@example.com"}))],
 ]
 
 

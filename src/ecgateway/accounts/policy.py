@@ -52,21 +52,24 @@ class ColumnRule:
         if pattern and "\\" in text:
             raise ValueRefused("a LIKE pattern may not contain a backslash: databases disagree on what it means")
         if self.type != "integer" and len(text.rstrip()) > self.width and not (pattern and ("%" in text or "_" in text)):
+            typed = text.rstrip()
             raise ValueRefused(
-                f"{text.rstrip()!r} is {len(text.rstrip())} characters but {self.name} holds {self.width}: "
-                "no account can match"
+                f"{repr(typed) if len(typed) <= 40 else _shown(typed)} is {len(typed):,} characters but {self.name} "
+                f"holds {self.width}: no account can match"
             )
         return text
 
     def _integer(self, value: str | int, *, is_string: bool) -> int:
-        text = str(value).strip()
+        text = str(value).strip(" ")  # Oracle's TO_NUMBER allows spaces around, nothing else
         if not _INTEGER.match(text):
-            what = f"'{value}'" if is_string else str(value)
+            what = f"'{_shown(str(value))}'" if is_string else _shown(str(value))
             raise ValueRefused(f"{self.name} is a whole number; {what} is not")
-        number = int(text)
-        if len(str(abs(number))) > self.width:
-            raise ValueRefused(f"{self.name} has at most {self.width} digits; {number} has more")
-        return number
+        # Count the digits before converting: int() of a long enough text is itself an error
+        # (Python refuses over 4,300 digits), and no more digits than the column holds can match.
+        digits = text.lstrip("+-").lstrip("0")
+        if len(digits) > self.width:
+            raise ValueRefused(f"{self.name} has at most {self.width} digits; {_shown(text)} has {len(digits):,}")
+        return int(text)
 
 
 @dataclass(frozen=True, eq=False)  # hashed by identity: compiled filters are cached per policy
@@ -140,6 +143,13 @@ def _load_policy(path: Path, _mtime_ns: int) -> Policy:
         )
     except KeyError as exc:
         raise ValueError(f"{path}: missing {exc.args[0]!r}") from None
+
+
+def _shown(text: str, most: int = 24) -> str:
+    """A value as a message shows it: a long one cut in the middle, with its length."""
+    if len(text) <= most:
+        return text
+    return f"{text[:10]}...{text[-6:]} ({len(text):,} characters)"
 
 
 def _next_code(name: str) -> str | None:

@@ -9,6 +9,9 @@ a RestrictionError naming what, where (line, column) and what is allowed instead
 
 from __future__ import annotations
 
+import logging
+import re
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -58,6 +61,15 @@ _PUNCTUATION = {TokenType.EQ, TokenType.NEQ, TokenType.LT, TokenType.LTE, TokenT
                 TokenType.L_PAREN, TokenType.R_PAREN, TokenType.COMMA}
 _PLACEHOLDER_TOKENS = {TokenType.PLACEHOLDER, TokenType.PARAMETER, TokenType.COLON, TokenType.AMP}
 _SQLGLOT_DIALECTS = {"postgresql": "postgres", "mssql": "tsql"}
+# Outside quotes a filter is ASCII, and words are separated by the whitespace Oracle's SQL
+# reads as such (Oracle Database SQL Language Reference, "Basic Elements": space, tab, line
+# breaks); sqlglot would also read vertical tab, form feed, NEL or a no-break space as a space.
+_WHITESPACE = frozenset(" \t\r\n")
+# ASCII characters Oracle's SQL has no use for in a condition (sqlglot reads some as other dialects do).
+_NOT_ORACLE = {"[": "[ ] (a list in brackets)", "]": "[ ] (a list in brackets)", "{": "{ }", "}": "{ }",
+               "`": "` (a back-quoted name)", "\\": "a backslash", "~": "~ (a regular expression match)"}
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+_log = logging.getLogger(__name__)
 
 
 class RestrictionError(GatewayError, ValueError):
@@ -134,7 +146,14 @@ def render(expression: exp.Expression, dialect: str) -> str:
 @lru_cache(maxsize=512)
 def _compile(text: str, dialect: str, policy: Policy) -> CompiledFilter:
     checker = _Checker(text, policy, dialect)
-    condition = checker.run()
+    try:
+        condition = checker.run()
+    except RestrictionError:
+        raise
+    except Exception:  # a gap in the checks above: fail closed, with a refusal rather than a crash
+        _log.exception("restriction compiler failed on a filter of %d characters", len(text))
+        raise checker.error_at(0, text[:20], "the filter cannot be checked",
+                               f"write it more simply, as conditions such as {EXAMPLE} joined with AND / OR") from None
     return CompiledFilter(text=text, dialect=dialect, condition=condition, params=checker.params,
                           columns=frozenset(checker.columns), number_in_params=frozenset(checker.number_in_params))
 
@@ -168,7 +187,9 @@ class _Checker:
                                 f"the most allowed is {policy.max_length:,}")
         if not text.strip():
             raise self.error_at(0, "", "the filter is empty", f"write one condition, for example {EXAMPLE}")
+        self._check_characters()
         self._check_tokens()
+        self._check_oracle_tokens()
         self._check_parentheses()
         self._check_connectives()
         try:
@@ -205,6 +226,42 @@ class _Checker:
             if tok.token_type == TokenType.IDENTIFIER:  # "double-quoted"
                 raise self.error_at(tok.start, self.text[tok.start:tok.end + 1], "quoted names are not allowed",
                                     f"write the column name without quotes: {tok.text.upper()}")
+
+    def _check_characters(self) -> None:
+        """Strict Oracle text outside quotes: ASCII only, and only space, tab, CR and LF between words."""
+        for i, ch in _scan_outside_quotes(self.text):
+            if ch in _WHITESPACE or (" " < ch < "\x7f" and ch not in _NOT_ORACLE):
+                continue
+            if ch in _NOT_ORACLE:
+                raise self.error_at(i, ch, f"{_NOT_ORACLE[ch]} is not Oracle syntax",
+                                    "write a list as IN ('4242', '1003'), and column names without quotes")
+            name = f"U+{ord(ch):04X} {unicodedata.name(ch, '(a control character)')}"
+            if ch.isspace() or unicodedata.category(ch)[0] in "CZ":
+                raise self.error_at(i, ch, f"the character {name} is not allowed outside quotes",
+                                    "separate words with spaces, tabs or line breaks only")
+            raise self.error_at(i, ch, f"the character {ch!r} ({name}) is not allowed outside quotes",
+                                "column names and keywords are plain ASCII letters and digits, "
+                                "e.g. AICO; text values go in single quotes")
+
+    def _check_oracle_tokens(self) -> None:
+        """Forms sqlglot reads from other dialects that Oracle refuses (or reads otherwise)."""
+        for previous, tok in zip([None, *self.tokens], self.tokens, strict=False):
+            if tok.token_type == TokenType.JOIN_MARKER:
+                raise self.error_at(tok.start, tok.text, "the outer-join marker (+) is not allowed",
+                                    "compare the column alone, e.g. ABAN8 = 4242")
+            if tok.token_type == TokenType.EQ and tok.text != "=":
+                raise self.error_at(tok.start, tok.text, f"{tok.text} is not an Oracle operator",
+                                    "write = for equal")
+            if tok.token_type == TokenType.NOT and tok.text.upper() != "NOT":
+                raise self.error_at(tok.start, tok.text, f"{tok.text} is not an Oracle operator",
+                                    "write NOT before a condition, or != / <> for not equal")
+            if tok.token_type == TokenType.COMMA and previous is not None and previous.token_type in (
+                    TokenType.L_PAREN, TokenType.COMMA):
+                raise self.error_at(tok.start, tok.text, "an item of this list is empty",
+                                    "remove the extra comma: ABAN8 IN ('4242', '1003')")
+            if tok.token_type == TokenType.R_PAREN and previous is not None and previous.token_type == TokenType.COMMA:
+                raise self.error_at(previous.start, previous.text, "the list ends with a comma",
+                                    "remove the comma after the last value: ABAN8 IN ('4242', '1003')")
 
     def _check_connectives(self) -> None:
         words = [tok for tok in self.tokens if tok.token_type in (TokenType.AND, TokenType.OR)]
@@ -244,14 +301,38 @@ class _Checker:
             if kind in self.allowed_nodes:
                 continue
             if isinstance(node, exp.Func) and _function_name(node) in self.policy.functions:
+                written = self._written_name(node)
+                if written is not None and written.text.upper() != _function_name(node):
+                    raise self.error_at(written.start, written.text,
+                                        f"function {written.text.upper()} is not an Oracle function",
+                                        f"allowed functions: {', '.join(sorted(self.policy.functions))}")
                 continue
             raise self._refused(node)
+        for column in tree.find_all(exp.Column):
+            if column.args.get("join_mark"):
+                raise self.error_node(column, "the outer-join marker (+) is not allowed",
+                                      "compare the column alone, e.g. ABAN8 = 4242")
+
+    def _written_name(self, node: exp.Expression):
+        """The token of a function's name as typed (sqlglot reads UCASE(x) as UPPER(x))."""
+        if node._meta and "start" in node.meta:  # sqlglot places a function at its name
+            return next((tok for tok in self.tokens if tok.start == node.meta["start"]), None)
+        starts = [sub.meta["start"] for sub in node.walk() if sub._meta and "start" in sub.meta]
+        if not starts:
+            return None
+        before = [tok for tok in self.tokens if tok.end < min(starts)]
+        while before and before[-1].token_type == TokenType.L_PAREN:
+            before.pop()
+        return before[-1] if before else None
 
     def _refused(self, node: exp.Expression) -> RestrictionError:
         known = next((label for cls, label in _REFUSED_NAMES.items()
                       if isinstance(node, cls) and cls is not exp.Anonymous), None)
         if known is None and isinstance(node, exp.Func):
             name = _function_name(node)
+            written = self._written_name(node)
+            if written is not None and written.token_type == TokenType.VAR:
+                name = written.text.upper()  # LCASE, not the LOWER sqlglot reads it as
             allowed = ", ".join(sorted(self.policy.functions)) or "none"
             return self.error_node(node, f"function {name} is not allowed", f"allowed functions: {allowed}")
         for label, classes in _OPERATOR_NODES.items():
@@ -498,10 +579,13 @@ def _type_hint(rule: ColumnRule) -> str:
 
 
 def _offset(text: str, line: int, col: int) -> int:
-    """The offset of a 1-based (line, col) in text."""
+    """The offset of a 1-based (line, col) as sqlglot counts them (CR, LF and CR LF each end a line)."""
     start = 0
     for _ in range(line - 1):
-        start = text.index("\n", start) + 1
+        found = _LINE_BREAK.search(text, start)
+        if found is None:
+            return len(text)
+        start = found.end()
     return max(0, min(len(text), start + col - 1))
 
 

@@ -35,6 +35,7 @@ from ecgateway.portal.models import ImpersonateRestriction, User
 if TYPE_CHECKING:
     from ecgateway.accounts.search import SearchIndex
 
+ASSIGN_PAGE = "/admin/restrictions"  # the admin page where a rep's restriction is corrected
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
 # The row count is written into the SQL (see Shape), so each distinct count is its own statement
@@ -58,6 +59,7 @@ class AccountScope:
     kind: Literal["all", "filter", "none"]
     reason: str
     restriction: CompiledFilter | None = None
+    invalid: bool = False  # "none" because the stored filter no longer compiles (see rep_scope)
 
     @property
     def filter_text(self) -> str | None:
@@ -104,8 +106,10 @@ def rep_scope(portal: Session, *, rep: User, wwa: WorkWithAccounts) -> AccountSc
         return AccountScope("all", f"{rep.login} has no restriction: all accounts")
     try:
         return AccountScope("filter", f"restriction of {rep.login}", wwa.compile(text))
-    except RestrictionError as exc:  # stored before a policy change: fail closed, say why
-        return AccountScope("none", f"the restriction of {rep.login} is no longer valid: {exc.message}")
+    except RestrictionError as exc:  # stored before a policy change, or by another tool: fail closed, say why
+        return AccountScope("none", f"the restriction of {rep.login} is no longer valid: {exc.message}. "
+                                    f"An administrator can correct it on the admin page Assign Customers to "
+                                    f"Representatives ({ASSIGN_PAGE}/{rep.id})", invalid=True)
 
 
 def filter_scope(filter_text: str, *, wwa: WorkWithAccounts) -> AccountScope:

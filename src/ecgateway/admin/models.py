@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, String
+from sqlalchemy import ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ecgateway.clock import utcnow
+from ecgateway.db import UtcDateTime
 from ecgateway.portal.models import Base
 
 
@@ -20,9 +21,9 @@ class SetPasswordToken(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
     created_by: Mapped[str] = mapped_column(String(64), nullable=False)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
-    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
-    used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), nullable=False, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), nullable=False)
+    used_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
 class SupervisorAlert(Base):
@@ -43,6 +44,6 @@ class SupervisorAlert(Base):
     threshold: Mapped[int] = mapped_column(Integer, nullable=False)
     first_seq: Mapped[int] = mapped_column(Integer, nullable=False)  # the audit entries of that hour
     last_seq: Mapped[int] = mapped_column(Integer, nullable=False)
-    first_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
-    raised_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False, index=True)
-    emailed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    first_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), nullable=False)
+    raised_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), nullable=False, index=True)
+    emailed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(), nullable=True)

@@ -33,7 +33,7 @@ from ecgateway.accounts import (
     set_restriction,
     validate_filter,
 )
-from ecgateway.admin.users import AdminError, NotFound
+from ecgateway.admin.users import AdminError, NotFound, same_person
 from ecgateway.audit import record
 from ecgateway.auth.roles import is_rep
 from ecgateway.config import INTERNAL_TYPES
@@ -84,6 +84,7 @@ class RepRestriction:
     kind: str
     reason: str
     count: int | None
+    invalid: bool = False  # the stored filter no longer compiles: the rep sees nothing until it is corrected
 
 
 def list_reps(portal: Session, jde: Connection | None, *, wwa, q: str | None = None) -> list[RepRestriction]:
@@ -114,7 +115,7 @@ def list_reps(portal: Session, jde: Connection | None, *, wwa, q: str | None = N
             rep=user, filter_text=restriction.filter_text if restriction else None,
             changed_by=restriction.changed_by if restriction else None,
             changed_at=restriction.changed_at if restriction else None,
-            kind=scope.kind, reason=scope.reason, count=count,
+            kind=scope.kind, reason=scope.reason, count=count, invalid=scope.invalid,
         ))
     return rows
 
@@ -167,7 +168,8 @@ def rep_preview(portal: Session, jde: Connection, *, wwa, rep: User, limit: int 
     """What the rep sees now, through rep_scope (the scope every one of their requests uses)."""
     scope = rep_scope(portal, rep=rep, wwa=wwa)
     if scope.kind == "none":
-        return Preview(check=FilterCheck(ok=True), count=0, accounts=[], kind="none", reason=scope.reason)
+        check = check_filter(get_restriction_text(portal, rep=rep) or "") if scope.invalid else FilterCheck(ok=True)
+        return Preview(check=check, count=0, accounts=[], kind="none", reason=scope.reason)
     count = count_accounts(jde, wwa=wwa, scope=scope)
     page = list_accounts(jde, wwa=wwa, scope=scope, limit=max(1, limit))
     return Preview(check=FilterCheck(ok=True), count=count, accounts=page.items, kind=scope.kind,
@@ -181,6 +183,7 @@ def save_restriction(portal: Session, *, ctx: ActingContext, rep: User, filter_t
     Returns the history row, or None when the text is the same as now (nothing saved).
     Raises AdminError with the position when the text is refused; the caller commits.
     """
+    refuse_own_restriction(portal, ctx=ctx, rep=rep)
     text = filter_text.strip()
     current = get_restriction(portal, rep=rep)
     old = current.filter_text if current is not None else None
@@ -203,6 +206,21 @@ def save_restriction(portal: Session, *, ctx: ActingContext, rep: User, filter_t
            object=f"restriction of {rep.login}", outcome="ok",
            detail={"rep_id": rep.id, "old": old, "new": new, "change_id": change.id, "source": change.source})
     return change
+
+
+def own_restriction_reason(portal: Session, *, ctx: ActingContext, rep: User) -> str | None:
+    """Why the acting admin may not change rep's restriction (rep is the same person), or None."""
+    admin = portal.get(User, ctx.actor.user_id) if ctx.actor.user_id is not None else None
+    if admin is None or not same_person(user=admin, other=rep):
+        return None
+    return (f"{rep.login} is you (the same login, e-mail or name as {admin.login}): nobody may change their own "
+            "restriction, as they could widen their own list. Ask another administrator")
+
+
+def refuse_own_restriction(portal: Session, *, ctx: ActingContext, rep: User) -> None:
+    reason = own_restriction_reason(portal, ctx=ctx, rep=rep)
+    if reason is not None:
+        raise AdminError(f"not saved: {reason}", field="rep", status=403)
 
 
 def history(portal: Session, *, rep_id: int | None = None, limit: int = HISTORY_ROWS) -> list[RestrictionChange]:
@@ -275,8 +293,9 @@ def _unique(an8s: list[int]) -> list[int]:
 def _an8_list(text: str) -> list[int] | None:
     """The numbers of a filter that is exactly `ABAN8 IN (...)` of whole numbers; else None."""
     try:
+        validate_filter(text)  # only a filter the compiler accepts (bounded numbers, Oracle syntax) is merged into
         tree = sqlglot.parse_one(text, read="oracle")
-    except sqlglot.errors.SqlglotError:
+    except (RestrictionError, sqlglot.errors.SqlglotError):
         return None
     while isinstance(tree, exp.Paren):
         tree = tree.this

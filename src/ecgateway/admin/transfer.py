@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ecgateway.accounts import RestrictionError, validate_filter
-from ecgateway.admin.restrictions import save_restriction
+from ecgateway.admin.restrictions import own_restriction_reason, save_restriction
 from ecgateway.audit import record
 from ecgateway.auth.roles import is_rep
 from ecgateway.config import INTERNAL_TYPES
@@ -104,6 +104,8 @@ def import_restrictions(portal: Session, *, ctx: ActingContext, text: str, name:
     seen: dict[int, int] = {}
     for number, rep_value, filter_text in rows:
         reason, rep = _check_row(portal, rep_value, filter_text)
+        if reason is None and rep is not None:
+            reason = own_restriction_reason(portal, ctx=ctx, rep=rep)
         if rep is not None and reason is None and rep.id in seen:
             reason = f"{rep.login} already appears in row {seen[rep.id]}; keep one row per rep"
         if reason is not None:

@@ -58,6 +58,17 @@ class DualRoleWarning(AdminError):
         return {**super().body(), "conflicts": [u.login for u in self.conflicts]}
 
 
+class DualRoleRefused(AdminError):
+    """One person would be both Admin and an internal rep, and the setting ECGW_ALLOW_DUAL_ROLE is off."""
+
+    def __init__(self, message: str, conflicts: list[User]):
+        super().__init__(message, field="user_type", status=409)
+        self.conflicts = conflicts
+
+    def body(self) -> dict:
+        return {**super().body(), "conflicts": [u.login for u in self.conflicts]}
+
+
 @dataclass(frozen=True)
 class SetPasswordLink:
     token: str  # shown once to the admin, inside the link; never stored
@@ -124,6 +135,33 @@ def dual_role_conflicts(portal: Session, *, user_type: str, email: str, name: st
     return list(portal.scalars(stmt.order_by(User.login)))
 
 
+def same_person(*, user: User, other: User) -> bool:
+    """Is other the same person as user: the same login, or the same e-mail or name (as dual_role_conflicts has it)?"""
+    if user.id == other.id:
+        return True
+    email, name = (user.email or "").strip().lower(), (user.name or "").strip().lower()
+    return bool((email and email == (other.email or "").strip().lower())
+                or (name and name == (other.name or "").strip().lower()))
+
+
+def check_dual_role(user_type: str, conflicts: list[User], *, allow: bool, acknowledged: bool) -> tuple[str, ...]:
+    """Refuse one person holding Admin and a rep type, unless allowed (then it needs acknowledging); the warnings."""
+    if not conflicts:
+        return ()
+    if not allow:
+        others = ", ".join(f"{u.login} ({u.user_type})" for u in conflicts)
+        side = "an Admin" if user_type == "Admin" else f"an {user_type}"
+        raise DualRoleRefused(
+            f"Refused: this person also signs in as {others}, and one person may not be both Admin and a rep "
+            f"(they could widen their own list of accounts), so they cannot be made {side}. Use another person, "
+            "or deactivate the other login first. (The setting ECGW_ALLOW_DUAL_ROLE=true allows it; that person "
+            "still cannot change their own restriction.)", conflicts)
+    message = dual_role_message(user_type, conflicts)
+    if not acknowledged:
+        raise DualRoleWarning(message, conflicts)
+    return (message,)
+
+
 def dual_role_message(user_type: str, conflicts: list[User]) -> str:
     others = ", ".join(f"{u.login} ({u.user_type})" for u in conflicts)
     side = "an Admin" if user_type == "Admin" else f"an {user_type}"
@@ -137,18 +175,14 @@ AccountCheck = Callable[[int], bool]  # is this JDE number a customer account (t
 
 def create_user(portal: Session, *, ctx: ActingContext, login: str, name: str, user_type: str,
                 email: str = "", account_an8: int | None = None,
-                acknowledge_dual_role: bool = False, account_check: AccountCheck | None = None) -> NewUser:
+                acknowledge_dual_role: bool = False, account_check: AccountCheck | None = None,
+                allow_dual_role: bool = False) -> NewUser:
     """Add a user without a password and issue their set-password link; audited.
 
     account_check: for a Customer user, the account must be one of JDE's customer accounts."""
     _check_customer_account(user_type, account_an8, account_check)
     conflicts = dual_role_conflicts(portal, user_type=user_type, email=email, name=name)
-    warnings: tuple[str, ...] = ()
-    if conflicts:
-        message = dual_role_message(user_type, conflicts)
-        if not acknowledge_dual_role:
-            raise DualRoleWarning(message, conflicts)
-        warnings = (message,)
+    warnings = check_dual_role(user_type, conflicts, allow=allow_dual_role, acknowledged=acknowledge_dual_role)
     try:
         user = portal_users.create_user(portal, login=login, name=(name or login).strip(), user_type=user_type,
                                         email=email.strip(), password=None, account_an8=account_an8)
@@ -201,7 +235,7 @@ def set_password_with_link(portal: Session, *, token: str, password: str, confir
 
 def change_user_type(portal: Session, *, ctx: ActingContext, user: User, user_type: str,
                      account_an8: int | None = None, acknowledge_dual_role: bool = False,
-                     account_check: AccountCheck | None = None) -> int:
+                     account_check: AccountCheck | None = None, allow_dual_role: bool = False) -> int:
     """Give user another type; ends their sessions (returns how many). Audited."""
     if user_type not in USER_TYPES:
         raise AdminError(f"user type {user_type!r} is not one of {', '.join(USER_TYPES)}; pick one from the list",
@@ -216,8 +250,7 @@ def change_user_type(portal: Session, *, ctx: ActingContext, user: User, user_ty
         raise AdminError(f"user {user.login} already is {user_type}; nothing changed", field="user_type", status=409)
     conflicts = dual_role_conflicts(portal, user_type=user_type, email=user.email, name=user.name,
                                     exclude_user_id=user.id)
-    if conflicts and not acknowledge_dual_role:
-        raise DualRoleWarning(dual_role_message(user_type, conflicts), conflicts)
+    check_dual_role(user_type, conflicts, allow=allow_dual_role, acknowledged=acknowledge_dual_role)
     old = user.user_type
     user.user_type = user_type
     user.account_an8 = account_an8 if user_type == "Customer" else None
@@ -230,7 +263,7 @@ def change_user_type(portal: Session, *, ctx: ActingContext, user: User, user_ty
     return ended
 
 
-def set_active(portal: Session, *, ctx: ActingContext, user: User, active: bool) -> int:
+def set_active(portal: Session, *, ctx: ActingContext, user: User, active: bool, allow_dual_role: bool = False) -> int:
     """Deactivate (ends every session, returns how many) or reactivate a user. Audited."""
     if user.id == ctx.actor.user_id and not active:
         raise AdminError("you cannot deactivate yourself; ask another administrator", field="active", status=409)
@@ -240,8 +273,8 @@ def set_active(portal: Session, *, ctx: ActingContext, user: User, active: bool)
     if active:
         conflicts = dual_role_conflicts(portal, user_type=user.user_type, email=user.email, name=user.name,
                                         exclude_user_id=user.id)
-        if conflicts:
-            raise DualRoleWarning(dual_role_message(user.user_type, conflicts), conflicts)
+        if conflicts and not allow_dual_role:
+            check_dual_role(user.user_type, conflicts, allow=False, acknowledged=False)
     user.active = active
     ended = 0 if active else end_user_sessions(portal, user_id=user.id, reason="user deactivated")
     if not active:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import DateTime, Index, Integer, String, Text
+from sqlalchemy import Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ecgateway.db import UtcDateTime
 from ecgateway.portal.models import Base
 
 GENESIS_HASH = "0" * 64  # the prev_hash of the first entry
@@ -26,7 +27,7 @@ class AuditEntry(Base):
 
     # Position in the chain, given out under the head's lock: 1, 2, 3... with no gaps.
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False, index=True)
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), nullable=False, index=True)
     actor_user_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
     actor_login: Mapped[str] = mapped_column(String(64), nullable=False, default="")
     subject_an8: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ecgateway.db import UtcDateTime
 from ecgateway.portal.models import Base
 
 
@@ -19,20 +20,20 @@ class AuthSession(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True)
     csrf_token: Mapped[str] = mapped_column(String(64), nullable=False)  # synchronizer token, new at each rotation
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)  # sign-in: absolute timeout
-    last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)  # idle timeout
-    rotated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), nullable=False)  # sign-in: absolute timeout
+    last_seen_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), nullable=False)  # idle timeout
+    rotated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), nullable=False)
     # On-behalf-of: the account served (reps only); billing / shipping: the borrowed sold-to and
     # chosen ship-to, for a rep on behalf or a customer for their own account.
     obo_an8: Mapped[int | None] = mapped_column(Integer, nullable=True)
     billing_an8: Mapped[int | None] = mapped_column(Integer, nullable=True)
     shipping_an8: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    obo_started_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    obo_started_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     # The on-behalf-of session's reason (or ticket), its time box and the audit entry that opened it;
     # all cleared when acting ends (obo.service).
     obo_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
-    obo_ends_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    obo_extended_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    obo_ends_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    obo_extended_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     obo_start_seq: Mapped[int | None] = mapped_column(Integer, nullable=True)
     notice: Mapped[str | None] = mapped_column(Text, nullable=True)  # shown once on the next page
 
@@ -49,12 +50,13 @@ class LoginFailure(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     login: Mapped[str] = mapped_column(String(64), nullable=False)  # lower-cased as typed
     ip: Mapped[str] = mapped_column(String(64), nullable=False)
-    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), nullable=False)
 
 
 # Rights an admin grants per user, beyond what the user type gives (auth/rights.py).
 RIGHT_LISTS = "lists.create"  # save the on-behalf cart as a managed list for the customer
-RIGHTS = (RIGHT_LISTS,)
+RIGHT_REGISTER = "contacts.register"  # register contacts of an account as its customer users (admin/registration.py)
+RIGHTS = (RIGHT_LISTS, RIGHT_REGISTER)
 
 
 class UserRight(Base):
@@ -66,7 +68,7 @@ class UserRight(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True)
     right: Mapped[str] = mapped_column(String(32), nullable=False)
     granted_by: Mapped[str] = mapped_column(String(64), nullable=False)
-    granted_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    granted_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), nullable=False)
 
     __table_args__ = (UniqueConstraint("user_id", "right", name="ux_ec_user_rights"),)
 
@@ -79,7 +81,7 @@ class AccountSetting(Base):
     an8: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     obo_receipts: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)  # e-mail a receipt per session
     changed_by: Mapped[str] = mapped_column(String(64), nullable=False)
-    changed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    changed_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), nullable=False)
 
 
 class OboReceipt(Base):
@@ -91,4 +93,4 @@ class OboReceipt(Base):
     end_seq: Mapped[int] = mapped_column(Integer, nullable=False, unique=True)
     an8: Mapped[int] = mapped_column(Integer, nullable=False)
     recipients: Mapped[int] = mapped_column(Integer, nullable=False)  # 0: nobody to send to (still recorded)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), nullable=False)

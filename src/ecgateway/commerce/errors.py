@@ -39,6 +39,24 @@ class IdempotencyKeyInFlight(CommerceError):
     status = 409
 
 
+class CartJustOrdered(CommerceError):
+    """Another checkout of the same cart made an order first: one cart, one order at a time."""
+
+    status = 409
+
+    def __init__(self, order_id: int):
+        super().__init__(f"this cart was just ordered: order {order_id} was placed from it a moment ago, so no "
+                         "second order was made. Open that order to see it, or add items to the cart for a new one",
+                         field="cart")
+        self.order_id = order_id
+
+    def body(self) -> dict:
+        return {**super().body(), "order_id": self.order_id, "link": self.link(api=True)[0]}
+
+    def link(self, *, api: bool) -> tuple[str, str]:
+        return (f"/api/v1/orders/{self.order_id}" if api else f"/orders/{self.order_id}", f"Order {self.order_id}")
+
+
 class PricingUnavailable(CommerceError):
     """The ERP could not price the cart just now."""
 

@@ -14,7 +14,6 @@ from sqlalchemy import (
     JSON,
     Boolean,
     CheckConstraint,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -27,6 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ecgateway.clock import utcnow
+from ecgateway.db import UtcDateTime
 from ecgateway.portal.models import Base
 
 # Order states as the portal shows them.
@@ -54,8 +54,11 @@ class Cart(Base):
     account_an8: Mapped[int] = mapped_column(Integer, nullable=False)
     # The rep who keeps this cart while acting on behalf; None: the account's own cart.
     rep_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=True)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), nullable=False, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), nullable=False, default=utcnow)
+    # The order last made from this cart (no foreign key: SQLite cannot add one to a table). A
+    # checkout commits only if this is still what it saw when it read the cart: one cart, one order.
+    last_order_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
     lines: Mapped[list[CartLine]] = relationship(
         back_populates="cart", cascade="all, delete-orphan", order_by="CartLine.id"
@@ -112,8 +115,8 @@ class Order(Base):
     status: Mapped[str] = mapped_column(String(16), nullable=False, default=ORDER_WAITING)
     erp_reference: Mapped[str | None] = mapped_column(String(40), nullable=True)
     status_detail: Mapped[str] = mapped_column(Text, nullable=False, default="")
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), nullable=False, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), nullable=False, default=utcnow)
 
     lines: Mapped[list[OrderLine]] = relationship(
         back_populates="order", cascade="all, delete-orphan", order_by="OrderLine.line_no"
@@ -163,9 +166,9 @@ class IdempotencyKey(Base):
     state: Mapped[str] = mapped_column(String(16), nullable=False, default=KEY_IN_FLIGHT)
     # Who holds an in-flight key, and until when: a crashed request's key is taken over after.
     claim_token: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    claimed_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    claimed_until: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     order_id: Mapped[int | None] = mapped_column(ForeignKey("ec_orders.id", ondelete="SET NULL"), nullable=True)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), nullable=False, default=utcnow)
 
     __table_args__ = (
         UniqueConstraint("user_id", "key", name="ux_ec_idempotency_keys_user_key"),
@@ -183,13 +186,13 @@ class OutboxMessage(Base):
     payload: Mapped[dict] = mapped_column(JSON, nullable=False)  # the OrderSubmission, as sent
     state: Mapped[str] = mapped_column(String(16), nullable=False, default=OUTBOX_PENDING)
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
-    next_attempt_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), nullable=False, default=utcnow)
     # A relay's lease on the row: another relay may claim it only once the lease has run out.
     claimed_by: Mapped[str | None] = mapped_column(String(120), nullable=True)
-    claimed_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    claimed_until: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     last_error: Mapped[str] = mapped_column(Text, nullable=False, default="")
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
-    done_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), nullable=False, default=utcnow)
+    done_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
     __table_args__ = (
         Index("ix_ec_outbox_due", "state", "next_attempt_at"),
@@ -223,12 +226,12 @@ class ManagedList(Base):
     currency: Mapped[str] = mapped_column(String(3), nullable=False, default="")  # of the quoted prices
     status: Mapped[str] = mapped_column(String(16), nullable=False, default=LIST_OPEN)
     reject_reason: Mapped[str] = mapped_column(Text, nullable=False, default="")
-    expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
-    opened_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    expires_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), nullable=False, default=utcnow)
+    opened_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     decided_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     order_id: Mapped[int | None] = mapped_column(ForeignKey("ec_orders.id", ondelete="SET NULL"), nullable=True)
 
     lines: Mapped[list[ManagedListLine]] = relationship(

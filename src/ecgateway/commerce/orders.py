@@ -6,11 +6,20 @@ requests while the first one is still pricing:
 1. claim the key (user, key, hash of the request) in a short transaction of its own; a key
    already done returns the first order, a key held by a running request is refused
    (409), a key that came with a different request is refused (422);
-2. check the ship-to and the customer PO, reprice the cart in one ERP call;
+2. check the ship-to and the customer PO, read the cart and end that transaction, reprice
+   the cart in one ERP call (no portal transaction is open meanwhile);
 3. commit the order, its lines, its outbox row, the audit entry and the key's "done" in
    one transaction, and empty the cart. The relay (commerce/outbox.py) sends it.
 
-If step 2 or 3 fails the key is released, so the client may retry with the same key.
+One cart, one order at a time: step 3 records the order on the cart (`last_order_id`) only
+if the cart's last order is still the one step 2 saw, so of several checkouts of the same
+cart with different keys, one makes the order and the others get 409 "this cart was just
+ordered" with the order's address (CartJustOrdered). On PostgreSQL that UPDATE waits for the
+row lock of a checkout committing the same cart, then sees its order; on SQLite the writes
+run one at a time (BEGIN IMMEDIATE).
+
+If step 2 or 3 fails the key is released, so the client may retry with the same key. A key
+whose request died holds its lease (commerce/keys.py), then is taken over or cleaned up.
 """
 
 from __future__ import annotations
@@ -39,17 +48,20 @@ from ecgateway.commerce.carts import (
     sold_to_of,
 )
 from ecgateway.commerce.errors import (
+    CartJustOrdered,
     CommerceError,
     IdempotencyKeyInFlight,
     IdempotencyKeyReused,
     Invalid,
     NotFound,
 )
+from ecgateway.commerce.keys import KEY_LEASE
 from ecgateway.commerce.models import (
     KEY_DONE,
     KEY_IN_FLIGHT,
     ORDER_REJECTED,
     ORDER_WAITING,
+    Cart,
     CartLine,
     IdempotencyKey,
     Order,
@@ -64,7 +76,8 @@ from ecgateway.jde.addresses import shipping_addresses
 from ecgateway.jde.handle import Jde
 from ecgateway.obo.context import ActingContext
 
-KEY_LEASE = dt.timedelta(seconds=120)  # a request holding a key longer than this is taken to have died
+# An empty cart whose last order is this recent answers "just ordered" (409, the order's link), not "empty".
+JUST_ORDERED = dt.timedelta(minutes=10)
 MAX_KEY_LENGTH = 255
 PO_WIDTH = 25  # F47011 SYVR01 / F4201 SHVR01
 
@@ -241,9 +254,13 @@ def _checkout(
         allowed = ", ".join(str(a.an8) for a in ships) or "none"
         raise Invalid(f"shipping address {ship_to} is not one of billing address {sold_to}'s shipping addresses "
                       f"({allowed}); choose one from the list", field="ship_to")
+    found = find_cart(session, ctx=ctx)
+    seen_order = found.last_order_id if found is not None else None
     items = cart_items(session, ctx=ctx)
     if not items:
+        _refuse_if_just_ordered(session, seen_order)
         raise Invalid("the cart is empty: add items from the catalog before checking out", field="cart")
+    session.commit()  # end the read: no portal transaction (on SQLite, the write lock) is held while the ERP prices
     cart = price_items(jde, erp, ctx=ctx, items=items, ship_to=ship_to)
     priced = cart.lines
     missing = [line.item for line in priced.lines if not line.available]
@@ -268,6 +285,15 @@ def _checkout(
     )
     session.add(order)
     session.flush()
+    same_cart = Cart.last_order_id.is_(None) if seen_order is None else Cart.last_order_id == seen_order
+    if session.execute(
+        sa.update(Cart).where(Cart.id == found.id, same_cart).values(last_order_id=order.id, updated_at=now),
+        execution_options={"synchronize_session": False},
+    ).rowcount != 1:
+        session.rollback()  # another checkout of this cart committed first (or the cart was emptied)
+        _refuse_if_just_ordered(session, session.scalar(sa.select(Cart.last_order_id).where(Cart.id == found.id)),
+                                window=None)
+        raise Invalid("the cart was emptied while the order was being placed; nothing was ordered", field="cart")
     placed_by = f"{ctx.actor.name} <{ctx.actor.email}>" if ctx.actor.email else ctx.actor.name
     submission = OrderSubmission(
         erp_key=order.erp_key, sold_to=sold_to, ship_to=ship_to, parent=account, company=jde.company,
@@ -307,6 +333,16 @@ def _clear_ordered_lines(session: Session, *, ctx: ActingContext, items: list[Ca
             in_values(sa.tuple_(CartLine.item, CartLine.quantity), sorted(ordered)),
         )
     )
+
+
+def _refuse_if_just_ordered(session: Session, order_id: int | None, *,
+                            window: dt.timedelta | None = JUST_ORDERED) -> None:
+    """Raise CartJustOrdered when order_id (the cart's last order) exists and, with a window, is that recent."""
+    if order_id is None:
+        return
+    created = session.scalar(sa.select(Order.created_at).where(Order.id == order_id))
+    if created is not None and (window is None or utcnow() - _aware(created) < window):
+        raise CartJustOrdered(order_id)
 
 
 def _check_po(customer_po: str) -> str:

@@ -16,6 +16,8 @@ unavailable the relay releases the rest of its batch and pauses for that backoff
 calling again at once (the ERP client's circuit breaker also fails fast meanwhile).
 A row the ERP refused is marked dead and its order rejected; it is never retried.
 A relay that dies holding rows leaves them to others once the lease runs out.
+Every KEY_PURGE_SECONDS a pass also deletes the Idempotency-Keys left in flight by requests
+that died (commerce/keys.py), in a short transaction of its own.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ecgateway.audit.service import record
 from ecgateway.clock import utcnow
+from ecgateway.commerce.keys import KEY_PURGE_SECONDS, purge_expired_keys
 from ecgateway.commerce.lists import close_lists_of_order
 from ecgateway.commerce.models import (
     ORDER_REJECTED,
@@ -116,10 +119,13 @@ class Relay:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._next_key_purge = 0.0  # time.monotonic() of the next clean-up of dead requests' keys
 
     def run_once(self) -> PassResult:
         """Claim due rows and send them; one pass."""
         result = PassResult()
+        if time.monotonic() >= self._next_key_purge:
+            self.purge_keys()
         ids = self._claim()
         result.claimed = len(ids)
         if not ids:
@@ -214,6 +220,15 @@ class Relay:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
+
+    def purge_keys(self) -> int:
+        """Delete the in-flight Idempotency-Keys whose lease ran out; how many."""
+        self._next_key_purge = time.monotonic() + KEY_PURGE_SECONDS
+        with self.sessions() as session, session.begin():
+            purged = purge_expired_keys(session)
+        if purged:
+            log.info("outbox: removed %d Idempotency-Key(s) left in flight by requests that died", purged)
+        return purged
 
     # --- steps ------------------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ from ecgateway.audit.models import AuditEntry
 from ecgateway.auth.models import AuthSession
 from ecgateway.clock import as_utc, utcnow
 from ecgateway.commerce.models import Order
+from ecgateway.config import Settings
 from ecgateway.jde.handle import Jde
 from ecgateway.obo import service as obo
 from ecgateway.portal.models import User
@@ -94,7 +95,7 @@ def accounts_by_order(db: Session, jde: Jde, *, wwa: WorkWithAccounts, user: Use
 
 
 def resume_after_timeout(db: Session, jde: Jde, *, wwa: WorkWithAccounts, user: User,
-                         auth_session: AuthSession) -> tuple[int, str] | None:
+                         auth_session: AuthSession, settings: Settings | None = None) -> tuple[int, str] | None:
     """Right after a sign-in asked to resume: when the rep's last on-behalf-of session ended by a
     timeout a short while ago, act for that account again, with the billing and shipping addresses
     it had, if the restriction still allows it (obo.start checks and audits). Returns the account and
@@ -106,8 +107,10 @@ def resume_after_timeout(db: Session, jde: Jde, *, wwa: WorkWithAccounts, user: 
     if not entries or entries[0].action != "obo.end" or entries[0].outcome != "ok":
         return None
     end = entries[0]
-    if json.loads(end.detail or "{}").get("reason") not in TIMEOUT_REASONS:
+    end_detail = json.loads(end.detail or "{}")
+    if end_detail.get("reason") not in TIMEOUT_REASONS:
         return None
+    reason = end_detail.get("obo_reason")  # the rep's own reason for that session (ECGW_OBO_REASON), kept
     if utcnow() - as_utc(end.at) > dt.timedelta(minutes=RESUME_WITHIN_MINUTES):
         return None
     an8 = end.subject_an8

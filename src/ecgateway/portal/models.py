@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text, func
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from ecgateway.clock import utcnow
 from ecgateway.config import INTERNAL_TYPES
+from ecgateway.db import UtcDateTime
 
 
 class Base(DeclarativeBase):
@@ -29,7 +30,7 @@ class User(Base):
     # The JDE account (F0150 parent AN8) a Customer user belongs to; None for staff.
     account_an8: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow, server_default=func.current_timestamp())
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), nullable=False, default=utcnow, server_default=func.current_timestamp())
 
     restriction: Mapped[ImpersonateRestriction | None] = relationship(
         back_populates="rep", foreign_keys="ImpersonateRestriction.rep_id", uselist=False
@@ -53,7 +54,7 @@ class ImpersonateRestriction(Base):
     rep_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True, nullable=False)
     filter_text: Mapped[str] = mapped_column(Text, nullable=False)
     changed_by: Mapped[str] = mapped_column(String(64), nullable=False)
-    changed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+    changed_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), nullable=False, default=utcnow)
 
     rep: Mapped[User] = relationship(back_populates="restriction", foreign_keys=[rep_id])
 
@@ -71,6 +72,6 @@ class RestrictionChange(Base):
     old_filter: Mapped[str | None] = mapped_column(Text, nullable=True)
     new_filter: Mapped[str | None] = mapped_column(Text, nullable=True)
     changed_by: Mapped[str] = mapped_column(String(64), nullable=False)
-    changed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+    changed_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), nullable=False, default=utcnow)
     # Where the change came from: "editor", "point-and-click", "api", "import", "revert of change 12".
     source: Mapped[str] = mapped_column(String(120), nullable=False, default="")

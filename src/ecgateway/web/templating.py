@@ -11,6 +11,7 @@ from fastapi.templating import Jinja2Templates
 from ecgateway.config import Settings
 from ecgateway.obo.service import time_box
 from ecgateway.web.banner import banner_for
+from ecgateway.web.idle import idle_for
 
 
 def make_templates(settings: Settings) -> Jinja2Templates:
@@ -34,4 +35,4 @@ def money(value: Decimal | None, places: int = 2) -> str:
 def _auth_context(request: Request) -> dict:
     """base.html draws the top navigation and the on-behalf-of banner from these, on every page."""
     auth = getattr(request.state, "auth", None)
-    return {"auth": auth, "banner": banner_for(request, auth)}
+    return {"auth": auth, "banner": banner_for(request, auth), "idle": idle_for(request, auth)}

@@ -11,14 +11,21 @@ from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from ecgateway.accounts import MAX_PAGE_SIZE, SORT_KEYS, CursorError, list_accounts, rep_scope
 from ecgateway.jde.account_detail import AccountDetail, read_account_detail
 from ecgateway.jde.addresses import Address
 from ecgateway.obo import service as obo
-from ecgateway.web.deps import AccountsQueryDep, JdeDep, PortalSessionDep, RepAuth, SearchIndexDep, SignedInAuth
-from ecgateway.web.params import AccountNumberPath
+from ecgateway.web.deps import (
+    AccountsQueryDep,
+    JdeDep,
+    PortalSessionDep,
+    RepAuth,
+    SearchIndexDep,
+    SignedInAuth,
+)
+from ecgateway.web.params import AccountNumberPath, limit_query
 
 router = APIRouter(prefix="/api/v1", tags=["api v1"])
 
@@ -43,6 +50,9 @@ class AccountList(BaseModel):
     sort: str
     q: str | None
     limit: int
+    notice: str | None = Field(None, description="why the list is empty when the rep may serve no account "
+                                                 "(no restriction and default deny, or a restriction that no longer "
+                                                 "compiles: it names the admin page where it is corrected)")
 
 
 class AddressOut(BaseModel):
@@ -96,7 +106,7 @@ class AccountDetailOut(BaseModel):
 def api_accounts(auth: RepAuth, db: PortalSessionDep, jde: JdeDep, wwa: AccountsQueryDep, index: SearchIndexDep,
                  q: Annotated[str | None, Query(max_length=100)] = None, sort: str = "number",
                  cursor: Annotated[str | None, Query(max_length=500)] = None,
-                 limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50) -> AccountList:
+                 limit: Annotated[int, limit_query(MAX_PAGE_SIZE)] = 50) -> AccountList:
     if sort not in SORT_KEYS:
         raise HTTPException(422, f"sort {sort!r} is not one of {', '.join(SORT_KEYS)}.")
     scope = rep_scope(db, rep=auth.user, wwa=wwa)
@@ -108,7 +118,8 @@ def api_accounts(auth: RepAuth, db: PortalSessionDep, jde: JdeDep, wwa: Accounts
     matches = page.matches or [None] * len(page.items)
     return AccountList(items=[AccountOut(**a._asdict(), match=m) for a, m in zip(page.items, matches, strict=True)],
                        next_cursor=page.next_cursor,
-                       sort=page.sort, q=page.q, limit=page.limit)
+                       sort=page.sort, q=page.q, limit=page.limit,
+                       notice=scope.reason if scope.kind == "none" else None)
 
 
 @router.get("/accounts/{an8}", response_model=AccountDetailOut, summary="One account",

@@ -25,8 +25,9 @@ from ecgateway.web.deps import (
     CustomerCheckDep,
     JdeDep,
     PortalSessionDep,
+    SettingsDep,
 )
-from ecgateway.web.params import AccountNumber, OptionalRowIdQuery, RowIdPath
+from ecgateway.web.params import AccountNumber, Offset, OptionalRowIdQuery, RowIdPath, limit_query
 from ecgateway.web.responses import audit_csv
 
 CSRF = " Needs the `X-CSRF-Token` header."
@@ -57,8 +58,9 @@ class NewUserIn(BaseModel):
     email: str = Field("", max_length=254)
     user_type: str = Field(description="Internal_AR, Internal_SalesRep, Internal_CustomerService, Admin or Customer")
     account_an8: AccountNumber | None = Field(None, description="The JDE account of a Customer user; none for staff")
-    acknowledge_dual_role: bool = Field(False, description="Create even when the same person (e-mail or name) "
-                                                           "would be both Admin and a rep; else 409 with the warning")
+    acknowledge_dual_role: bool = Field(False, description="Only with the setting ECGW_ALLOW_DUAL_ROLE=true: create "
+                                                           "even when the same person (e-mail or name) would be both "
+                                                           "Admin and a rep. Without the setting that is always 409")
 
 
 class SetPasswordLinkOut(BaseModel):
@@ -130,6 +132,8 @@ class RestrictionOut(BaseModel):
     kind: str
     reason: str
     account_count: int | None
+    valid: bool = Field(True, description="false when the saved filter no longer compiles: the rep sees no account "
+                                          "until it is corrected (reason says why and where)")
 
 
 class ChangeOut(BaseModel):
@@ -199,17 +203,19 @@ class LogPageOut(BaseModel):
 @router.get("/users", response_model=UserList, summary="List and search users")
 def api_users(auth: AdminAuth, db: PortalSessionDep, q: Annotated[str | None, Query(max_length=100)] = None,
               user_type: Annotated[str | None, Query(max_length=32)] = None, active: bool | None = None,
-              limit: Annotated[int, Query(ge=1, le=us.MAX_PAGE)] = 100, offset: Annotated[int, Query(ge=0)] = 0):
+              limit: Annotated[int, limit_query(us.MAX_PAGE)] = 100, offset: Offset = 0):
     rows, total = us.list_users(db, q=q, user_type=user_type, active=active, limit=limit, offset=offset)
     return UserList(items=[_user(u) for u in rows], total=total)
 
 
 @router.post("/users", response_model=NewUserOut, status_code=201, summary="Create a user with a set-password link",
              description="No password is set here: the answer holds a single-use, expiring link for the user." + CSRF)
-def api_create_user(request: Request, body: NewUserIn, auth: AdminAuth, db: PortalSessionDep, customer_check: CustomerCheckDep):
+def api_create_user(request: Request, body: NewUserIn, auth: AdminAuth, db: PortalSessionDep, customer_check: CustomerCheckDep,
+                    settings: SettingsDep):
     new = us.create_user(db, ctx=auth.context, login=body.login, name=body.name or body.login,
                          user_type=body.user_type, email=body.email, account_an8=body.account_an8,
-                         acknowledge_dual_role=body.acknowledge_dual_role, account_check=customer_check)
+                         acknowledge_dual_role=body.acknowledge_dual_role, account_check=customer_check,
+                         allow_dual_role=settings.allow_dual_role)
     db.commit()
     return NewUserOut(user=_user(new.user), set_password_link=_link(request, new.link), warnings=list(new.warnings))
 
@@ -221,7 +227,8 @@ def api_user(user_id: RowIdPath, auth: AdminAuth, db: PortalSessionDep):
 
 @router.patch("/users/{user_id}", response_model=UserChangeOut, summary="Change type, deactivate or reactivate",
               description="Changing the type or deactivating ends all of the user's sessions." + CSRF)
-def api_change_user(user_id: RowIdPath, body: UserChange, auth: AdminAuth, db: PortalSessionDep, customer_check: CustomerCheckDep):
+def api_change_user(user_id: RowIdPath, body: UserChange, auth: AdminAuth, db: PortalSessionDep, customer_check: CustomerCheckDep,
+                    settings: SettingsDep):
     user = us.get_user(db, user_id=user_id)
     if body.user_type is None and body.active is None:
         raise AdminError("send user_type, active or both", field="user_type")
@@ -229,9 +236,10 @@ def api_change_user(user_id: RowIdPath, body: UserChange, auth: AdminAuth, db: P
     if body.user_type is not None:
         ended += us.change_user_type(db, ctx=auth.context, user=user, user_type=body.user_type,
                                      account_an8=body.account_an8, acknowledge_dual_role=body.acknowledge_dual_role,
-                                     account_check=customer_check)
+                                     account_check=customer_check, allow_dual_role=settings.allow_dual_role)
     if body.active is not None and body.active != user.active:
-        ended += us.set_active(db, ctx=auth.context, user=user, active=body.active)
+        ended += us.set_active(db, ctx=auth.context, user=user, active=body.active,
+                               allow_dual_role=settings.allow_dual_role)
     db.commit()
     return UserChangeOut(user=_user(user), sessions_ended=ended)
 
@@ -299,7 +307,7 @@ def api_compose(body: ComposeIn, auth: AdminAuth):
 
 @router.get("/restrictions/history", response_model=list[ChangeOut], summary="Every restriction change, newest first")
 def api_history(auth: AdminAuth, db: PortalSessionDep, rep_id: OptionalRowIdQuery = None,
-                limit: Annotated[int, Query(ge=1, le=1000)] = rs.HISTORY_ROWS):
+                limit: Annotated[int, limit_query(1000)] = rs.HISTORY_ROWS):
     return [_change(c) for c in rs.history(db, rep_id=rep_id, limit=limit)]
 
 
@@ -357,7 +365,7 @@ def api_save(rep_id: RowIdPath, body: FilterIn, auth: AdminAuth, db: PortalSessi
 @router.get("/accounts", response_model=list[AccountOut], summary="Search all accounts (for point-and-click)")
 def api_accounts(auth: AdminAuth, jde: JdeDep, wwa: AccountsQueryDep,
                  q: Annotated[str | None, Query(max_length=100)] = None,
-                 limit: Annotated[int, Query(ge=1, le=200)] = 25):
+                 limit: Annotated[int, limit_query(200)] = 25):
     return [_account(a) for a in rs.search_accounts(jde.conn, wwa=wwa, q=q, limit=limit)]
 
 
@@ -367,8 +375,8 @@ def api_accounts(auth: AdminAuth, jde: JdeDep, wwa: AccountsQueryDep,
 def api_audit(auth: AdminAuth, db: PortalSessionDep, flt: AuditLogFilterDep,
               sort: Annotated[Literal["date", "rep", "account", "action"], Query()] = "date",
               direction: Annotated[Literal["asc", "desc"], Query()] = "desc",
-              limit: Annotated[int, Query(ge=1, le=txlog.MAX_PAGE)] = 50,
-              offset: Annotated[int, Query(ge=0)] = 0):
+              limit: Annotated[int, limit_query(txlog.MAX_PAGE)] = 50,
+              offset: Offset = 0):
     page = txlog.query_log(db, flt=flt, sort=sort, direction=direction, limit=limit, offset=offset)
     return LogPageOut(items=[_line(x) for x in page.lines], total=page.total, limit=page.limit, offset=page.offset)
 
@@ -404,7 +412,8 @@ def _preview(p: rs.Preview) -> PreviewOut:
 def _restriction(row: rs.RepRestriction) -> RestrictionOut:
     return RestrictionOut(rep_id=row.rep.id, login=row.rep.login, name=row.rep.name, user_type=row.rep.user_type,
                           active=row.rep.active, filter_text=row.filter_text, changed_by=row.changed_by,
-                          changed_at=row.changed_at, kind=row.kind, reason=row.reason, account_count=row.count)
+                          changed_at=row.changed_at, kind=row.kind, reason=row.reason, account_count=row.count,
+                          valid=not row.invalid)
 
 
 def _one(db, jde, wwa, rep) -> RestrictionOut:
@@ -414,7 +423,7 @@ def _one(db, jde, wwa, rep) -> RestrictionOut:
                           filter_text=saved.filter_text if saved else None,
                           changed_by=saved.changed_by if saved else None,
                           changed_at=saved.changed_at if saved else None,
-                          kind=now.kind, reason=now.reason, account_count=now.count)
+                          kind=now.kind, reason=now.reason, account_count=now.count, valid=now.check.ok)
 
 
 def _change(c) -> ChangeOut:

@@ -30,7 +30,7 @@ from ecgateway.web.deps import (
     ShopperContext,
     refresh_after_refusal,
 )
-from ecgateway.web.params import AccountNumber, OptionalRowIdQuery, RowIdPath
+from ecgateway.web.params import AccountNumber, Offset, OptionalRowIdQuery, RowIdPath, limit_query
 
 router = APIRouter(prefix="/api/v1", tags=["commerce"], dependencies=[Depends(refresh_after_refusal)])
 
@@ -147,8 +147,8 @@ class OrderList(BaseModel):
                      "borrowed billing address in one ERP call per page.")
 def api_catalog(ctx: ShopperContext, jde: JdeDep, erp: ErpDep,
                 q: Annotated[str | None, Query(max_length=60)] = None,
-                offset: Annotated[int, Query(ge=0)] = 0,
-                limit: Annotated[int, Query(ge=1, le=catalog.MAX_PAGE_SIZE)] = catalog.PAGE_SIZE) -> CatalogOut:
+                offset: Offset = 0,
+                limit: Annotated[int, limit_query(catalog.MAX_PAGE_SIZE)] = catalog.PAGE_SIZE) -> CatalogOut:
     page = catalog.catalog_page(jde, erp, ctx=ctx, q=q, offset=offset, limit=limit)
     result = page.priced.lines
     return CatalogOut(account_an8=page.priced.account_an8, sold_to=page.priced.sold_to, currency=result.currency,
@@ -222,7 +222,7 @@ def api_place_order(response: Response, body: OrderIn, ctx: ShopperContext, db: 
 @router.get("/orders", response_model=OrderList, summary="The account's orders, newest first")
 def api_orders(ctx: ShopperContext, db: PortalSessionDep,
                before_id: OptionalRowIdQuery = None,
-               limit: Annotated[int, Query(ge=1, le=200)] = 50) -> OrderList:
+               limit: Annotated[int, limit_query(200)] = 50) -> OrderList:
     return OrderList(items=[order_out(o) for o in orders.list_orders(db, ctx=ctx, limit=limit, before_id=before_id)])
 
 
@@ -236,6 +236,7 @@ def api_order(order_id: RowIdPath, ctx: ShopperContext, db: PortalSessionDep) ->
 def cart_out(db: Session, jde: Jde, erp: Erp, ctx: ActingContext) -> CartOut:
     """The cart priced now; when the ERP cannot price, the lines without prices and why."""
     items = carts.cart_items(db, ctx=ctx)
+    db.commit()  # end the read before the ERP prices: on SQLite an open transaction holds the write lock
     try:
         priced = carts.price_items(jde, erp, ctx=ctx, items=items)
     except (PricingUnavailable, PricingRefused) as exc:  # show the cart anyway, without prices, and why

@@ -1,4 +1,5 @@
-"""JSON API of the rep's desk: the header switcher's search (/api/v1/desk/search).
+"""JSON API of the rep's desk: the header switcher's search (/api/v1/desk/search), and the idle
+warning's "Stay signed in" (/api/v1/session/idle).
 
 One request per keystroke answers everything the switcher shows, so one sequence rule
 (static/js/account_search.js) decides which answer is on screen.
@@ -12,9 +13,19 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from ecgateway.accounts import list_accounts, rep_scope
+from ecgateway.clock import utcnow
 from ecgateway.obo import desk
 from ecgateway.web.api.accounts import AccountOut
-from ecgateway.web.deps import AccountsQueryDep, JdeDep, PortalSessionDep, RepAuth, SearchIndexDep
+from ecgateway.web.deps import (
+    AccountsQueryDep,
+    JdeDep,
+    PortalSessionDep,
+    RepAuth,
+    SearchIndexDep,
+    SettingsDep,
+    SignedInAuth,
+)
+from ecgateway.web.idle import seconds_left
 
 router = APIRouter(prefix="/api/v1", tags=["api v1"])
 
@@ -56,3 +67,17 @@ def desk_search(auth: RepAuth, db: PortalSessionDep, jde: JdeDep, wwa: AccountsQ
         orders=[OrderMatchOut(account=AccountOut(**m.account._asdict()), order_id=m.order_id, customer_po=m.customer_po,
                               erp_reference=m.erp_reference, matched=m.matched) for m in orders],
         recent=[])
+
+
+class IdleOut(BaseModel):
+    seconds_left: int
+    idle_minutes: int
+
+
+@router.get("/session/idle", response_model=IdleOut, summary="Stay signed in",
+            description="Counts as activity (as every request does) and says how many seconds of idle time are left: "
+                        "the idle warning's 'Stay signed in'.")
+def session_idle(auth: SignedInAuth, db: PortalSessionDep, settings: SettingsDep) -> IdleOut:
+    auth.session.last_seen_at = utcnow()  # the person asked to stay: a full idle period from now
+    db.commit()
+    return IdleOut(seconds_left=seconds_left(auth.session, settings), idle_minutes=settings.session_idle_minutes)

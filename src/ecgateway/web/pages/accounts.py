@@ -23,8 +23,8 @@ from ecgateway.web.deps import (
     SearchIndexDep,
     SignedInAuth,
 )
-from ecgateway.web.pages import access
-from ecgateway.web.params import AccountNumberPath
+from ecgateway.web.pages import access, registration
+from ecgateway.web.params import AccountNumberPath, limit_query
 from ecgateway.web.responses import render
 
 router = APIRouter(include_in_schema=False)
@@ -38,7 +38,7 @@ def picker(request: Request, auth: RepAuth, db: PortalSessionDep, jde: JdeDep, w
            index: SearchIndexDep,
            q: Annotated[str | None, Query(max_length=100)] = None, sort: str = "number",
            cursor: Annotated[str | None, Query(max_length=500)] = None,
-           limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = PICKER_PAGE):
+           limit: Annotated[int, limit_query(MAX_PAGE_SIZE)] = PICKER_PAGE):
     """Search as you type (number, name, city), sort, keyset paging: the rep's own compiled query."""
     scope = rep_scope(db, rep=auth.user, wwa=wwa)
     error = None
@@ -95,6 +95,7 @@ def _account_page(request: Request, auth: Auth, jde: Jde, an8: int, open_lists: 
         "can_start": may_act_on_behalf(auth.user) and not (ctx and ctx.on_behalf and ctx.subject_an8 == an8),
         "open_lists": open_lists or [],
         "access": access.preview(request, auth, an8),  # the customer's own access history
+        "can_register": registration.offer(request, auth),  # reps with the register right
     })
 
 
@@ -104,4 +105,7 @@ def _scope_text(scope) -> str:
     if scope.kind == "filter":
         text = scope.filter_text if len(scope.filter_text) <= 160 else scope.filter_text[:157] + "..."
         return f"Accounts your restriction allows: {text}"
+    if scope.invalid:
+        return (f"You see no accounts: your restriction can no longer be used, so nothing is shown until it is "
+                f"corrected ({scope.reason}).")
     return f"You have no accounts to serve ({scope.reason}). Ask an administrator to assign you accounts."

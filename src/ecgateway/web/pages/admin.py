@@ -28,9 +28,10 @@ from ecgateway.web.deps import (
     JdeDep,
     OptionalAuth,
     PortalSessionDep,
+    SettingsDep,
     optional_an8,
 )
-from ecgateway.web.params import AccountNumber, RowIdPath
+from ecgateway.web.params import AccountNumber, PageOffset, RowIdPath
 from ecgateway.web.responses import audit_csv, render
 from ecgateway.web.security import csrf_exempt
 
@@ -54,12 +55,13 @@ def users_page(request: Request, auth: AdminAuth, db: PortalSessionDep,
                q: Annotated[str | None, Query(max_length=100)] = None,
                type: Annotated[str | None, Query(max_length=32)] = None,  # noqa: A002 - the form's field name
                status: Annotated[str | None, Query(pattern="^(active|inactive)?$")] = None,
-               offset: Annotated[int, Query(ge=0)] = 0):
+               offset: PageOffset = 0):
     return _users_page(request, db, q=q, user_type=type or None, status=status or None, offset=offset)
 
 
 @router.post("/admin/users", response_class=HTMLResponse)
 def users_create(request: Request, auth: AdminAuth, db: PortalSessionDep, customer_check: CustomerCheckDep,
+                 settings: SettingsDep,
                  login: Annotated[str, Form(max_length=64)] = "", name: Annotated[str, Form(max_length=120)] = "",
                  email: Annotated[str, Form(max_length=254)] = "", user_type: Annotated[str, Form(max_length=32)] = "",
                  account_an8: Annotated[str, Form(max_length=40)] = "",
@@ -68,7 +70,8 @@ def users_create(request: Request, auth: AdminAuth, db: PortalSessionDep, custom
     try:
         new = us.create_user(db, ctx=auth.context, login=login, name=name, user_type=user_type, email=email,
                              account_an8=optional_an8(account_an8, "account_an8"),
-                             acknowledge_dual_role=acknowledge_dual_role, account_check=customer_check)
+                             acknowledge_dual_role=acknowledge_dual_role, account_check=customer_check,
+                             allow_dual_role=settings.allow_dual_role)
     except us.DualRoleWarning as exc:
         db.rollback()
         return _users_page(request, db, form=form, warning=exc.message, status_code=409)
@@ -88,6 +91,7 @@ def user_page(request: Request, user_id: RowIdPath, auth: AdminAuth, db: PortalS
 
 @router.post("/admin/users/{user_id}/type", response_class=HTMLResponse)
 def user_type(request: Request, user_id: RowIdPath, auth: AdminAuth, db: PortalSessionDep, customer_check: CustomerCheckDep,
+              settings: SettingsDep,
               user_type: Annotated[str, Form(max_length=32)], account_an8: Annotated[str, Form(max_length=40)] = "",
               acknowledge_dual_role: Annotated[bool, Form()] = False):
     user = us.get_user(db, user_id=user_id)
@@ -95,7 +99,7 @@ def user_type(request: Request, user_id: RowIdPath, auth: AdminAuth, db: PortalS
         ended = us.change_user_type(db, ctx=auth.context, user=user, user_type=user_type,
                                     account_an8=optional_an8(account_an8, "account_an8"),
                                     acknowledge_dual_role=acknowledge_dual_role,
-                                    account_check=customer_check)
+                                    account_check=customer_check, allow_dual_role=settings.allow_dual_role)
     except us.DualRoleWarning as exc:
         db.rollback()
         return _user_page(request, db, user, warning=exc.message, asked_type=user_type, status_code=409)
@@ -107,11 +111,12 @@ def user_type(request: Request, user_id: RowIdPath, auth: AdminAuth, db: PortalS
 
 
 @router.post("/admin/users/{user_id}/active", response_class=HTMLResponse)
-def user_active(request: Request, user_id: RowIdPath, auth: AdminAuth, db: PortalSessionDep,
+def user_active(request: Request, user_id: RowIdPath, auth: AdminAuth, db: PortalSessionDep, settings: SettingsDep,
                 active: Annotated[bool, Form()]):
     user = us.get_user(db, user_id=user_id)
     try:
-        ended = us.set_active(db, ctx=auth.context, user=user, active=active)
+        ended = us.set_active(db, ctx=auth.context, user=user, active=active,
+                              allow_dual_role=settings.allow_dual_role)
     except AdminError as exc:
         db.rollback()
         return _user_page(request, db, user, error=exc, status_code=exc.status)
@@ -189,7 +194,10 @@ def editor_page(request: Request, rep_id: RowIdPath, auth: AdminAuth, db: Portal
                 wwa: AccountsQueryDep):
     rep = rs.get_rep(db, rep_id=rep_id)
     current = rs.get_restriction_text(db, rep=rep)
-    return _editor(request, db, jde, wwa, rep, current or "", preview=True)
+    check = rs.check_filter(current or "")
+    error = None if check.ok else (f"The saved filter no longer compiles, so {rep.login} sees no accounts: line "
+                                   f"{check.line}, column {check.col}: {check.message}. Correct it below and save.")
+    return _editor(request, db, jde, wwa, rep, current or "", preview=True, error=error)
 
 
 @router.post("/admin/restrictions/{rep_id}/preview", response_class=HTMLResponse)
@@ -266,7 +274,7 @@ def editor_revert(request: Request, change_id: RowIdPath, auth: AdminAuth, db: P
 def log_page(request: Request, auth: AdminAuth, db: PortalSessionDep, flt: AuditLogFilterDep,
              sort: Annotated[str, Query(max_length=16)] = "date",
              direction: Annotated[str, Query(max_length=4)] = "desc",
-             offset: Annotated[int, Query(ge=0)] = 0):
+             offset: PageOffset = 0):
     page = txlog.query_log(db, flt=flt, sort=sort, direction=direction, limit=LOG_PAGE, offset=offset)
     args = flt.query_args()
 

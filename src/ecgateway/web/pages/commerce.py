@@ -44,6 +44,7 @@ from ecgateway.web.params import (
     OptionalAccountNumberForm,
     OptionalAccountNumberQuery,
     OptionalRowIdQuery,
+    PageOffset,
     RowIdPath,
 )
 from ecgateway.web.responses import render
@@ -58,7 +59,7 @@ router = APIRouter(include_in_schema=False, dependencies=[Depends(refresh_after_
 @router.get("/catalog", response_class=HTMLResponse)
 def catalog_page(request: Request, ctx: ShopperContext, jde: JdeDep, erp: ErpDep,
                  q: Annotated[str | None, Query(max_length=60)] = None,
-                 offset: Annotated[int, Query(ge=0)] = 0):
+                 offset: PageOffset = 0):
     page = catalog.catalog_page(jde, erp, ctx=ctx, q=q, offset=offset)
     return render(request, "commerce/catalog.html", {"page": page, "ctx": ctx})
 
@@ -201,6 +202,7 @@ def _checkout(request: Request, ctx: ActingContext, db: Session, jde: Jde, erp: 
     numbers = [a.an8 for a in ships]
     chosen = next((n for n in (ship_to, ctx.shipping_an8) if n in numbers), numbers[0] if numbers else None)
     items = carts.cart_items(db, ctx=ctx)
+    db.commit()  # end the read before the ERP prices: on SQLite an open transaction holds the write lock
     priced = None
     if items:
         try:
