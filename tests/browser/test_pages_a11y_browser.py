@@ -33,8 +33,9 @@ def _axe(page) -> list[dict]:
     return result
 
 
-# Still wider than a phone (their tables, nested price explanations): not fixed yet, see the notes.
-NOT_YET_NARROW = ("/cart", "/admin/restrictions", "/catalog")
+# Still wider than a phone: the cart at 390 px (482 px, its table inside .table-scroll) and the admin
+# restrictions table (1002 px at 390 and 640). Not fixed yet; every other page is checked.
+NOT_YET_NARROW = ("/cart", "/admin/restrictions")
 
 
 def _fits(page, width: int) -> list[str]:

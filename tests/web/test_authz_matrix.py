@@ -279,6 +279,12 @@ ROUTES += [
     Route("GET", "/api/v1/account/access-history", "customer"),
     Route("GET", "/api/v1/account/settings", "customer"),
     Route("PUT", "/api/v1/account/settings", "customer", body=lambda gw: {"obo_receipts": False}),
+    # Registering a contact: reps only, and then only with the register right (none of the matrix's
+    # reps holds it: 403 from the service; tests/obo/test_register_contact.py grants it).
+    *[Route(m, p, "rep", body=b, expect={k: DENY_403 for k in REPS}) for m, p, b in (
+        ("GET", "/accounts/{an8}/contacts/new", None),
+        ("POST", "/accounts/{an8}/contacts", lambda gw: {"name": "Matrix", "email": "matrix@example.com"}),
+        ("POST", "/api/v1/accounts/{an8}/contacts", lambda gw: {"name": "Matrix", "email": "matrix@example.com"}))],
 ]
 
 

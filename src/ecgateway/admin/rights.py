@@ -6,7 +6,7 @@ from sqlalchemy.orm import Session
 
 from ecgateway.admin.users import AdminError
 from ecgateway.audit.service import record
-from ecgateway.auth.models import RIGHT_LISTS, RIGHTS
+from ecgateway.auth.models import RIGHT_LISTS, RIGHT_REGISTER, RIGHTS
 from ecgateway.auth.rights import rights_of, set_right
 from ecgateway.auth.roles import is_rep
 from ecgateway.obo.context import ActingContext
@@ -16,6 +16,8 @@ from ecgateway.portal.models import User
 RIGHT_WORDS = {
     RIGHT_LISTS: "Prepare lists for customers: save the cart, while acting on behalf of an account, as a list the "
                  "customer accepts or rejects",
+    RIGHT_REGISTER: "Register contacts: create customer users for contacts of the accounts in their list; each "
+                    "contact chooses their password through an e-mailed link",
 }
 
 
@@ -27,9 +29,10 @@ def set_user_right(portal: Session, *, ctx: ActingContext, user: User, right: st
     """Grant or take away one right; True when it changed. Takes effect on the user's next request."""
     if right not in RIGHTS:
         raise AdminError(f"there is no right {right!r}; the rights are {', '.join(RIGHTS)}", field="right")
-    if granted and right == RIGHT_LISTS and not is_rep(user):
+    if granted and right in (RIGHT_LISTS, RIGHT_REGISTER) and not is_rep(user):
+        what = "prepare lists for customers" if right == RIGHT_LISTS else "register contacts of accounts"
         raise AdminError(f"{user.login} is {user.user_type}: only representatives (AR, sales, customer service) "
-                         "prepare lists for customers", field="right")
+                         f"{what}", field="right")
     changed = set_right(portal, user_id=user.id, right=right, granted=granted, by=ctx.actor.login)
     if changed:
         record(portal, actor=ctx.actor, subject_an8=None, action="admin.user_right", object=f"user {user.login}",

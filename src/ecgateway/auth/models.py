@@ -55,7 +55,8 @@ class LoginFailure(Base):
 
 # Rights an admin grants per user, beyond what the user type gives (auth/rights.py).
 RIGHT_LISTS = "lists.create"  # save the on-behalf cart as a managed list for the customer
-RIGHTS = (RIGHT_LISTS,)
+RIGHT_REGISTER = "contacts.register"  # register contacts of an account as its customer users (admin/registration.py)
+RIGHTS = (RIGHT_LISTS, RIGHT_REGISTER)
 
 
 class UserRight(Base):

@@ -18,6 +18,7 @@ from ecgateway.web.api import commerce as commerce_api
 from ecgateway.web.api import desk as desk_api
 from ecgateway.web.api import lists as lists_api
 from ecgateway.web.api import obo as obo_api
+from ecgateway.web.api import registration as registration_api
 from ecgateway.web.api import supervisor as supervisor_api
 from ecgateway.web.errors import install_error_handlers
 from ecgateway.web.openapi_errors import ERROR_RESPONSES
@@ -31,13 +32,14 @@ from ecgateway.web.pages import (
     home,
     lists,
     obo,
+    registration,
     supervisor,
 )
 from ecgateway.web.security import ResponseSecurityMiddleware
 
 ROUTERS = (health, home, auth, accounts, obo, auth_api, accounts_api, obo_api, admin, admin_api, supervisor,
            supervisor_api, commerce, commerce_api, desk_api, access, access_api,
-           lists, lists_api, api_docs)
+           lists, lists_api, api_docs, registration, registration_api)
 
 
 def install_web(app: FastAPI) -> None:

@@ -24,7 +24,7 @@ from ecgateway.web.deps import (
     SearchIndexDep,
     SignedInAuth,
 )
-from ecgateway.web.pages import access
+from ecgateway.web.pages import access, registration
 from ecgateway.web.params import AccountNumberPath, limit_query
 from ecgateway.web.responses import render
 
@@ -97,6 +97,7 @@ def _account_page(request: Request, auth: Auth, jde: Jde, an8: int, open_lists: 
         "can_start": may_act_on_behalf(auth.user) and not (ctx and ctx.on_behalf and ctx.subject_an8 == an8),
         "open_lists": open_lists or [],
         "access": access.preview(request, auth, an8),  # the customer's own access history
+        "can_register": registration.offer(request, auth),  # reps with the register right
     })
 
 
