@@ -65,3 +65,43 @@ def test_a_jde_file_from_an_older_gateway_is_named_before_orders_fail(tmp_path):
         assert _stale_edi_tables(engine, tables) == "F47011"
     finally:
         engine.dispose()
+
+
+def test_the_demo_says_what_each_rep_serves_and_a_second_demo_refuses_without_resetting_passwords(tmp_path):
+    """Issue 15, part 10: while a demo serves, another `ecgateway demo` on the same folder changes nothing."""
+    port = _free_port()
+    env = {**os.environ, "ECGW_DATA_DIR": str(tmp_path / "var")}
+    env.pop("ECGW_JDE_URL", None)
+    env.pop("ECGW_PORTAL_URL", None)
+    env.pop("ECGW_DEMO_PASSWORD", None)  # random passwords: a second run would print (and set) new ones
+    first = subprocess.Popen([sys.executable, "-m", "ecgateway", "demo", "--accounts", "30", "--port", str(port)],
+                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.3)
+        second = subprocess.run([sys.executable, "-m", "ecgateway", "demo", "--accounts", "30", "--port",
+                                 str(_free_port())], env=env, capture_output=True, text=True, timeout=60)
+        assert second.returncode == 3, second.stdout + second.stderr
+        assert "A demo is already running" in second.stderr and f"http://127.0.0.1:{port}/" in second.stderr
+        assert "nothing was changed" in second.stderr and "password" not in second.stdout
+    finally:
+        first.terminate()
+        out, _ = first.communicate(timeout=20)
+    password = next(line.split()[-1] for line in out.splitlines() if line.startswith("sales "))
+    import sqlalchemy as sa
+
+    from ecgateway.auth.passwords import verify_password
+
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'var' / 'portal.sqlite'}")
+    with engine.connect() as conn:
+        stored = conn.scalar(sa.text("SELECT password_hash FROM users WHERE login = 'sales'"))
+    engine.dispose()
+    assert verify_password(stored, password)
+    assert "may serve" in out and "Category code 2 is R01, R02 or R03" in out
+    assert "ABAC02" not in out
+    assert "belongs to account" in out and "reps who may serve it: sales, service" in out

@@ -89,19 +89,27 @@ def demo(
     no_serve: Annotated[bool, typer.Option("--no-serve", help="Prepare the databases and stop")] = False,
 ) -> None:
     """Create the demo JDE and portal databases when missing, print the logins, then serve."""
-    from ecgateway.demo import prepare_demo
+    from ecgateway.demo import DemoRunning, demo_lock, prepare_demo
 
     settings = get_settings()
-    logins = prepare_demo(settings, accounts=accounts, seed=seed, echo=typer.echo)
-    typer.echo("")
-    typer.echo(f"ecgateway demo at http://127.0.0.1:{port}/")
-    if not settings.smtp_host:
-        typer.echo(f"e-mails are written as .eml files in {settings.mail_folder.resolve()} (set ECGW_SMTP_HOST to send them)")
-    typer.echo(f"{'login':<16} {'user type':<26} password")
-    for login in logins:
-        typer.echo(f"{login.login:<16} {login.user_type:<26} {login.password}")
-    if not no_serve:
-        serve(host="127.0.0.1", port=port, workers=1)  # one process: the demo starts and stops quickly
+    try:
+        with demo_lock(settings, port=port):  # a second demo would reset the running one's passwords
+            logins = prepare_demo(settings, accounts=accounts, seed=seed, echo=typer.echo)
+            typer.echo("")
+            typer.echo(f"ecgateway demo at http://127.0.0.1:{port}/")
+            if not settings.smtp_host:
+                typer.echo(f"e-mails are written as .eml files in {settings.mail_folder.resolve()} "
+                           "(set ECGW_SMTP_HOST to send them)")
+            typer.echo(f"{'login':<16} {'user type':<26} password")
+            for login in logins:
+                typer.echo(f"{login.login:<16} {login.user_type:<26} {login.password}")
+                if login.serves:
+                    typer.echo(f"{'':<16} {login.serves}")
+            if not no_serve:
+                serve(host="127.0.0.1", port=port, workers=1)
+    except DemoRunning as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(3) from None
 
 
 @db_app.command("upgrade")

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from ecgateway.accounts import all_scope, count_accounts, filter_scope, list_accounts, may_act
+from ecgateway.accounts.describe import describe_or_none
 from ecgateway.accounts.query import WorkWithAccounts
 from ecgateway.accounts.search import SearchIndex
 from ecgateway.accounts.store import set_restriction
@@ -38,6 +42,39 @@ class DemoLogin:
     login: str
     user_type: str
     password: str
+    serves: str = ""  # reps: which accounts they may serve; customers: the account they belong to
+
+
+class DemoRunning(Exception):
+    """Another demo holds this data folder: running a second would reset the first one's passwords."""
+
+
+@contextmanager
+def demo_lock(settings: Settings, *, port: int) -> Iterator[None]:
+    """Hold the data folder's demo lock while the block runs; DemoRunning when another demo holds it.
+
+    An OS lock (flock) on var/demo.lock: it goes with the process, so a demo that was killed leaves
+    nothing to clean up. The file says who holds it, for the message.
+    """
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    path = settings.data_dir / "demo.lock"
+    handle = open(path, "a+")  # noqa: SIM115 - held open for the whole demo
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise DemoRunning(f"A demo is already running from {settings.data_dir} ({holder}). Its logins and "
+                              "passwords are the ones it printed; nothing was changed. Stop it first (Ctrl+C in its "
+                              "terminal), or run this one with another ECGW_DATA_DIR.") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}, http://127.0.0.1:{port}/\n")
+        handle.flush()
+        yield
+    finally:
+        handle.close()  # releases the lock
 
 
 def prepare_demo(settings: Settings, *, accounts: int, seed: int, echo: Callable[[str], None] = print) -> list[DemoLogin]:
@@ -64,11 +101,40 @@ def prepare_demo(settings: Settings, *, accounts: int, seed: int, echo: Callable
             with Session(portal_engine) as session, session.begin():
                 logins = _demo_users(session, jde_engine, tables)
             _build_search_index(settings, jde_engine, portal_engine, echo)
-            return logins
         finally:
             portal_engine.dispose()
+        return _with_what_they_serve(logins, settings, jde_engine)
     finally:
         jde_engine.dispose()
+
+
+def _with_what_they_serve(logins: list[DemoLogin], settings: Settings, jde_engine: sa.Engine) -> list[DemoLogin]:
+    """Each rep's accounts in words (with how many and the first few), each customer's account by name."""
+    wwa = WorkWithAccounts.load(settings, dialect=jde_engine.dialect.name)
+    filters = {login: text for login, _name, _type, text in DEMO_STAFF}
+    out = []
+    scopes = {e.login: (filter_scope(filters[e.login], wwa=wwa) if filters.get(e.login) else all_scope(wwa))
+              for e in logins if e.user_type.startswith("Internal_")}
+    with jde_engine.connect() as conn:
+        for entry in logins:
+            serves = ""
+            if entry.user_type.startswith("Internal_"):
+                text, scope = filters.get(entry.login), scopes[entry.login]
+                count = count_accounts(conn, wwa=wwa, scope=scope)
+                first = list_accounts(conn, wwa=wwa, scope=scope, limit=3).items
+                example = "; ".join(f"{a.an8} {a.name}" + (f", {a.city}" if a.city else "") for a in first)
+                words = f"where {describe_or_none(text, policy=wwa.policy)}" if text else "every customer account"
+                serves = f"may serve {count:,} accounts, {words} (e.g. {example})" if first else "may serve no account"
+            elif entry.user_type.startswith("Customer of account "):
+                an8 = int(entry.user_type.removeprefix("Customer of account "))
+                found = list_accounts(conn, wwa=wwa, scope=all_scope(wwa), q=str(an8), limit=5).items
+                row = next((a for a in found if a.an8 == an8), None)
+                reps = [login for login, scope in scopes.items() if may_act(conn, wwa=wwa, scope=scope, an8=an8)]
+                serves = (f"belongs to account {an8}" + (f", {row.name}" + (f", {row.city}" if row.city else "")
+                                                        if row else "")
+                          + f"; reps who may serve it: {', '.join(reps) or 'none'}")
+            out.append(DemoLogin(entry.login, entry.user_type, entry.password, serves))
+    return out
 
 
 def _build_search_index(settings: Settings, jde_engine: sa.Engine, portal_engine: sa.Engine, echo) -> None:

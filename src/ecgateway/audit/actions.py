@@ -68,7 +68,11 @@ _ACTIONS = (
     Action("cart.add", frozenset({*_SHOPPING, "quantity", "cart_quantity"})),
     Action("cart.change", frozenset({*_SHOPPING, "quantity"})),
     Action("cart.remove", frozenset(_SHOPPING)),
-    Action("cart.empty", frozenset({*_SHOPPING, "carts", "lines"})),
+    Action("cart.empty", frozenset({*_SHOPPING, "carts", "lines", "customer_lines"}),
+           words="Carts emptied: {who} empties {carts} carts of {acct} ({lines} lines, {customer_lines} of them in the "
+                 "customer's own cart)",
+           refused="Empty Cart refused: {who} could not empty the carts of {acct}{why}",
+           defaults={"carts": "the", "lines": "all", "customer_lines": "an unrecorded number"}),
     # orders (commerce.orders, commerce.outbox)
     Action("order.place", frozenset({"on_behalf", "sold_to", "ship_to", "lines", "total", "currency", "erp_key",
                                      "reason"}),

@@ -10,6 +10,7 @@ commits.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
@@ -19,7 +20,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
 from ecgateway.audit.service import record
-from ecgateway.auth.roles import is_staff
+from ecgateway.auth.models import AuthSession
+from ecgateway.auth.roles import CUSTOMER, is_staff
 from ecgateway.clock import utcnow
 from ecgateway.commerce.errors import (
     CommerceError,
@@ -30,7 +32,14 @@ from ecgateway.commerce.errors import (
     PricingRefused,
     PricingUnavailable,
 )
-from ecgateway.commerce.models import LIST_ORDERED, Cart, CartLine, ManagedList, ManagedListLine
+from ecgateway.commerce.models import (
+    LIST_ORDERED,
+    Cart,
+    CartLine,
+    CartNotice,
+    ManagedList,
+    ManagedListLine,
+)
 from ecgateway.db import in_values
 from ecgateway.erp.base import (
     Erp,
@@ -44,6 +53,7 @@ from ecgateway.jde.addresses import branch_of
 from ecgateway.jde.handle import Jde
 from ecgateway.jde.items import find_item
 from ecgateway.obo.context import ActingContext
+from ecgateway.portal.models import User
 
 T = TypeVar("T")
 MAX_QUANTITY = 99_999
@@ -92,6 +102,16 @@ def cart_items(session: Session, *, ctx: ActingContext) -> list[CartItem]:
     quotes = _quotes(session, [line.list_id for line in cart.lines if line.list_id])
     return [CartItem(line.item, line.quantity, line.list_id, *quotes.get((line.list_id, line.item), (None, "")))
             for line in cart.lines]
+
+
+def line_count(session: Session, *, ctx: ActingContext) -> int:
+    """How many lines the acting context's own cart holds (the header's cart count); 0 without an account."""
+    if ctx.subject_an8 is None:
+        return 0
+    return session.scalar(
+        sa.select(sa.func.count()).select_from(CartLine).join(Cart, Cart.id == CartLine.cart_id)
+        .where(Cart.account_an8 == ctx.subject_an8, _owned_by(ctx.cart_owner))
+    ) or 0
 
 
 def add_item(session: Session, jde: Jde, *, ctx: ActingContext, item: str, quantity: int) -> CartItem:
@@ -150,21 +170,102 @@ def remove_item(session: Session, *, ctx: ActingContext, item: str) -> None:
            outcome="ok", detail=_detail(ctx))
 
 
-def empty_account_carts(session: Session, *, ctx: ActingContext) -> int:
-    """Staff only: remove every cart of the account (the customer's and every rep's); returns how many."""
-    account = account_of(ctx)
-    if not is_staff(ctx.actor):
-        raise NotAllowed("Empty Cart removes every cart of the account and is for staff only; "
-                         "to clear your own cart, remove its lines one by one")
-    cart_ids = list(session.scalars(sa.select(Cart.id).where(Cart.account_an8 == account)))
-    lines = session.scalar(sa.select(sa.func.count()).select_from(CartLine).where(in_values(CartLine.cart_id, cart_ids))) if cart_ids else 0
+@dataclass(frozen=True)
+class AccountCart:
+    """One cart of an account as Empty Cart lists it: whose it is and what it holds."""
+
+    cart_id: int
+    rep_id: int | None  # None: the customer's own cart
+    owner: str  # "the customer's own cart", "your cart", "Sam Sales's cart"
+    lines: tuple[CartItem, ...]
+    updated_at: dt.datetime
+
+    @property
+    def line_count(self) -> int:
+        return len(self.lines)
+
+
+@dataclass(frozen=True)
+class EmptiedCarts:
+    """What Empty Cart removed."""
+
+    carts: tuple[AccountCart, ...]
+
+    @property
+    def cart_count(self) -> int:
+        return len(self.carts)
+
+    @property
+    def line_count(self) -> int:
+        return sum(c.line_count for c in self.carts)
+
+    @property
+    def customer_lines(self) -> int:
+        return sum(c.line_count for c in self.carts if c.rep_id is None)
+
+    def words(self, account: int) -> str:
+        if not self.carts:
+            return f"Account {account} had no cart: nothing was removed."
+        told = "; ".join(f"{c.owner} ({_lines(c.line_count)})" for c in self.carts)
+        return (f"Emptied {self.cart_count} cart{'s' if self.cart_count != 1 else ''} of account {account}, "
+                f"{_lines(self.line_count)} in all: {told}.")
+
+
+def account_carts(session: Session, *, ctx: ActingContext) -> list[AccountCart]:
+    """Staff only: every cart of the account with its lines, the customer's own first, then the acting rep's."""
+    account = _staff_account(ctx)
+    carts = session.scalars(
+        sa.select(Cart).where(Cart.account_an8 == account).options(selectinload(Cart.lines))
+        .execution_options(populate_existing=True)
+    ).all()
+    names = dict(session.execute(sa.select(User.id, User.name).where(
+        in_values(User.id, sorted({c.rep_id for c in carts if c.rep_id is not None})))).all()) if carts else {}
+    out = [AccountCart(cart_id=c.id, rep_id=c.rep_id, owner=_owner(c.rep_id, ctx, names),
+                       lines=tuple(CartItem(line.item, line.quantity) for line in c.lines), updated_at=c.updated_at)
+           for c in carts]
+    return sorted(out, key=lambda c: (c.rep_id is not None, c.rep_id != ctx.cart_owner, c.owner, c.cart_id))
+
+
+def carts_seen(carts: list[AccountCart]) -> str:
+    """A short fingerprint of the listed carts: Empty Cart refuses when they changed since the rep looked."""
+    return ",".join(f"{c.cart_id}:{c.line_count}:{sum(i.quantity for i in c.lines)}"
+                    for c in sorted(carts, key=lambda c: c.cart_id))
+
+
+def empty_account_carts(session: Session, *, ctx: ActingContext, seen: str | None = None) -> EmptiedCarts:
+    """Staff only: remove every cart of the account (the customer's and every rep's) and say what went.
+
+    seen, when given, is carts_seen() of the list the rep confirmed: if the carts changed since, nothing is
+    removed. The account's customer users are told on their next sign-in when their own cart had lines.
+    """
+    account = _staff_account(ctx)
+    carts = account_carts(session, ctx=ctx)
+    if seen is not None and seen != carts_seen(carts):
+        raise Invalid(f"the carts of account {account} changed since they were listed; check the list again, "
+                      "then confirm Empty Cart", field="confirm")
+    cart_ids = [c.cart_id for c in carts]
+    emptied = EmptiedCarts(tuple(carts))
     if cart_ids:
         session.execute(sa.delete(CartLine).where(in_values(CartLine.cart_id, cart_ids)),
                         execution_options={"synchronize_session": False})
         session.execute(sa.delete(Cart).where(in_values(Cart.id, cart_ids)), execution_options={"synchronize_session": False})
+    if emptied.customer_lines:
+        _tell_customers(session, ctx=ctx, account=account, emptied=emptied)
     record(session, actor=ctx.actor, subject_an8=account, action="cart.empty", object=f"account {account}",
-           outcome="ok", detail=_detail(ctx, carts=len(cart_ids), lines=lines))
-    return len(cart_ids)
+           outcome="ok", detail=_detail(ctx, carts=emptied.cart_count, lines=emptied.line_count,
+                                        customer_lines=emptied.customer_lines))
+    return emptied
+
+
+def show_notices_at_sign_in(session: Session, *, user_id: int, auth_session: AuthSession) -> None:
+    """Move the user's waiting notices (a rep emptied their cart) onto the new session, shown once; commits."""
+    rows = session.scalars(sa.select(CartNotice).where(CartNotice.user_id == user_id).order_by(CartNotice.id)).all()
+    if not rows:
+        return
+    session.execute(sa.delete(CartNotice).where(in_values(CartNotice.id, [r.id for r in rows])),
+                    execution_options={"synchronize_session": False})
+    auth_session.notice = " ".join([*([auth_session.notice] if auth_session.notice else []), *(r.message for r in rows)])
+    session.commit()
 
 
 def price_cart(session: Session, jde: Jde, erp: Erp, *, ctx: ActingContext, ship_to: int | None = None) -> PricedCart:
@@ -236,6 +337,41 @@ def account_of(ctx: ActingContext) -> int:
 
 
 # --- helpers ----------------------------------------------------------------------------
+
+def _staff_account(ctx: ActingContext) -> int:
+    account = account_of(ctx)
+    if not is_staff(ctx.actor):
+        raise NotAllowed("Empty Cart removes every cart of the account and is for staff only; "
+                         "to clear your own cart, remove its lines one by one")
+    return account
+
+
+def _owner(rep_id: int | None, ctx: ActingContext, names: dict[int, str]) -> str:
+    if rep_id is None:
+        return "the customer's own cart"
+    if rep_id == ctx.cart_owner:
+        return "your cart"
+    return f"{names.get(rep_id, f'representative {rep_id}')}'s cart"
+
+
+def _lines(n: int) -> str:
+    return f"{n} line{'s' if n != 1 else ''}"
+
+
+def _tell_customers(session: Session, *, ctx: ActingContext, account: int, emptied: EmptiedCarts) -> None:
+    """A notice for each active customer user of the account, shown at their next sign-in."""
+    own = next(c for c in emptied.carts if c.rep_id is None)
+    items = ", ".join(f"{i.quantity} x {i.item}" for i in own.lines[:10]) + (" and more" if own.line_count > 10 else "")
+    when = utcnow().strftime("%Y-%m-%d %H:%M")
+    message = (f"On {when} UTC a representative ({ctx.actor.name}) emptied your cart for account {account}: "
+               f"{_lines(own.line_count)} were removed ({items}). Add the items again from the catalog if you "
+               "still need them.")
+    users = session.scalars(sa.select(User.id).where(User.account_an8 == account, User.user_type == CUSTOMER,
+                                                     User.active.is_(True))).all()
+    for user_id in users:
+        session.add(CartNotice(user_id=user_id, message=message))
+    session.flush()
+
 
 def _quotes(session: Session, list_ids: list[int]) -> dict[tuple[int, str], tuple]:
     """(list id, item) -> (quoted price, currency) of the quoted lines of lists not yet ordered."""

@@ -200,6 +200,17 @@ class OutboxMessage(Base):
     )
 
 
+class CartNotice(Base):
+    """A message for a customer user's next sign-in, e.g. that a rep emptied their cart; deleted once shown."""
+
+    __tablename__ = "ec_cart_notices"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True)
+    message: Mapped[str] = mapped_column(Text, nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), nullable=False, default=utcnow)
+
+
 # Managed list states. "expired" is not stored: an open list past its expiry reads as expired.
 LIST_OPEN = "open"  # saved by the rep, waiting for the customer
 LIST_ACCEPTED = "accepted"  # the customer put it in their cart

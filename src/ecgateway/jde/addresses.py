@@ -41,6 +41,13 @@ class Address:
         return f"{self.name} ({self.an8})" + (f", {self.city}" if self.city else "")
 
     @property
+    def postal_block(self) -> tuple[str, ...]:
+        """The postal address as printed on a label: street lines, then city, state and postal code, then country."""
+        place = " ".join(p for p in (self.city + ("," if self.city and (self.state or self.postal_code) else ""),
+                                     self.state, self.postal_code) if p)
+        return tuple(p for p in (*self.lines, place, self.country) if p)
+
+    @property
     def one_line(self) -> str:
         place = " ".join(p for p in (self.city, self.state, self.postal_code) if p)
         return ", ".join(p for p in (*self.lines, place, self.country) if p)

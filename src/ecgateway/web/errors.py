@@ -13,7 +13,7 @@ The JSON shapes are documented on every API route by web/openapi_errors.py.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -21,8 +21,21 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from ecgateway.auth.models import AuthSession
 from ecgateway.errors import GatewayError
 from ecgateway.web.deps import get_auth
+
+# Request fields in the words the pages use for them (a bad one is told as "The search can be at most...").
+FIELD_WORDS = {
+    "q": "The search", "sort": "The sort order", "cursor": "The page position", "offset": "The page position",
+    "limit": "The number of rows", "before_id": "The position in the list of orders", "added": "The item added",
+    "ship_to": "The shipping address", "an8": "The account number", "account": "The account number",
+    "order": "The order number", "order_id": "The order number", "rep": "The representative's login",
+    "action": "The action", "outcome": "The outcome", "date_from": "The first date", "date_to": "The last date",
+    "item": "The item number", "quantity": "The quantity", "customer_po": "The customer PO number",
+    "billing_an8": "The billing address", "shipping_an8": "The shipping address", "user_id": "The user",
+    "rep_id": "The representative", "login": "The login", "password": "The password",
+}
 
 TITLES = {400: "Bad request", 401: "Sign in needed", 403: "Not allowed", 404: "Not found", 405: "Not allowed here",
           409: "Not possible now", 422: "Please check the form", 429: "Too many attempts", 500: "Something went wrong"}
@@ -44,7 +57,7 @@ def is_api(request: Request) -> bool:
 
 
 def error_response(request: Request, status: int, message: str, headers: dict | None = None,
-                   link: tuple[str, str] | None = None):
+                   link: tuple[str, str] | None = None, back: str | None = None):
     if is_api(request):
         return JSONResponse({"status": status, "message": message}, status_code=status, headers=headers)
     if status == 401 and request.method == "GET":
@@ -53,8 +66,9 @@ def error_response(request: Request, status: int, message: str, headers: dict | 
     if getattr(request.state, "auth", None) is None:
         _load_auth(request)  # no route matched, so no dependency ran: the page still shows who and for whom
     templates = request.app.state.templates
+    back = back or _same_site_referer(request)  # every error page has a way back to where the person was
     return templates.TemplateResponse(request, "error.html", {"status": status, "title": TITLES.get(status, "Error"),
-                                                              "message": message, "link": link},
+                                                              "message": message, "link": link, "back": back},
                                       status_code=status, headers=headers)
 
 
@@ -130,12 +144,24 @@ async def _validation_error(request: Request, exc: RequestValidationError):
             return Response(status_code=204, headers={"Allow": ", ".join(allowed)})
         return error_response(request, 405, f"{request.method} is not accepted at {request.url.path}: it takes "
                               f"{', '.join(allowed)}.", {"Allow": ", ".join(allowed)})
-    problems = []
-    for err in exc.errors():
-        where = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "form"))
-        problems.append(f"{where or 'request'}: {err.get('msg', 'invalid')}")
-    message = "The request has fields that are missing or not valid: " + "; ".join(problems) + ". Correct them and send it again."
-    return error_response(request, 422, message)
+    if is_api(request):
+        problems = []
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "form"))
+            problems.append(f"{where or 'request'}: {err.get('msg', 'invalid')}")
+        message = ("The request has fields that are missing or not valid: " + "; ".join(problems)
+                   + ". Correct them and send it again.")
+        return error_response(request, 422, message)
+    errors = exc.errors()
+    message = " ".join(_in_words(err) for err in errors)
+    bad_query = {str(err["loc"][1]) for err in errors if len(err.get("loc", ())) > 1 and err["loc"][0] == "query"}
+    if request.method == "GET" and bad_query and all(err.get("loc", ("",))[0] == "query" for err in errors):
+        return _back_with_message(request, request.url.path, drop=bad_query, message=message)
+    if request.method == "POST":
+        back = _same_site_referer(request)
+        if back:
+            return _back_with_message(request, back, drop=set(), message=message + " Nothing was changed.")
+    return error_response(request, 422, message, back=_way_back(request))
 
 
 async def _server_error(request: Request, exc: Exception):
@@ -152,4 +178,83 @@ async def _server_error(request: Request, exc: Exception):
 async def _gateway_error(request: Request, exc: GatewayError):
     if is_api(request):
         return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers())
+    field = exc.field
+    if request.method == "GET" and exc.status in (400, 422) and field and field in request.query_params:
+        return _back_with_message(request, request.url.path, drop={field}, message=_sentence(exc.message))
     return error_response(request, exc.status, exc.message, exc.headers(), link=exc.link(api=False))
+
+
+# --- pages: a bad parameter sends the person back, with the reason in the page's words -----------
+
+def _in_words(err: dict) -> str:
+    """One pydantic error as a sentence with the page's name of the field."""
+    loc = err.get("loc", ())
+    name = str(loc[-1]) if loc else ""
+    field = FIELD_WORDS.get(name, f"The field {name!r}" if name else "The request")
+    kind, ctx = err.get("type", ""), err.get("ctx") or {}
+    given = err.get("input")
+    if kind == "string_too_long":
+        return (f"{field} can be at most {ctx.get('max_length')} characters"
+                + (f" (it had {len(given)})" if isinstance(given, str) else "") + ".")
+    if kind == "string_too_short":
+        return f"{field} needs at least {ctx.get('min_length')} characters."
+    if kind in ("int_parsing", "int_type", "int_from_float"):
+        return f"{field} must be a whole number" + (f", not {str(given)[:20]!r}" if given not in (None, "") else "") + "."
+    if kind in ("greater_than_equal", "greater_than"):
+        return f"{field} must be {ctx.get('ge', ctx.get('gt'))} or more" + (f", not {str(given)[:20]}" if given is not None else "") + "."
+    if kind in ("less_than_equal", "less_than"):
+        return f"{field} must be {ctx.get('le', ctx.get('lt'))} or less" + (f", not {str(given)[:20]}" if given is not None else "") + "."
+    if kind == "missing":
+        return f"{field} is missing."
+    return f"{field} is not valid."
+
+
+def _back_with_message(request: Request, path: str, *, drop: set[str], message: str):
+    """303 to path without the bad parameters; the message is shown once on the page it lands on."""
+    parts = urlsplit(path)
+    query = request.url.query if parts.path == request.url.path and not parts.query else parts.query
+    kept = [(k, v) for k, v in parse_qsl(query, keep_blank_values=True) if k not in drop]
+    target = parts.path + (f"?{urlencode(kept)}" if kept else "")
+    if not _flash(request, message):
+        return error_response(request, 422, message, back=target)
+    return RedirectResponse(target, status_code=303)
+
+
+def _flash(request: Request, message: str) -> bool:
+    """Keep message on the signed-in session, shown once on the next page; False when nobody is signed in."""
+    auth = getattr(request.state, "auth", None)
+    if auth is None:
+        _load_auth(request)
+        auth = getattr(request.state, "auth", None)
+    session_id = getattr(getattr(auth, "session", None), "id", None)
+    if session_id is None:
+        return False
+    with request.app.state.runtime.portal_sessions() as db:
+        row = db.get(AuthSession, session_id)
+        if row is None:
+            return False
+        row.notice = " ".join(p for p in (row.notice, message) if p)[:2000]
+        db.commit()
+    return True
+
+
+def _same_site_referer(request: Request) -> str | None:
+    """The path of the page a form came from, when it is this site's (never another host)."""
+    referer = request.headers.get("referer") or ""
+    parts = urlsplit(referer)
+    if not referer or parts.netloc != request.url.netloc or not parts.path.startswith("/"):
+        return None
+    if parts.path == request.url.path:
+        return None
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def _way_back(request: Request) -> str | None:
+    """The page above this one (/orders for /orders/abc), the way back from an address that cannot be read."""
+    return request.url.path.rsplit("/", 1)[0] or None  # the home page is linked on every error page anyway
+
+
+def _sentence(message: str) -> str:
+    message = message.strip()
+    message = message[:1].upper() + message[1:]
+    return message if message.endswith((".", "!", "?")) else message + "."

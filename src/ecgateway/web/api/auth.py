@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from ecgateway.auth import service as auth_service
+from ecgateway.commerce import carts
 from ecgateway.obo import service as obo
 from ecgateway.web.api.obo import CSRF_NOTE, OboState, UserOut, obo_state
 from ecgateway.web.deps import (
@@ -49,6 +50,7 @@ def api_sign_in(request: Request, body: Credentials, auth: OptionalAuth, db: Por
     signed = auth_service.sign_in(db, login=body.login, password=body.password, ip=client_ip(request),
                                   previous=auth.session, settings=settings)
     obo.prepare_session(db, jde, user=signed.user, auth_session=signed.session)
+    carts.show_notices_at_sign_in(db, user_id=signed.user.id, auth_session=signed.session)
     request.state.session_cookie = signed.token
     state = obo_state(Auth(signed.user, signed.session, obo.acting_context(signed.user, signed.session)))
     return SessionOut(user=state.actor, csrf_token=signed.session.csrf_token, obo=state)

@@ -102,6 +102,9 @@ class LineOut(BaseModel):
 
 class EmptiedOut(BaseModel):
     carts_removed: int
+    lines_removed: int = Field(0, description="Lines of every removed cart together")
+    customer_lines_removed: int = Field(0, description="Lines of the customer's own cart among them (the account's "
+                                                       "customer users are told at their next sign-in)")
 
 
 class OrderIn(BaseModel):
@@ -201,7 +204,8 @@ def api_cart_remove(item: str, ctx: ShopperContext, db: PortalSessionDep) -> Res
 def api_cart_empty(ctx: ShopperContext, db: PortalSessionDep) -> EmptiedOut:
     removed = audited(db, ctx, "cart.empty", f"account {ctx.subject_an8}",
                        lambda: carts.empty_account_carts(db, ctx=ctx))
-    return EmptiedOut(carts_removed=removed)
+    return EmptiedOut(carts_removed=removed.cart_count, lines_removed=removed.line_count,
+                      customer_lines_removed=removed.customer_lines)
 
 
 @router.post("/orders", response_model=OrderOut, status_code=201, summary="Place an order from the cart",

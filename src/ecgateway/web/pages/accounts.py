@@ -9,6 +9,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from ecgateway.accounts import MAX_PAGE_SIZE, SORT_KEYS, CursorError, list_accounts, rep_scope
+from ecgateway.accounts.describe import describe_or_none
 from ecgateway.auth.roles import CUSTOMER, may_act_on_behalf
 from ecgateway.commerce import lists as managed_lists
 from ecgateway.jde.account_detail import read_account_detail
@@ -54,7 +55,8 @@ def picker(request: Request, auth: RepAuth, db: PortalSessionDep, jde: JdeDep, w
         next_query = urlencode({k: v for k, v in (("q", q), ("sort", sort), ("cursor", page.next_cursor)) if v})
     return render(request, "picker.html", {
         "items": page.items, "next_cursor": page.next_cursor, "next_query": next_query, "q": q, "sort": sort,
-        "sorts": [(k, SORT_LABELS.get(k, k)) for k in SORT_KEYS], "scope_reason": _scope_text(scope), "error": error,
+        "sorts": [(k, SORT_LABELS.get(k, k)) for k in SORT_KEYS], "scope_reason": _scope_text(scope, wwa),
+        "error": error,
     })
 
 
@@ -99,13 +101,15 @@ def _account_page(request: Request, auth: Auth, jde: Jde, an8: int, open_lists: 
     })
 
 
-def _scope_text(scope) -> str:
+def _scope_text(scope, wwa) -> str:
+    """The rep's list in words from the allow-list's labels, never the filter's SQL (the admin sees that)."""
     if scope.kind == "all":
         return "You may serve every customer account."
     if scope.kind == "filter":
-        text = scope.filter_text if len(scope.filter_text) <= 160 else scope.filter_text[:157] + "..."
-        return f"Accounts your restriction allows: {text}"
+        words = describe_or_none(scope.filter_text, policy=wwa.policy) or "the accounts an administrator chose for you"
+        words = words if len(words) <= 300 else words[:297] + "..."
+        return f"You may serve the customer accounts where {words}."
     if scope.invalid:
         return (f"You see no accounts: your restriction can no longer be used, so nothing is shown until it is "
                 f"corrected ({scope.reason}).")
-    return f"You have no accounts to serve ({scope.reason}). Ask an administrator to assign you accounts."
+    return "You have no accounts to serve: ask an administrator to assign you accounts."

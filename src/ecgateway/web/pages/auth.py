@@ -9,10 +9,18 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from ecgateway.auth import service as auth_service
 from ecgateway.auth.roles import CUSTOMER, may_act_on_behalf
+from ecgateway.commerce import carts
 from ecgateway.obo import desk
 from ecgateway.obo import service as obo
 from ecgateway.portal.models import User
-from ecgateway.web.deps import AccountsQueryDep, JdeDep, OptionalAuth, PortalSessionDep, SettingsDep, SignedInAuth
+from ecgateway.web.deps import (
+    AccountsQueryDep,
+    JdeDep,
+    OptionalAuth,
+    PortalSessionDep,
+    SettingsDep,
+    SignedInAuth,
+)
 from ecgateway.web.security import csrf_exempt
 
 router = APIRouter(include_in_schema=False)
@@ -64,6 +72,7 @@ def login_submit(request: Request, auth: OptionalAuth, db: PortalSessionDep, set
                                     "resume": resume == "1"},
             status_code=exc.status, headers=headers)
     obo.prepare_session(db, jde, user=signed.user, auth_session=signed.session)
+    carts.show_notices_at_sign_in(db, user_id=signed.user.id, auth_session=signed.session)
     request.state.session_cookie = signed.token
     if resume == "1" and may_act_on_behalf(signed.user):
         resumed = desk.resume_after_timeout(db, jde, wwa=wwa, user=signed.user, auth_session=signed.session,
