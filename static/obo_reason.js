@@ -6,6 +6,7 @@
   if (!field) { return; }
   document.addEventListener("formdata", function (ev) {
     var action = ev.target.getAttribute("action") || "";
-    if (action === "/obo") { ev.formData.set("reason", field.value); }
+    // A reason already in the form (the header switcher's own field) is kept.
+    if (action === "/obo" && !ev.formData.get("reason")) { ev.formData.set("reason", field.value); }
   });
 })();

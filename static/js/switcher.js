@@ -51,8 +51,15 @@
     return li;
   }
 
+  var reason = document.getElementById("switcher-reason");
+
   function actOn(li) {
     if (acting || !li) { return; }
+    if (reason && reason.getAttribute("data-required") === "true" && !reason.value.trim()) {
+      say("Type the reason or ticket number for acting on behalf, then press Enter.", true);
+      reason.focus();
+      return;
+    }
     acting = true;
     say("Acting on behalf of account " + li.getAttribute("data-an8") + "…", false);
     window.EcgwAccountSearch.actFor(li.getAttribute("data-an8"), csrf);
@@ -96,7 +103,25 @@
 
   input.addEventListener("input", function () { search.changed(); });
   input.addEventListener("focus", function () { if (pop.hidden) { search.now(); } });
-  input.addEventListener("blur", function () { setTimeout(function () { if (document.activeElement !== input) { close(); } }, 150); });
+  function leftSwitcher() { setTimeout(function () { if (!root.contains(document.activeElement)) { close(); } }, 150); }
+  input.addEventListener("blur", leftSwitcher);
+  if (reason) {
+    reason.addEventListener("blur", leftSwitcher);
+    reason.addEventListener("keydown", function (ev) {
+      if (ev.key === "Enter") {
+        ev.preventDefault();
+        var all = options();
+        if (active >= 0 && active < all.length) { actOn(all[active]); }
+        else { input.focus(); say("Choose an account first: type to search, then Enter.", false); }
+      } else if (ev.key === "Escape") { ev.preventDefault(); input.focus(); }
+    });
+    // The switcher's own form is made by account_search.js; the reason goes with it (formdata fires for submit()).
+    document.addEventListener("formdata", function (ev) {
+      if ((ev.target.getAttribute("action") || "") === "/obo" && ev.target.hidden && reason.value.trim()) {
+        ev.formData.set("reason", reason.value);
+      }
+    });
+  }
   input.addEventListener("keydown", function (ev) {
     if (ev.key === "ArrowDown") { ev.preventDefault(); if (pop.hidden) { search.now(); } else { highlight(active + 1); } }
     else if (ev.key === "ArrowUp") { ev.preventDefault(); highlight(active - 1); }

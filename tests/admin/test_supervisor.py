@@ -162,7 +162,10 @@ def test_a_period_that_is_not_right_is_said_so_not_a_500(gw):
     assert r.status_code == 400 and "at most 366" in r.json()["message"]
     assert page.get("/admin/supervisor/nothing.csv").status_code == 404
     r = page.get("/admin/supervisor/accounts", params={"account": "12x"})
-    assert r.status_code == 422 and "is not an account number" in r.text
+    # A wrong account goes back to the view, where its form is, with the message shown once (issue 15, part 6).
+    assert r.status_code == 303 and r.headers["location"] == "/admin/supervisor", (r.status_code, r.headers)
+    view = page.get("/admin/supervisor")
+    assert view.status_code == 200 and "is not an account number" in view.text  # the message, once, where the form is
 
 
 def test_ending_a_live_session_ends_it_and_the_rep_reads_why(gw):

@@ -46,7 +46,7 @@ def test_rep_prepares_a_list_and_the_customer_accepts_or_rejects_it(served_mail,
     sign_in(admin, base, "admin1")
     admin.goto(f"{base}/admin/users/{gw.users['sales1']}")
     assert admin.locator("#right-lists-create").inner_text() == "not granted"
-    admin.get_by_role("button", name="Grant").click()
+    admin.get_by_role("button", name="Prepare lists for customers").click()  # one Grant button per right, each named
     admin.wait_for_load_state()
     assert admin.locator("#right-lists-create").inner_text() == "granted"
     shots("01-admin-grants-the-right", admin)

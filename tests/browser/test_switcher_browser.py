@@ -117,3 +117,37 @@ def test_a_name_entered_while_loading_waits_for_a_second_enter(slow_served, page
     page.keyboard.press("Enter")
     page.wait_for_url(base + "/account", timeout=8000)
     assert f"({chosen})" in _banner(page)
+
+
+def test_a_required_reason_is_asked_in_the_switcher_and_goes_with_the_start(slow_served, page, shots):
+    """With ECGW_OBO_REASON=required the switcher asks for the reason before acting (it used to send
+    none and land on a refusal page), and the reason typed there is stored with the session."""
+    import sqlalchemy as sa
+
+    from ecgateway.auth.models import AuthSession
+
+    gw, base, slow = slow_served
+    before = gw.settings.obo_reason
+    gw.settings.obo_reason = "required"
+    try:
+        target = gw.allowed_for("sales1")[3]
+        sign_in(page, base, "sales1")
+        page.wait_for_url(base + "/accounts")
+        page.keyboard.press("Control+k")
+        page.keyboard.type(str(target))
+        page.wait_for_function(f"() => [...document.querySelectorAll('{OPTIONS}')].some(o => o.dataset.an8 === '{target}')")
+        page.keyboard.press("Enter")
+        page.wait_for_function("() => document.activeElement.id === 'switcher-reason'")
+        assert "reason" in page.locator("#switcher-status").inner_text().lower()
+        assert page.url.startswith(base + "/accounts")  # nothing was started without the reason
+        shots("06-reason-asked", page)
+        page.keyboard.type("Ticket 9001: phone order")
+        page.keyboard.press("Enter")
+        page.wait_for_url(base + "/account", timeout=8000)
+        assert f"({target})" in _banner(page)
+        with gw.portal() as db:
+            row = db.scalar(sa.select(AuthSession).where(AuthSession.user_id == gw.users["sales1"],
+                                                         AuthSession.obo_an8 == target))
+            assert row is not None and row.obo_reason == "Ticket 9001: phone order"
+    finally:
+        gw.settings.obo_reason = before

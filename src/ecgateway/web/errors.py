@@ -220,6 +220,11 @@ def _back_with_message(request: Request, path: str, *, drop: set[str], message: 
     return RedirectResponse(target, status_code=303)
 
 
+def back_with_message(request: Request, path: str, message: str):
+    """For a page route whose form lives on another page: back there with the message, shown once."""
+    return _back_with_message(request, path, drop=set(), message=message)
+
+
 def _flash(request: Request, message: str) -> bool:
     """Keep message on the signed-in session, shown once on the next page; False when nobody is signed in."""
     auth = getattr(request.state, "auth", None)

@@ -19,6 +19,7 @@ from ecgateway.clock import utcnow
 from ecgateway.csvout import rows_to_csv
 from ecgateway.web.charts import hbar, stacked_columns
 from ecgateway.web.deps import AdminAuth, PortalSessionDep, SettingsDep
+from ecgateway.web.errors import back_with_message
 from ecgateway.web.params import AccountNumberPath, RowIdPath
 from ecgateway.web.responses import render
 
@@ -69,12 +70,16 @@ def figure_csv(figure: str, auth: AdminAuth, db: PortalSessionDep,
 
 
 @router.get("/admin/supervisor/accounts", response_class=HTMLResponse)
-def account_lookup(auth: AdminAuth, account: Annotated[str, Query(max_length=12)] = ""):
-    """The account form's target: on to that account's page (a number is checked there)."""
+def account_lookup(request: Request, auth: AdminAuth, account: Annotated[str, Query(max_length=12)] = ""):
+    """The account form's target: on to that account's page (a number is checked there).
+
+    The form is on the view: nothing typed goes back there, and so does a wrong value, with the message."""
     text = account.strip()
+    if not text:
+        return RedirectResponse("/admin/supervisor", status_code=303)
     if not (text.isascii() and text.isdigit()):
-        raise AdminError(f"{text[:20]!r} is not an account number; type the account's number in digits, e.g. 4242.",
-                         field="account", status=422)
+        return back_with_message(request, "/admin/supervisor",
+                                 f"{text[:20]!r} is not an account number; type the account's number in digits, e.g. 4242.")
     return RedirectResponse(f"/admin/supervisor/accounts/{int(text)}", status_code=303)
 
 
