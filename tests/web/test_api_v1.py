@@ -57,9 +57,17 @@ def test_picker_page_pages_without_javascript(gw):
 def test_openapi_is_for_signed_in_users_and_there_is_no_cdn_docs_page(gw):
     anonymous = gw.client()
     assert anonymous.get("/api/openapi.json").status_code == 401
-    for path in ("/api/docs", "/docs", "/redoc", "/openapi.json"):
+    for path in ("/docs", "/redoc", "/openapi.json"):  # FastAPI's own pages load Swagger/ReDoc from a CDN
         assert anonymous.get(path).status_code == 404, path
         assert gw.client("ar1").get(path).status_code == 404, path
+    # /api/docs is the gateway's own page drawn from the document (issue 15 part 9): signed-in users only,
+    # nothing loaded from elsewhere
+    assert anonymous.get("/api/docs").status_code in (303, 401)
+    page = gw.client("ar1").get("/api/docs")
+    assert page.status_code == 200 and "/api/v1/accounts" in page.text
+    import re
+    outside = [u for u in re.findall(r'(?:src|href)="(https?://[^"]+)"', page.text) if not u.startswith("http://testserver/")]
+    assert outside == [], outside
 
 
 def test_openapi_documents_the_api(gw):

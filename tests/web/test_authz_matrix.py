@@ -197,7 +197,7 @@ ROUTES += [
     Route("GET", "/admin/supervisor/live", "admin"),
     Route("POST", "/admin/supervisor/sessions/{session_id}/end", "admin", expect={"Admin": "422"}),
     Route("GET", "/admin/supervisor/{figure}.csv", "admin"),
-    Route("GET", "/admin/supervisor/accounts", "admin", expect={"Admin": "422"}),
+    Route("GET", "/admin/supervisor/accounts", "admin"),  # empty: back to the view (303)
     Route("GET", "/admin/supervisor/accounts/{an8}", "admin"),
     Route("GET", "/api/v1/admin/supervisor/figures", "admin"),
     Route("GET", "/api/v1/admin/supervisor/sessions", "admin"),

@@ -31,6 +31,7 @@ from ecgateway.auth.models import AuthSession
 from ecgateway.auth.roles import ADMIN, is_rep
 from ecgateway.clock import as_utc, utcnow
 from ecgateway.config import Settings
+from ecgateway.db import in_values
 from ecgateway.mail import MailAddressInvalid, enqueue
 from ecgateway.obo.context import ActingContext, Actor
 from ecgateway.portal.models import User
@@ -108,7 +109,7 @@ def _last_actions(portal: Session, sessions_: list[tuple[AuthSession, User]]) ->
     seqs = {row.id: seq for (row, _), seq in zip(sessions_, found, strict=True) if seq is not None}
     if not seqs:
         return {}
-    entries = {e.seq: e for e in portal.scalars(select(AuditEntry).where(AuditEntry.seq.in_(sorted(set(seqs.values())))))}
+    entries = {e.seq: e for e in portal.scalars(select(AuditEntry).where(in_values(AuditEntry.seq, sorted(set(seqs.values())))))}
     return {sid: entries[seq] for sid, seq in seqs.items() if seq in entries}
 
 
@@ -473,7 +474,7 @@ def _sessions_per_day(portal: Session, within: Period) -> dict[tuple[dt.date, st
     day = _day(portal)
     rows = portal.execute(
         select(day, AuditEntry.actor_login, func.count())
-        .where(AuditEntry.action.in_(SESSION_STARTS), AuditEntry.outcome == "ok",
+        .where(in_values(AuditEntry.action, SESSION_STARTS), AuditEntry.outcome == "ok",
                AuditEntry.at >= within.start, AuditEntry.at < within.end)
         .group_by(day, AuditEntry.actor_login)
     ).all()
@@ -522,7 +523,7 @@ def _accounts(portal: Session, within: Period) -> list[AccountFigure]:
     n = func.count()
     rows = portal.execute(
         select(AuditEntry.subject_an8, n, func.count(AuditEntry.actor_login.distinct()))
-        .where(AuditEntry.action.in_(SESSION_STARTS), AuditEntry.outcome == "ok",
+        .where(in_values(AuditEntry.action, SESSION_STARTS), AuditEntry.outcome == "ok",
                AuditEntry.at >= within.start, AuditEntry.at < within.end, AuditEntry.subject_an8.is_not(None))
         .group_by(AuditEntry.subject_an8)
         .order_by(n.desc(), AuditEntry.subject_an8)
@@ -549,7 +550,7 @@ def _users(portal: Session, ids: Iterable[int | None]) -> Mapping[int, User]:
     wanted = sorted({i for i in ids if i is not None})
     if not wanted:
         return {}
-    return {u.id: u for u in portal.scalars(select(User).where(User.id.in_(wanted)))}
+    return {u.id: u for u in portal.scalars(select(User).where(in_values(User.id, wanted)))}
 
 
 def _words(entry: AuditEntry) -> str:

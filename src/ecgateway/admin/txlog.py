@@ -18,6 +18,7 @@ from ecgateway.admin.users import AdminError
 from ecgateway.audit.actions import words
 from ecgateway.audit.models import AuditEntry
 from ecgateway.csvout import csv_chunks as write_csv_chunks
+from ecgateway.db import in_values
 from ecgateway.portal.models import User
 
 SORTS = {
@@ -163,7 +164,7 @@ def _reason_matches(words: str):
     inner = json.dumps(words.lower(), ensure_ascii=False)[1:-1]
     escaped = inner.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     pattern = '%"obo_reason":"%' + escaped + '%'
-    return AuditEntry.action.in_(REASON_ACTIONS) & func.lower(AuditEntry.detail).like(pattern, escape="\\")
+    return in_values(AuditEntry.action, REASON_ACTIONS) & func.lower(AuditEntry.detail).like(pattern, escape="\\")
 
 
 def _ordered(stmt: Select, sort: str, direction: str) -> Select:

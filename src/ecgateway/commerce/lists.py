@@ -387,7 +387,7 @@ def close_lists_of_order(db: Session, *, order_id: int, erp_reference: str | Non
     if not list_ids:
         return []
     rows = list(db.scalars(sa.select(ManagedList).where(in_values(ManagedList.id, list_ids),
-                                                        ManagedList.status.in_((LIST_OPEN, LIST_ACCEPTED)))))
+                                                        in_values(ManagedList.status, (LIST_OPEN, LIST_ACCEPTED)))))
     now = utcnow()
     for row in rows:
         row.status, row.closed_at, row.order_id = LIST_ORDERED, now, order_id

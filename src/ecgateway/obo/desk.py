@@ -20,6 +20,7 @@ from ecgateway.auth.models import AuthSession
 from ecgateway.clock import as_utc, utcnow
 from ecgateway.commerce.models import Order
 from ecgateway.config import Settings
+from ecgateway.db import in_values
 from ecgateway.jde.handle import Jde
 from ecgateway.obo import service as obo
 from ecgateway.portal.models import User
@@ -49,7 +50,7 @@ def recent_accounts(db: Session, jde: Jde, *, wwa: WorkWithAccounts, user: User,
     """The accounts the rep last acted for, newest first, that their restriction still allows."""
     rows = db.execute(
         sa.select(AuditEntry.subject_an8)
-        .where(AuditEntry.actor_user_id == user.id, AuditEntry.action.in_(("obo.start", "obo.change")),
+        .where(AuditEntry.actor_user_id == user.id, in_values(AuditEntry.action, ("obo.start", "obo.change")),
                AuditEntry.outcome == "ok", AuditEntry.subject_an8.is_not(None))
         .order_by(AuditEntry.seq.desc()).limit(RECENT_ENTRIES)).scalars()
     seen: list[int] = []
