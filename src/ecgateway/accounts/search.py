@@ -67,6 +67,12 @@ log = logging.getLogger("ecgateway.search")
 
 INDEX_TABLE = "ecgw_search_account"
 FTS_TABLE = "ecgw_search_fts"  # SQLite only: FTS5, trigram tokenizer, rowid = ABAN8
+# The FTS5 table's statements, written out (no SQL is built from values; rowids are bound).
+_FTS_DELETE_ONE = sa.text("DELETE FROM ecgw_search_fts WHERE rowid = :aban8")
+_FTS_DELETE_ALL = sa.text("DELETE FROM ecgw_search_fts")
+_FTS_INSERT = sa.text("INSERT INTO ecgw_search_fts (rowid, hay) VALUES (:aban8, :hay)")
+_PG_SIZE = sa.text("SELECT pg_total_relation_size('ecgw_search_account')")
+assert FTS_TABLE in str(_FTS_INSERT) and INDEX_TABLE in str(_PG_SIZE)  # one name each, kept in step
 STATE_TABLE = "ecgw_search_state"
 # The filter columns of restrictions/policy.toml the index holds, as JDE gives them (padded), so
 # that a rep's restriction compiled for the portal database narrows the candidates there too.
@@ -497,7 +503,7 @@ class SearchIndex:
                 rows = [_upper(r) for r in jde.execute(statement, params)]
                 portal.execute(accounts_table.delete().where(accounts_table.c.aban8.in_(chunk)))
                 if self.dialect == "sqlite":
-                    portal.execute(sa.text(f"DELETE FROM {FTS_TABLE} WHERE rowid IN ({','.join(map(str, chunk))})"))
+                    portal.execute(_FTS_DELETE_ONE, [{"aban8": n} for n in chunk])
                 self._store(portal, rows)
                 stored += len(rows)
                 removed += len(chunk) - len(rows)
@@ -510,7 +516,7 @@ class SearchIndex:
     def _clear(self, portal: sa.Connection) -> None:
         portal.execute(accounts_table.delete())
         if self.dialect == "sqlite":
-            portal.execute(sa.text(f"DELETE FROM {FTS_TABLE}"))
+            portal.execute(_FTS_DELETE_ALL)
 
     def _store(self, portal: sa.Connection, rows: list[dict[str, object]]) -> None:
         if not rows:
@@ -518,7 +524,7 @@ class SearchIndex:
         records = [index_record(row) for row in rows]
         portal.execute(accounts_table.insert(), records)
         if self.dialect == "sqlite":
-            portal.execute(sa.text(f"INSERT INTO {FTS_TABLE} (rowid, hay) VALUES (:aban8, :hay)"),
+            portal.execute(_FTS_INSERT,
                            [{"aban8": r["aban8"], "hay": r["hay"]} for r in records])
 
     def _save_state(self, portal: sa.Connection, *, since: dt.datetime, **values) -> None:
@@ -531,12 +537,12 @@ class SearchIndex:
         """Statistics for the planner on the index's own tables, right after they were filled."""
         with self.engine.begin() as conn:
             if self.dialect in ("sqlite", "postgresql"):
-                conn.execute(sa.text(f"ANALYZE {INDEX_TABLE}"))
+                conn.execute(sa.text("ANALYZE ecgw_search_account"))  # INDEX_TABLE
 
     def _size(self, conn: sa.Connection) -> int | None:
         try:
             if self.dialect == "postgresql":
-                return int(conn.scalar(sa.text(f"SELECT pg_total_relation_size('{INDEX_TABLE}')")))
+                return int(conn.scalar(_PG_SIZE))
             if self.dialect == "sqlite":
                 return int(conn.scalar(sa.text(
                     "SELECT SUM(pgsize) FROM dbstat WHERE name LIKE 'ecgw_search%' OR name LIKE 'sqlite_autoindex_ecgw_search%'"
