@@ -72,11 +72,17 @@ def upgrade() -> None:
     op.create_index("ix_ec_order_lines_list_id", "ec_order_lines", ["list_id"])
 
 
+_SQLITE_ADD_LIST_ID = {  # written out: no SQL text built from names
+    "ec_cart_lines": "ALTER TABLE ec_cart_lines ADD COLUMN list_id INTEGER REFERENCES ec_lists (id) ON DELETE SET NULL",
+    "ec_order_lines": "ALTER TABLE ec_order_lines ADD COLUMN list_id INTEGER REFERENCES ec_lists (id) ON DELETE SET NULL",
+}
+
+
 def _add_list_reference(table: str) -> None:
     """list_id -> ec_lists.id ON DELETE SET NULL. SQLite adds a column with REFERENCES in place (a NULL
     default allows it); Alembic's batch copy would instead drop ec_carts' expression index."""
     if op.get_bind().dialect.name == "sqlite":
-        op.execute(f"ALTER TABLE {table} ADD COLUMN list_id INTEGER REFERENCES ec_lists (id) ON DELETE SET NULL")
+        op.execute(_SQLITE_ADD_LIST_ID[table])
         return
     op.add_column(table, sa.Column("list_id", sa.Integer, nullable=True))
     op.create_foreign_key(f"fk_{table}_list", table, "ec_lists", ["list_id"], ["id"], ondelete="SET NULL")
