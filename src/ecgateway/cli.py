@@ -51,11 +51,12 @@ def serve(
     import uvicorn
 
     workers = workers or default_workers()
-
-    for warning in exposure_warnings(get_settings(), host):
+    settings = get_settings()
+    for warning in exposure_warnings(settings, host):
         typer.echo(f"warning: {warning}", err=True)
 
-    uvicorn.run("ecgateway.app:create_app", factory=True, host=host, port=port, workers=workers, proxy_headers=True)
+    uvicorn.run("ecgateway.app:create_app", factory=True, host=host, port=port, workers=workers, proxy_headers=True,
+                timeout_keep_alive=settings.keep_alive_seconds)
 
 
 def default_workers() -> int:

@@ -93,6 +93,10 @@ class Settings(BaseSettings):
     public_url: str | None = Field(
         None, description="The address people open, e.g. https://portal.example.com: forms are only accepted from "
         "this origin; unset, the request's own Host is trusted (fine on loopback, not behind a proxy)")
+    keep_alive_seconds: int = Field(
+        75, ge=1, le=3600, description="How long an idle HTTP keep-alive connection stays open; longer than a proxy's "
+        "or client's own idle time (nginx and most load balancers: 60 s), so the gateway never closes a connection "
+        "at the moment the other side sends on it")
     session_idle_minutes: int = 30
     session_absolute_minutes: int = 480
     search_refresh_seconds: float = Field(

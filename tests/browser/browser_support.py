@@ -22,7 +22,8 @@ def serving(gateway: Gateway, app=None) -> Iterator[str]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app or gateway.app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    server = uvicorn.Server(uvicorn.Config(app or gateway.app, host="127.0.0.1", port=port, log_level="warning",
+                                           lifespan="off", timeout_keep_alive=gateway.settings.keep_alive_seconds))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     base = f"http://127.0.0.1:{port}"

@@ -68,7 +68,7 @@ def test_enter_while_the_answer_loads_acts_on_the_typed_number(slow_served, page
     time.sleep(0.5)  # past the debounce: the request is on its way, the old rows are still shown
     shots("01-typed-loading", page)
     page.keyboard.press("Enter")
-    page.wait_for_url(base + "/account", timeout=8000)
+    page.wait_for_url(base + "/account")
     assert f"({target})" in _banner(page), _banner(page)
     shots("02-acting-for-the-typed-number", page)
 
@@ -81,7 +81,7 @@ def test_enter_within_the_debounce_acts_once_the_row_is_shown(slow_served, page,
     page.locator("#q").type(str(target), delay=20)
     page.keyboard.press("Enter")
     shots("01-typed-and-entered", page)
-    page.wait_for_url(base + "/account", timeout=8000)
+    page.wait_for_url(base + "/account")
     assert f"({target})" in _banner(page), _banner(page)
     shots("02-acting", page)
 
@@ -99,14 +99,14 @@ def test_enter_on_a_name_still_loading_acts_on_nothing_until_shown(slow_served, 
     page.wait_for_function(
         "name => { const r = [...document.querySelectorAll('#accounts-body tr[data-an8]')];"
         " return r.length > 0 && r.every(t => t.children[1].innerText.toLowerCase().includes(name)); }",
-        arg=name.lower(), timeout=8000)
+        arg=name.lower())
     assert page.url.startswith(base + "/accounts"), page.url  # nothing was acted on
     assert "Enter" in page.locator("#picker-status").inner_text()  # told to confirm again
     shots("01-name-results-shown", page)
     chosen = page.locator(f'{ROWS}[aria-selected="true"]').get_attribute("data-an8")
     slow.delays[API] = 0
     page.keyboard.press("Enter")
-    page.wait_for_url(base + "/account", timeout=8000)
+    page.wait_for_url(base + "/account")
     assert f"({chosen})" in _banner(page)
 
 
@@ -122,11 +122,11 @@ def test_an_answer_older_than_the_latest_keystroke_is_discarded(slow_served, pag
     q.fill(str(target))
     page.wait_for_function(
         "n => { const r = document.querySelectorAll('#accounts-body tr[data-an8]'); return r.length && r[0].dataset.an8 === n; }",
-        arg=str(target), timeout=8000)
+        arg=str(target))
     time.sleep(2.0)  # the older answer has arrived by now
     numbers = page.locator(ROWS).evaluate_all("rows => rows.map(r => r.dataset.an8)")
     assert numbers[0] == str(target) and other not in numbers, numbers
     shots("01-newest-answer-kept", page)
     page.keyboard.press("Enter")
-    page.wait_for_url(base + "/account", timeout=8000)
+    page.wait_for_url(base + "/account")
     assert f"({target})" in _banner(page)

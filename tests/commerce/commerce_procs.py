@@ -107,3 +107,15 @@ def serve(env, port: int) -> subprocess.Popen:
             pass
         assert time.monotonic() < deadline, "the gateway did not answer /healthz within 60 s"
         time.sleep(0.2)
+
+
+def gateway_env(gw) -> dict[str, str]:
+    """The environment of an `ecgateway serve` on gw's databases, with the local ERP."""
+    s = gw.settings
+    env = dict(os.environ)
+    env.update({"ECGW_JDE_URL": s.jde_database_url, "ECGW_PORTAL_URL": s.portal_database_url,
+                "ECGW_DATA_DIR": str(s.data_dir), "ECGW_SECRET_KEY": "t" * 48, "ECGW_COOKIE_SECURE": "false",
+                "ECGW_ERP_MODE": "local", "ECGW_OUTBOX_POLL_SECONDS": "0.2"})
+    if s.jde_schema:
+        env["ECGW_JDE_SCHEMA"] = s.jde_schema
+    return env

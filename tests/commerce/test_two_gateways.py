@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import sqlalchemy as sa
-from commerce_procs import free_port, serve, stop
+from commerce_procs import free_port, gateway_env, serve, stop
 
 from ecgateway.commerce.models import Order
 from ecgateway.erp.references import external_reference
@@ -18,19 +18,6 @@ from ecgateway.jde.handle import Jde
 from web.web_env import PASSWORD
 
 SUBMITS = 50
-
-
-def gateway_env(gw) -> dict[str, str]:
-    import os
-
-    s = gw.settings
-    env = dict(os.environ)
-    env.update({"ECGW_JDE_URL": s.jde_database_url, "ECGW_PORTAL_URL": s.portal_database_url,
-                "ECGW_DATA_DIR": str(s.data_dir), "ECGW_SECRET_KEY": "t" * 48, "ECGW_COOKIE_SECURE": "false",
-                "ECGW_ERP_MODE": "local", "ECGW_OUTBOX_POLL_SECONDS": "0.2"})
-    if s.jde_schema:
-        env["ECGW_JDE_SCHEMA"] = s.jde_schema
-    return env
 
 
 def test_fifty_submits_with_one_key_over_two_gateway_processes_give_one_erp_order(gw):
@@ -91,4 +78,4 @@ def test_fifty_submits_with_one_key_over_two_gateway_processes_give_one_erp_orde
             assert jde.scalar(sa.select(sa.func.count()).select_from(f47011)) == before + 1
     finally:
         for server in servers:
-            stop(server)
+            print(stop(server)[-20000:])  # shown by pytest when the test fails
