@@ -97,6 +97,12 @@ class Settings(BaseSettings):
         75, ge=1, le=3600, description="How long an idle HTTP keep-alive connection stays open; longer than a proxy's "
         "or client's own idle time (nginx and most load balancers: 60 s), so the gateway never closes a connection "
         "at the moment the other side sends on it")
+    db_pool_size: int = Field(5, ge=1, le=200, description="Connections each engine keeps open per worker process "
+                              "(three engines: portal, JDE reader, JDE writer)")
+    db_max_overflow: int = Field(10, ge=0, le=200, description="Connections an engine may open beyond db_pool_size "
+                                 "under a burst; closed again when returned")
+    db_pool_timeout: float = Field(30.0, gt=0, le=600, description="Seconds a request waits for a free connection "
+                                   "before it is answered 503 (busy, try again)")
     session_idle_minutes: int = 30
     session_absolute_minutes: int = 480
     search_refresh_seconds: float = Field(
