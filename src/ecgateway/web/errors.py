@@ -152,13 +152,18 @@ async def _validation_error(request: Request, exc: RequestValidationError):
         return error_response(request, 405, f"{request.method} is not accepted at {request.url.path}: it takes "
                               f"{', '.join(allowed)}.", {"Allow": ", ".join(allowed)})
     if is_api(request):
-        problems = []
+        problems, fields = [], []
         for err in exc.errors():
             where = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "form"))
             problems.append(f"{where or 'request'}: {err.get('msg', 'invalid')}")
+            if where and where not in fields:
+                fields.append(where)
         message = ("The request has fields that are missing or not valid: " + "; ".join(problems)
                    + ". Correct them and send it again.")
-        return error_response(request, 422, message)
+        body = {"status": 422, "message": message}
+        if len(fields) == 1:
+            body["field"] = fields[0]  # as a GatewayError names its field: one field at fault
+        return JSONResponse(body, status_code=422)
     errors = exc.errors()
     message = " ".join(_in_words(err) for err in errors)
     bad_query = {str(err["loc"][1]) for err in errors if len(err.get("loc", ())) > 1 and err["loc"][0] == "query"}
