@@ -196,28 +196,28 @@ def catch_up(portal: Session, *, now: dt.datetime | None = None, batch: int = BA
     now = as_utc(now or utcnow()).astimezone(dt.UTC)
     cut = dt.datetime.combine(now.date(), dt.time(), tzinfo=dt.UTC)  # today's start: today is counted live
     _ensure_state(portal)
-    done = 0
-    batches = 0
-    while max_batches is None or batches < max_batches:
+    # The newest entry before today's start, found walking back from the newest entry (today's are few):
+    # every entry up to it is rolled up (one of today's among them, written before it, goes to its own day).
+    newest = portal.scalar(select(AuditEntry.seq).where(AuditEntry.seq > last_seq(portal), AuditEntry.at < cut)
+                           .order_by(AuditEntry.seq.desc()).limit(1))
+    portal.commit()
+    done = batches = 0
+    while newest is not None and (max_batches is None or batches < max_batches):
         # Lock the state row first (PostgreSQL: the row lock; SQLite: the write lock, BEGIN IMMEDIATE),
         # then read it: another process's batch has committed before.
         portal.execute(update(SupervisorRollup).where(SupervisorRollup.id == STATE_ID)
                        .values(last_seq=SupervisorRollup.last_seq))
         first = last_seq(portal)
-        upto = portal.scalar(select(func.max(AuditEntry.seq)).where(
-            AuditEntry.seq > first, AuditEntry.seq <= first + batch, AuditEntry.at < cut))
-        if upto is None:
+        if first >= newest:
             portal.commit()
             break
-        # Every entry up to upto: the batch ends at the last entry before today within the batch.
+        upto = min(first + batch, newest)
         _roll(portal, first, upto)
         portal.execute(update(SupervisorRollup).where(SupervisorRollup.id == STATE_ID)
                        .values(last_seq=upto, rolled_at=now))
         portal.commit()
         done += upto - first
         batches += 1
-        if upto < first + batch:  # the batch held today's first entry (or the log's end): done for now
-            break
     return done
 
 

@@ -1,5 +1,6 @@
 """The supervisor's daily roll-up: per UTC day, the figures of the audit entries up to a sequence number.
 
+With a partial index on audit_entries.at for the orders placed (the orders figure's live part).
 Kept by the relay loop (admin/rollup.py, catch_up); the view adds the entries after last_seq,
 counted live from the audit table (the 0050_supervisor indexes). The one state row starts at
 last_seq 0: the first catch-up rolls up the whole log, in batches.
@@ -17,7 +18,14 @@ branch_labels = None
 depends_on = None
 
 
+# Frozen copy of audit.models.ORDERS_PLACED at this revision.
+ORDERS_PLACED = "action = 'order.place' AND outcome = 'ok'"
+
+
 def upgrade() -> None:
+    # The orders placed in a period, for the orders figure (PostgreSQL planned it on ix_audit_entries_at).
+    op.create_index("ix_audit_entries_orders_at", "audit_entries", ["at"], postgresql_where=sa.text(ORDERS_PLACED),
+                    sqlite_where=sa.text(ORDERS_PLACED))
     state = op.create_table(
         "ec_supervisor_rollup",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
@@ -69,3 +77,4 @@ def downgrade() -> None:
                   "ec_supervisor_day_sessions",
                   "ec_supervisor_rollup"):
         op.drop_table(table)
+    op.drop_index("ix_audit_entries_orders_at", "audit_entries")
