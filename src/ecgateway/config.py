@@ -162,6 +162,9 @@ class Settings(BaseSettings):
     supervisor_alert_run_with_server: bool = Field(True, description="Look for alerts inside every gateway process")
     supervisor_refresh_seconds: int = Field(
         15, ge=2, le=3600, description="How often the supervisor's view refreshes its live sessions (without reloading)")
+    supervisor_rollup_seconds: float = Field(
+        60.0, ge=0, description="How often each gateway process's relay loop adds the audit entries of the days "
+        "before today (UTC) to the supervisor's daily roll-up (0: never; the view then counts those entries live)")
     resources_dir: Path = Field(PROJECT_ROOT, description="Folder holding sql/, restrictions/, templates/, static/")
 
     # E-mail (mail/): unset smtp_host, each message is written as an .eml file under mail_dir instead.
