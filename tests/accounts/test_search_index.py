@@ -3,7 +3,8 @@ rep's compiled query decides.
 
 Property: for random searches, restrictions, sorts and page sizes, paging through the search
 gives the base list AND the restriction AND the match computed in Python without the index, in
-relevance order (group, sort value, number), every account once.
+relevance order (group, sort value, number; the name-prefix group by folded name unless sorted
+by city), every account once.
 """
 
 from __future__ import annotations
@@ -114,7 +115,10 @@ def _expected(jde, wwa, scope, all_rows, q, sort):
         rank = rank_of(terms, an8, *search_text(row))
         if rank is None:
             continue
-        key = {"number": "", "name": str(row["ABALPH"]).rstrip(), "city": str(row["ALCTY1"]).rstrip()}[sort]
+        if MATCHES[rank] == "name-prefix" and sort != "city":  # names starting with q: alphabetical, folded
+            key = fold(str(row["ABALPH"]))
+        else:
+            key = {"number": "", "name": str(row["ABALPH"]).rstrip(), "city": str(row["ALCTY1"]).rstrip()}[sort]
         found.append(((rank, key, an8), an8, MATCHES[rank]))
     found.sort()
     return [an8 for _, an8, _ in found], [m for _, _, m in found]

@@ -15,8 +15,10 @@ one a rep may no longer serve. An exact account number always goes to JDE direct
 Relevance: 0 the exact account number, 1 a number starting with the digits typed, 2 a name
 starting with the text typed, 3 every word typed found in the account's text (number, long
 number, name, compressed name, city, state, postal code, phone (also as digits only),
-e-mail). Inside each group, the page's sort (number, name or city), then the number: keyset
-pages over (group, sort value, number), stable while the index is.
+e-mail). Inside each group, the page's sort (number, name or city), then the number, except
+the name-prefix group, which is in folded-name order unless the page is sorted by city (names
+starting with "ac" alphabetically; group_sort()): keyset pages over (group, sort value,
+number), stable while the index is.
 
 Case and accents: both sides are folded in Python (fold(): Unicode NFKD, combining marks
 dropped, a few letters NFKD keeps (ø, ł, æ, ...) spelled out, case folded, spaces collapsed),
@@ -116,6 +118,19 @@ state_table = sa.Table(
     sa.Column("refreshed_accounts", sa.Integer, nullable=False, default=0),
 )
 _SORT_COLUMNS = {"number": (), "name": ("abalph",), "city": ("alcty1",)}
+NAME_PREFIX = MATCHES.index("name-prefix")
+
+
+def group_sort(rank: int, sort: str) -> tuple[str, ...]:
+    """The index columns a relevance group is ordered by, before the number.
+
+    The name-prefix group is in folded-name order unless the page is sorted by city: its
+    accounts are then one range of the (name_key, aban8) index, read from the keyset on and
+    stopped at the page's end. In number order that group had to be read whole and sorted
+    (the 10,000 names starting with 'a' for the keystroke 'a', issue 19)."""
+    if rank == NAME_PREFIX and sort != "city":
+        return ("name_key",)
+    return _SORT_COLUMNS[sort]
 
 
 class SearchIndexMissing(GatewayError):
@@ -130,6 +145,8 @@ def fold(text: str | None) -> str:
     """Text as the index compares it: no accents, case folded, single spaces ("Köln" -> "koln")."""
     if not text:
         return ""
+    if text.isascii():  # most JDE text: no marks to drop, casefold is lower (10x faster, issue 19)
+        return " ".join(text.lower().split())
     decomposed = unicodedata.normalize("NFKD", text.translate(_FOLD_EXTRA))
     return " ".join("".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold().split())
 
@@ -335,7 +352,7 @@ class SearchIndex:
         t = accounts_table
         if rank == 1 and sort == "number":
             return self._number_ranges(portal, prefilter, terms, key, size)
-        sort_cols = [t.c[name] for name in _SORT_COLUMNS[sort]]
+        sort_cols = [t.c[name] for name in group_sort(rank, sort)]
         conditions = [self._group_condition(terms, rank)]
         params: dict[str, object] = {}
         if prefilter is not None:
@@ -643,10 +660,13 @@ def _chunks(values: list[int], size: int) -> Iterable[list[int]]:
 
 
 _CURSOR_JSON = json.JSONEncoder(separators=(",", ":"))
+# 3: the name-prefix group in folded-name order (keyed by the folded name); a page cursor of
+# version 2 keyed that group by number or by the raw name, so it is refused (start again).
+CURSOR_VERSION = 3
 
 
 def _encode_cursor(sort: str, rank: int, key: str | None, an8: int) -> str:
-    raw = _CURSOR_JSON.encode([2, sort, rank, key, an8]).encode()
+    raw = _CURSOR_JSON.encode([CURSOR_VERSION, sort, rank, key, an8]).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
@@ -657,9 +677,10 @@ def _decode_cursor(cursor: str, sort: str, error: type[Exception]) -> tuple[int,
         version, cursor_sort, rank, key, an8 = json.loads(raw)
     except (ValueError, TypeError):
         raise error(problem) from None
-    valid = (version == 2 and cursor_sort == sort and isinstance(rank, int) and not isinstance(rank, bool)
+    valid = (version == CURSOR_VERSION and cursor_sort == sort and isinstance(rank, int) and not isinstance(rank, bool)
              and 0 <= rank < len(MATCHES) and isinstance(an8, int) and not isinstance(an8, bool)
-             and 0 <= an8 <= AN8_MAX and (key is None if sort == "number" else isinstance(key, str) and len(key) <= 64))
+             and 0 <= an8 <= AN8_MAX
+             and (key is None if not group_sort(rank, sort) else isinstance(key, str) and len(key) <= 160))
     if not valid:
         raise error(problem)
     return rank, key, an8
