@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ecgateway.accounts import CursorError, all_scope, filter_scope, list_accounts
+from ecgateway.accounts import search as search_module
 from ecgateway.accounts.query import Shape, WorkWithAccounts
 from ecgateway.accounts.restrictions import render
 from ecgateway.accounts.search import (
@@ -50,7 +51,11 @@ def portal_engine(portal_url):
 # Accounts with accents in their names and cities, whatever the seed drew.
 ACCENTED = [(990010, "Müller Fasteners GmbH", "Köln", "info@mueller.example.de"),
             (990020, "Muller Hardware Inc", "São Paulo", "compras@muller.example.com.br"),
-            (990030, "Ørsted Tool Works", "Kö ln", "")]
+            (990030, "Ørsted Tool Works", "Kö ln", ""),
+            # Two letters found nowhere else: "qj" only at the very end of the text (the e-mail is
+            # its last part), "xw" only inside it (a trigram starts with it).
+            (990040, "Quagga Supply", "Oslo", "buyer@quagga.example.qj"),
+            (990050, "Wren Supply", "Oslo", "xwing@wren.example.com")]
 
 
 @pytest.fixture(scope="module")
@@ -153,6 +158,23 @@ def test_accents_and_case_ignored(jde_db, wwa, index, all_rows, q):
         want, _ = _expected(jde, wwa, all_scope(wwa), all_rows, q, "number")
     assert got == want
     assert got, f"the generated data has no account for {q!r}; choose another seed"
+
+
+@pytest.mark.parametrize("q", ["qj", "xw", "o", "a", "ln", "@", "zz", "q x"])
+def test_short_words_past_the_first_walk(jde_db, wwa, index, all_rows, monkeypatch, q):
+    """One or two letters: after the first SHORT_WALK accounts by number the contains group comes
+    from the trigram index (SQLite: its vocabulary, and the texts' last two letters); made to
+    happen at once here, the pages must still be the base AND restriction AND match."""
+    monkeypatch.setattr(search_module, "SHORT_WALK", 1)
+    with jde_db.engine.connect() as jde:
+        for restriction in RESTRICTIONS:
+            scope = _scope(wwa, restriction)
+            for limit in (2, 50):
+                got, got_matches = _pages(jde, wwa, index, scope, q, "number", limit)
+                want, want_matches = _expected(jde, wwa, scope, all_rows, q, "number")
+                assert (got, got_matches) == (want, want_matches), (q, restriction, limit)
+    if q in ("qj", "xw"):
+        assert got == [990040 if q == "qj" else 990050]
 
 
 def test_phone_email_and_number(jde_db, wwa, index, all_rows):
