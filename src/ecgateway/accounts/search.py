@@ -682,9 +682,14 @@ def _decide(jde: sa.Connection, wwa: WorkWithAccounts, restriction: CompiledFilt
     params = wwa.base_params()
     if restriction is not None:
         params.update(restriction.params)
-    params.update({f"c{i}": (an8s[i] if i < len(an8s) else 0) for i in range(size)})
-    return {int(r["ABAN8"]): r for r in map(_upper, jde.execute(wwa.statement(restriction, Shape("index-in", rows=size)),
-                                                                  params))}
+    params.update(zip(_CANDIDATE_BINDS[:size], [*an8s, *[0] * (size - len(an8s))]))
+    result = jde.execute(wwa.statement(restriction, Shape("index-in", rows=size)), params)
+    keys = [key.upper() for key in result.keys()]  # once, not per row: 55 columns a row
+    rows = (dict(zip(keys, row)) for row in result)
+    return {int(row["ABAN8"]): row for row in rows}
+
+
+_CANDIDATE_BINDS = tuple(f"c{i}" for i in range(CANDIDATE_SIZES[-1]))
 
 
 def _with_values(compiled: CompiledFilter):
