@@ -256,6 +256,19 @@ def test_oracle_statements_compare_numbers_only(tmp_path):
     assert one.endswith("AND (AB.ABAC02 IN (:f1, :f2))) AND AB.ABAN8 = :an8")
 
 
+@pytest.mark.parametrize("dialect", ["oracle", "postgres", "sqlite"])
+def test_candidates_walk_the_number_index_by_the_candidates_only(tmp_path, dialect):
+    """Issue 19: with a rep's list of 1,000 numbers, PostgreSQL walked F0101's index by both IN
+    lists for 51 candidates; the restriction's numbers are values there (ABAN8 + 0), still tested."""
+    wwa = WorkWithAccounts.load(Settings(data_dir=tmp_path, jde_schema="PRODDTA"), dialect=dialect)
+    restriction = wwa.compile("ABAN8 IN ('1001','1002') OR ABAC02 = 'R01'")
+    sql = render(wwa.compose(restriction, Shape("index-in", rows=10)), dialect)
+    assert "((AB.ABAN8 + 0) IN (:f1, :f2) OR AB.ABAC02 = :f3)" in sql
+    assert sql.endswith("AB.ABAN8 IN (:c0, :c1, :c2, :c3, :c4, :c5, :c6, :c7, :c8, :c9)")
+    listed = render(wwa.compose(restriction, Shape("list")), dialect)  # the list keeps walking by it
+    assert "(AB.ABAN8 IN (:f1, :f2) OR AB.ABAC02 = :f3)" in listed
+
+
 def test_index_query_for_other_portal_databases_uses_folded_like():
     """A portal database other than SQLite or PostgreSQL (e.g. Oracle) gets LIKE on the folded text."""
     from sqlalchemy.dialects import oracle
