@@ -435,7 +435,9 @@ class SearchIndex:
                     .order_by(fts.c.rowid).limit(wanted))
             match = " OR ".join('"' + g.replace('"', '""') + '"' for g in grams)
             found.update(portal.scalars(stmt, {**params, "s_match": match}))
-        tail = (sa.select(t.c.aban8).where(*conditions, sa.func.substr(t.c.hay, -2) == word, t.c.aban8 > end)
+        # substr(hay, -2) written as the index has it (a bound -2 is another expression to SQLite)
+        tail = (sa.select(t.c.aban8).where(*conditions, sa.func.substr(t.c.hay, sa.literal_column("-2")) == word,
+                                           t.c.aban8 > end)
                 .order_by(t.c.aban8).limit(wanted))
         found.update(portal.scalars(tail, params))
         return out + [Candidate(int(an8), None) for an8 in sorted(found)[:wanted]]
