@@ -37,7 +37,7 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "src"), str(ROOT / "bench")]
 
-from bench_picker import PASSWORD, free_port, make_reps, portal_database, signed_in  # noqa: E402
+from bench_picker import free_port, make_reps, portal_database, signed_in  # noqa: E402
 
 from ecgateway.accounts import all_scope, list_accounts, rep_scope  # noqa: E402
 from ecgateway.accounts.query import WorkWithAccounts  # noqa: E402

@@ -160,12 +160,15 @@ def test_accents_and_case_ignored(jde_db, wwa, index, all_rows, q):
     assert got, f"the generated data has no account for {q!r}; choose another seed"
 
 
-@pytest.mark.parametrize("q", ["qj", "xw", "o", "a", "ln", "@", "zz", "q x"])
-def test_short_words_past_the_first_walk(jde_db, wwa, index, all_rows, monkeypatch, q):
+@pytest.mark.parametrize("tail", [(500, 4), (1, 2)])  # texts ending with the word: a few at a time, then a walk
+@pytest.mark.parametrize("q", ["qj", "xw", "o", "a", "ln", "@", "zz", "q x", "om"])
+def test_short_words_past_the_first_walk(jde_db, wwa, index, all_rows, monkeypatch, q, tail):
     """One or two letters: after the first SHORT_WALK accounts by number the contains group comes
     from the trigram index (SQLite: its vocabulary, and the texts' last two letters); made to
     happen at once here, the pages must still be the base AND restriction AND match."""
     monkeypatch.setattr(search_module, "SHORT_WALK", 1)
+    monkeypatch.setattr(search_module, "SHORT_TAIL", tail[0])
+    monkeypatch.setattr(search_module, "SHORT_TAIL_CHUNKS", tail[1])
     with jde_db.engine.connect() as jde:
         for restriction in RESTRICTIONS:
             scope = _scope(wwa, restriction)

@@ -87,6 +87,11 @@ _FTS_DELETE_ALL = sa.text("DELETE FROM ecgw_search_fts")
 _FTS_INSERT = sa.text("INSERT INTO ecgw_search_fts (rowid, hay) VALUES (:aban8, :hay)")
 # SQLite: the trigrams of the index starting with a text (fts5vocab over the FTS5 table, migration 0080).
 _VOCAB_RANGE = sa.text("SELECT term FROM ecgw_search_vocab WHERE term >= :lo AND term < :hi")
+# SQLite: the texts ending with two letters, by number, from ix_ecgw_search_tail only. INDEXED BY:
+# with statistics (every generated text ends with ".com", ANALYZE says one value for all) the
+# planner walked every account by number for "zi" instead.
+_TAIL = sa.text("SELECT aban8 FROM ecgw_search_account INDEXED BY ix_ecgw_search_tail"
+                " WHERE substr(hay, -2) = :tail AND aban8 > :after ORDER BY aban8 LIMIT :n")
 _PG_SIZE = sa.text("SELECT pg_total_relation_size('ecgw_search_account')")
 assert FTS_TABLE in str(_FTS_INSERT) and INDEX_TABLE in str(_PG_SIZE)  # one name each, kept in step
 STATE_TABLE = "ecgw_search_state"
@@ -107,6 +112,7 @@ CANDIDATE_SIZES = (10, 25, 50, 100, 200, 500)
 # Words of one or two letters have no trigram of their own: the contains group walks the accounts
 # by number for them, this many at first (a common letter fills the page there); see _short().
 SHORT_WALK = 2000
+SHORT_TAIL, SHORT_TAIL_CHUNKS = 500, 4  # texts ending with the word: looked up 500 at a time, 4 times at most
 _TOP = "\U0010ffff"  # sorts after every character: [text, text + _TOP) holds the names starting with text
 _DIGITS = re.compile(rf"^\d{{1,{MAX_AN8_DIGITS}}}$")
 _FOLD_EXTRA = str.maketrans({"ø": "o", "Ø": "O", "ł": "l", "Ł": "L", "đ": "d", "Đ": "D", "ħ": "h", "Ħ": "H",
@@ -435,11 +441,19 @@ class SearchIndex:
                     .order_by(fts.c.rowid).limit(wanted))
             match = " OR ".join('"' + g.replace('"', '""') + '"' for g in grams)
             found.update(portal.scalars(stmt, {**params, "s_match": match}))
-        # substr(hay, -2) written as the index has it (a bound -2 is another expression to SQLite)
-        tail = (sa.select(t.c.aban8).where(*conditions, sa.func.substr(t.c.hay, sa.literal_column("-2")) == word,
-                                           t.c.aban8 > end)
-                .order_by(t.c.aban8).limit(wanted))
-        found.update(portal.scalars(tail, params))
+        ending: list[int] = []  # the texts ending with the word, by number, then decided like the rest
+        last = end
+        for _ in range(SHORT_TAIL_CHUNKS):
+            numbers = list(portal.scalars(_TAIL, {"tail": word, "after": last, "n": SHORT_TAIL}))
+            if numbers:
+                ending += portal.scalars(sa.select(t.c.aban8).where(t.c.aban8.in_(numbers), *conditions)
+                                         .order_by(t.c.aban8), params)
+            if len(ending) >= wanted or len(numbers) < SHORT_TAIL:
+                break
+            last = numbers[-1]
+        else:  # a common ending (".com") and a rep who may serve few of them: walk by number instead
+            return out + walk(end, None, wanted)
+        found.update(ending)
         return out + [Candidate(int(an8), None) for an8 in sorted(found)[:wanted]]
 
     def _number_ranges(self, portal: sa.Connection, prefilter, terms: Terms, key, size: int) -> list[Candidate]:
@@ -684,10 +698,10 @@ def _decide(jde: sa.Connection, wwa: WorkWithAccounts, restriction: CompiledFilt
     params = wwa.base_params()
     if restriction is not None:
         params.update(restriction.params)
-    params.update(zip(_CANDIDATE_BINDS[:size], [*an8s, *[0] * (size - len(an8s))]))
+    params.update(zip(_CANDIDATE_BINDS[:size], [*an8s, *[0] * (size - len(an8s))], strict=True))
     result = jde.execute(wwa.statement(restriction, Shape("index-in", rows=size)), params)
     keys = [key.upper() for key in result.keys()]  # once, not per row: 55 columns a row
-    rows = (dict(zip(keys, row)) for row in result)
+    rows = (dict(zip(keys, row, strict=True)) for row in result)
     return {int(row["ABAN8"]): row for row in rows}
 
 
