@@ -70,6 +70,7 @@ from ecgateway.accounts.restrictions import (
     sqlglot_dialect,
 )
 from ecgateway.clock import utcnow
+from ecgateway.db import in_values
 from ecgateway.errors import GatewayError
 from ecgateway.jde.conventions import date_to_julian, jde_now, time_of_day
 
@@ -446,7 +447,7 @@ class SearchIndex:
         for _ in range(SHORT_TAIL_CHUNKS):
             numbers = list(portal.scalars(_TAIL, {"tail": word, "after": last, "n": SHORT_TAIL}))
             if numbers:
-                ending += portal.scalars(sa.select(t.c.aban8).where(t.c.aban8.in_(numbers), *conditions)
+                ending += portal.scalars(sa.select(t.c.aban8).where(in_values(t.c.aban8, numbers), *conditions)
                                          .order_by(t.c.aban8), params)
             if len(ending) >= wanted or len(numbers) < SHORT_TAIL:
                 break
