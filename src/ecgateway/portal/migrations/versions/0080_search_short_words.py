@@ -7,13 +7,13 @@ vocabulary says which trigrams start with "zi", the index finds the texts ending
 PostgreSQL: nothing (pg_trgm keeps no vocabulary one can read).
 
 Revision ID: 0080_search_short_words
-Revises: 0035_cart_notices
+Revises: 0070_supervisor_rollup
 """
 
 from alembic import op
 
 revision = "0080_search_short_words"
-down_revision = "0035_cart_notices"
+down_revision = "0070_supervisor_rollup"
 branch_labels = None
 depends_on = None
 
