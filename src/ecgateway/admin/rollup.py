@@ -83,7 +83,7 @@ def json_text(dialect: str, key: str):
 def channel_of(dialect: str):
     """'on behalf' when the order's detail says on_behalf true (or 1), else 'customer'."""
     flag = func.lower(cast(json_text(dialect, "on_behalf"), String))
-    return case((flag.in_(["1", "true"]), "on behalf"), else_="customer")
+    return case((in_values(flag, ["1", "true"]), "on behalf"), else_="customer")
 
 
 def currency_of(dialect: str):
