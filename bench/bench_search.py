@@ -37,7 +37,7 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "src"), str(ROOT / "bench")]
 
-from bench_picker import PASSWORD, free_port, make_reps, portal_database, signed_in  # noqa: E402
+from bench_picker import free_port, make_reps, portal_database, signed_in  # noqa: E402
 
 from ecgateway.accounts import all_scope, list_accounts, rep_scope  # noqa: E402
 from ecgateway.accounts.query import WorkWithAccounts  # noqa: E402
@@ -53,7 +53,8 @@ from ecgateway.portal.models import User  # noqa: E402
 
 RESULTS = ROOT / "bench" / "RESULTS-search.md"
 PG_ADMIN_URL = os.environ.get("ECGW_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-PG_DATABASE = "ecgw_bench_search_100k"
+# Another database name (ECGW_BENCH_SEARCH_PG_DATABASE) lets two checkouts benchmark without sharing one.
+PG_DATABASE = os.environ.get("ECGW_BENCH_SEARCH_PG_DATABASE", "ecgw_bench_search_100k")
 PG_SCHEMA = "proddta"
 ACCOUNTS = 100_000
 SEED = 42
