@@ -697,7 +697,8 @@ def changed_accounts(jde: sa.Connection, tables: JdeTables, *, since: tuple[int,
     )
     for table, an8_columns, upmj, upmt in stamped:
         c = table.c
-        since_stamp = sa.or_(c[upmj] > day, sa.and_(c[upmj] == day, c[upmt] >= moment))
+        # (UPMJ, UPMT) >= (day, moment), written so that one range of an (UPMJ, UPMT) index answers it
+        since_stamp = sa.and_(c[upmj] >= day, sa.or_(c[upmj] > day, c[upmt] >= moment))
         stmt = sa.select(*[c[name] for name in an8_columns]).where(since_stamp)
         for row in jde.execute(stmt):
             found.update(int(v) for v in row)
