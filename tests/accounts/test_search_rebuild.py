@@ -116,7 +116,7 @@ def test_a_search_during_a_rebuild_reads_the_previous_index_whole(jde_db, wwa, p
 
 def test_refresh_reads_the_stamps_through_their_indexes(jde_db, backend):
     """changed_accounts asks each table for (UPMJ, UPMT) >= the last refresh's stamp: on SQLite
-    (whose plan does not depend on the table's size) every one of them is a SEARCH on an index,
+    (whose plan does not depend on the table's size) each of the six is a SEARCH on an index,
     not a SCAN of the table (bench/RESULTS-search.md: the refresh)."""
     if backend != "sqlite":
         pytest.skip("PostgreSQL's plan for a few hundred rows is a scan whatever the indexes")
@@ -135,5 +135,6 @@ def test_refresh_reads_the_stamps_through_their_indexes(jde_db, backend):
     finally:
         if sa.event.contains(jde_db.engine, "before_cursor_execute", keep):
             sa.event.remove(jde_db.engine, "before_cursor_execute", keep)
-    assert len(plans) == 7  # six stamped tables and the addresses that became effective
-    assert all("USING" in plan and "INDEX" in plan and "SCAN" not in plan for plan in plans), plans
+    assert len(plans) == 7  # six stamped tables, then the addresses that became effective (read whole:
+    # an F0116 ALEFTB index made SQLite drive the base query's count from it, jde/tables.py)
+    assert all("USING" in plan and "INDEX" in plan and "SCAN" not in plan for plan in plans[:6]), plans
