@@ -181,8 +181,9 @@ def run_backend(backend: str, jde_engine: sa.Engine, schema: str | None, args) -
 
 
 def measure(client: httpx.Client, jde, wwa, scope, index, q: str, samples: int) -> dict:
-    """HTTP with the index, interleaved with the JDE search of before and the first page, in process."""
-    http, old, first = [], [], []
+    """HTTP with the index, each sample followed by the first page (no q) over HTTP; then the JDE
+    search of before and the first page in process, interleaved."""
+    http, first_http, old, first = [], [], [], []
     client.get("/api/v1/accounts", params={"q": q, "limit": 50}).raise_for_status()  # warm up
     for _ in range(samples):
         t0 = time.perf_counter()
@@ -190,6 +191,9 @@ def measure(client: httpx.Client, jde, wwa, scope, index, q: str, samples: int) 
         http.append((time.perf_counter() - t0) * 1000)
         if r.status_code != 200:
             raise SystemExit(f"GET ?q={q} answered {r.status_code}: {r.text[:200]}")
+        t0 = time.perf_counter()
+        client.get("/api/v1/accounts", params={"limit": 50}).raise_for_status()
+        first_http.append((time.perf_counter() - t0) * 1000)
     for _ in range(max(3, samples // 5)):
         t0 = time.perf_counter()
         list_accounts(jde, wwa=wwa, scope=scope, q=q, limit=50)
@@ -197,7 +201,7 @@ def measure(client: httpx.Client, jde, wwa, scope, index, q: str, samples: int) 
         t0 = time.perf_counter()
         list_accounts(jde, wwa=wwa, scope=scope, limit=50)
         first.append((time.perf_counter() - t0) * 1000)
-    return {"http": http, "old": old, "first": first, "rows": len(r.json()["items"])}
+    return {"http": http, "first_http": first_http, "old": old, "first": first, "rows": len(r.json()["items"])}
 
 
 def measure_refresh(jde_engine, schema, index: SearchIndex, wwa, numbers: list[int]) -> dict:
@@ -315,8 +319,9 @@ def render(sections: list[dict], args) -> str:
         "",
         "`http` is GET /api/v1/accounts?q=...&limit=50 with the index, over HTTP, "
         f"{args.samples} samples a keystroke (median / p95, ms). `old` is the same keystroke through the JDE "
-        "search of before (no index, in process, median), `first` the first page without q (in process, median): "
-        "the target is http p95 <= 50 ms and never worse than `first`.",
+        "search of before (no index, in process, median), `first` the first page without q (in process, median), "
+        "`first http` the first page without q over HTTP, requested right after each keystroke sample: "
+        "the target is http p95 <= 50 ms and never worse than the first page.",
         "",
     ]
     for s in sections:
@@ -334,16 +339,21 @@ def render(sections: list[dict], args) -> str:
         over = [(k, v) for k, v in s["keys"].items() if p95(v["http"]) > 50]
         worst = max(s["keys"].items(), key=lambda kv: p95(kv[1]["http"]))
         all_http = [t for v in s["keys"].values() for t in v["http"]]
+        slower = [k for k, v in s["keys"].items() if p95(v["http"]) > p95(v["first_http"])]
+        all_first = [t for v in s["keys"].values() for t in v["first_http"]]
         lines += [f"All {len(s['keys'])} keystrokes: http median {statistics.median(all_http):.1f} ms, "
                   f"p95 {p95(all_http):.1f} ms; keystrokes with p95 over 50 ms: {len(over)}; worst "
-                  f"{worst[0][0]} '{worst[0][2]}' p95 {p95(worst[1]['http']):.1f} ms.", "",
-                  "| rep | search | keystroke | rows | http median | http p95 | old median | first median |",
-                  "|---|---|---|---:|---:|---:|---:|---:|"]
+                  f"{worst[0][0]} '{worst[0][2]}' p95 {p95(worst[1]['http']):.1f} ms. First page over HTTP "
+                  f"(no q, right after each sample): median {statistics.median(all_first):.1f} ms, p95 "
+                  f"{p95(all_first):.1f} ms; keystrokes whose p95 is over their first page's: {len(slower)}.", "",
+                  "| rep | search | keystroke | rows | http median | http p95 | first http p95 | old median "
+                  "| first median |",
+                  "|---|---|---|---:|---:|---:|---:|---:|---:|"]
         for (rep, name, q), v in s["keys"].items():
             flag = " **>50**" if p95(v["http"]) > 50 else ""
             lines.append(f"| {rep} | {name} | `{q}` | {v['rows']} | {statistics.median(v['http']):.1f} | "
-                         f"{p95(v['http']):.1f}{flag} | {statistics.median(v['old']):.1f} | "
-                         f"{statistics.median(v['first']):.1f} |")
+                         f"{p95(v['http']):.1f}{flag} | {p95(v['first_http']):.1f} | "
+                         f"{statistics.median(v['old']):.1f} | {statistics.median(v['first']):.1f} |")
         lines.append("")
     return "\n".join(lines) + "\n"
 

@@ -7,7 +7,7 @@ The log: N entries over the 365 days before now, written in bulk (SQLite: execut
 transaction; PostgreSQL: COPY) with the hash chain computed by the generator through the audit
 module's own entry_hash and canonical detail, so `ecgateway audit verify` passes on it. 60 reps,
 400 customers, 3,000 accounts; the mix of actions is in MIX. The indexes of 0050_supervisor are
-dropped for the load and made again after it (as a restore would), then ANALYZE / VACUUM ANALYZE.
+(and 0070's partial index) dropped for the load and made again after it (as a restore would), then ANALYZE / VACUUM ANALYZE.
 
 Timed, each `--repeats` times after 3 warm-ups, median and p95 (ms):
 - the whole page: GET /admin/supervisor signed in as an admin, through the app in this process
@@ -51,6 +51,7 @@ from ecgateway.portal.migrate import upgrade  # noqa: E402
 RESULTS = ROOT / "bench" / "RESULTS-supervisor.md"
 PG_ADMIN = os.environ.get("ECGW_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 BENCH_DB = "ecgw_bench_supervisor"
+CACHE = Path(os.environ.get("ECGW_BENCH_CACHE", ROOT / "var" / "bench-supervisor"))
 PASSWORD = "bench password 42"
 REPS, CUSTOMERS, ACCOUNTS, LIVE = 60, 400, 3000, 40
 # action, outcome, by a rep (else a customer), share of the log
@@ -70,10 +71,15 @@ def main() -> None:
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--repeats", type=int, default=30)
     parser.add_argument("--write", action="store_true", help=f"write {RESULTS.relative_to(ROOT)}")
+    parser.add_argument("--fresh", action="store_true", help="generate the log again even when one is cached")
+    parser.add_argument("--prepare-only", action="store_true", help="generate (or check) the cached log, time nothing")
+    parser.add_argument("--periods", default="14,90,366", help="periods timed, in days")
     args, _ = parser.parse_known_args()
+    args.load_before = " / ".join(f"{x:.1f}" for x in os.getloadavg())
     rows, notes = [], []
     for backend in args.backends.split(","):
-        r, n = run_backend(backend, args.entries, args.repeats)
+        r, n = run_backend(backend, args.entries, args.repeats, fresh=args.fresh, prepare_only=args.prepare_only,
+                           periods=tuple(int(p) for p in args.periods.split(",")))
         rows += r
         notes += n
     report = render(rows, notes, args)
@@ -83,17 +89,59 @@ def main() -> None:
         print(f"wrote {RESULTS}")
 
 
-def run_backend(backend: str, entries: int, repeats: int) -> tuple[list[str], list[str]]:
+def run_backend(backend: str, entries: int, repeats: int, *, fresh: bool = False, prepare_only: bool = False,
+                periods: tuple[int, ...] = (14, 90, 366)) -> tuple[list[str], list[str]]:
     tmp = Path(tempfile.mkdtemp(prefix="bench-supervisor-"))
+    url, notes = prepare(backend, entries, fresh=fresh)
+    if prepare_only:
+        return [], notes
+    engine = make_engine(url)
+    users = load_users(engine)
+    notes.append(catch_up_rollup(backend, engine))
+    start_live(engine, users)
+    out = measure(backend, url, tmp, engine, users, repeats, notes, periods)
+    engine.dispose()
+    return out, notes
+
+
+def cache_url(backend: str, entries: int) -> str:
+    """Where the generated log of `entries` entries is kept between runs (generating it takes minutes)."""
     if backend == "sqlite":
-        url = f"sqlite:///{tmp / 'portal.sqlite'}"
+        CACHE.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{CACHE / f'portal-{entries}.sqlite'}"
+    return sa.engine.make_url(PG_ADMIN).set(database=f"{BENCH_DB}_{entries}").render_as_string(False)
+
+
+def cached(url: str, entries: int) -> str | None:
+    """The cached log's marker (when it was generated), or None when there is no complete one."""
+    try:
+        engine = sa.create_engine(url)
+        with engine.connect() as c:
+            row = c.execute(sa.text("SELECT generated_at FROM bench_marker WHERE entries = :n"), {"n": entries}).first()
+        engine.dispose()
+    except sa.exc.SQLAlchemyError:
+        return None
+    return row[0] if row else None
+
+
+def prepare(backend: str, entries: int, *, fresh: bool) -> tuple[str, list[str]]:
+    """The benchmark's database: the cached one when complete (migrations applied on top), else generated."""
+    url = cache_url(backend, entries)
+    stamp = None if fresh else cached(url, entries)
+    if stamp is not None:
+        upgrade(url)  # a migration added since the log was generated (e.g. the roll-up table)
+        print(f"[{backend}] reusing the log generated {stamp} ({url})", flush=True)
+        return url, [f"{backend}: reused the cached log of {entries:,} entries generated {stamp} "
+                     "(its entries span the 365 days before that moment)"]
+    if backend == "sqlite":
+        Path(sa.engine.make_url(url).database).unlink(missing_ok=True)
     else:
+        name = sa.engine.make_url(url).database
         admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
         with admin.connect() as c:
-            c.execute(sa.text(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)'))
-            c.execute(sa.text(f'CREATE DATABASE "{BENCH_DB}"'))
+            c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            c.execute(sa.text(f'CREATE DATABASE "{name}"'))
         admin.dispose()
-        url = sa.engine.make_url(PG_ADMIN).set(database=BENCH_DB).render_as_string(False)
     upgrade(url)
     engine = make_engine(url)
     users = make_users(engine)
@@ -104,19 +152,46 @@ def run_backend(backend: str, entries: int, repeats: int) -> tuple[list[str], li
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(sa.text("ANALYZE" if backend == "sqlite" else "VACUUM (ANALYZE)"))
     analyze_s = time.perf_counter() - started
-    print(f"[{backend}] loaded in {load_s:.0f} s", flush=True)
-    notes = [f"{backend}: {rows_made:,} entries generated and loaded in {load_s:.1f} s (of which the hash chain "
-             f"{hashed_s:.1f} s; indexes made after the load, included), {'ANALYZE' if backend == 'sqlite' else 'VACUUM ANALYZE'} "
-             f"{analyze_s:.1f} s"]
-    start_live(engine, users)
-    out = measure(backend, url, tmp, engine, users, repeats, notes)
+    stamp = utcnow().strftime("%Y-%m-%d %H:%M UTC")
+    with engine.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE bench_marker (entries INTEGER NOT NULL, generated_at VARCHAR(40) NOT NULL)"))
+        conn.execute(sa.text("INSERT INTO bench_marker (entries, generated_at) VALUES (:n, :at)"),
+                     {"n": entries, "at": stamp})
     engine.dispose()
-    if backend != "sqlite":
-        admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-        with admin.connect() as c:
-            c.execute(sa.text(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)'))
-        admin.dispose()
-    return out, notes
+    print(f"[{backend}] loaded in {load_s:.0f} s, kept at {url}", flush=True)
+    return url, [f"{backend}: {rows_made:,} entries generated and loaded in {load_s:.1f} s (of which the hash chain "
+                 f"{hashed_s:.1f} s; indexes made after the load, included), "
+                 f"{'ANALYZE' if backend == 'sqlite' else 'VACUUM ANALYZE'} {analyze_s:.1f} s; generated {stamp}"]
+
+
+def load_users(engine) -> dict:
+    """The generated users (rep00.., cust000.., boss), read back from the database."""
+    from ecgateway.portal.models import User
+
+    with Session(engine) as s:
+        users = s.scalars(sa.select(User).order_by(User.login)).all()
+        return {"reps": [(u.id, u.login) for u in users if u.login.startswith("rep")],
+                "customers": [(u.id, u.login, u.account_an8) for u in users if u.login.startswith("cust")],
+                "admin": next(u.id for u in users if u.login == "boss")}
+
+
+def catch_up_rollup(backend: str, engine) -> str:
+    """Bring the daily roll-up up to date, as the relay loop does (the first time: the whole log)."""
+    from ecgateway.admin import rollup
+
+    started = time.perf_counter()
+    with Session(engine) as s:
+        rolled = rollup.catch_up(s)
+        s.commit()
+    took = time.perf_counter() - started
+    with Session(engine) as s:
+        last = rollup.last_seq(s)
+        live = s.scalar(sa.select(sa.func.count()).select_from(AuditEntry).where(AuditEntry.seq > last))
+    print(f"[{backend}] roll-up caught up: {rolled:,} entries in {took:.1f} s; {live:,} entries counted live",
+          flush=True)
+    return (f"{backend}: roll-up caught up over {rolled:,} new entries in {took:.1f} s (0 when the cached log was "
+            f"rolled up by an earlier run); rolled up to entry {last:,}, the {live:,} entries after it (today's, UTC) "
+            "are counted live")
 
 
 def make_users(engine) -> dict:
@@ -143,7 +218,8 @@ def generate(engine, users: dict, n: int) -> tuple[int, float]:
     reps, customers = users["reps"], users["customers"]
     hot = list(range(10_000, 10_000 + ACCOUNTS))
     table = AuditEntry.__table__
-    indexes = [ix for ix in table.indexes if ix.name.startswith("ix_audit_entries_") and len(ix.columns) > 1]
+    indexes = [ix for ix in table.indexes if ix.name.startswith("ix_audit_entries_")
+               and (len(ix.columns) > 1 or ix.name == "ix_audit_entries_orders_at")]
     with engine.begin() as conn:
         for ix in indexes:
             ix.drop(conn)
@@ -211,16 +287,19 @@ def start_live(engine, users: dict) -> None:
     """LIVE reps acting on behalf of an account now, with a session row each, opened by one of the
     last 5,000 entries (a session's first entry, obo_start_seq, bounds the walk for its last action)."""
     now = utcnow()
+    tokens = [hashlib.sha256(f"live{i}".encode()).hexdigest() for i in range(LIVE)]
     with Session(engine) as s:
+        s.execute(sa.delete(AuthSession).where(AuthSession.token_hash.in_(tokens)))  # an earlier run's, on a cached log
         last = s.scalar(sa.select(sa.func.max(AuditEntry.seq)))
         for i, (uid, _) in enumerate(users["reps"][:LIVE]):
-            s.add(AuthSession(token_hash=hashlib.sha256(f"live{i}".encode()).hexdigest(), user_id=uid,
+            s.add(AuthSession(token_hash=tokens[i], user_id=uid,
                               csrf_token="x", created_at=now, last_seen_at=now, rotated_at=now, obo_an8=10_000 + i,
                               obo_started_at=now - dt.timedelta(minutes=i), obo_start_seq=last - 5000 + i * 100))
         s.commit()
 
 
-def measure(backend: str, url: str, tmp: Path, engine, users: dict, repeats: int, notes: list[str]) -> list[str]:
+def measure(backend: str, url: str, tmp: Path, engine, users: dict, repeats: int, notes: list[str],
+            periods: tuple[int, ...]) -> list[str]:
     import httpx
 
     from ecgateway.app import create_app
@@ -254,8 +333,9 @@ def measure(backend: str, url: str, tmp: Path, engine, users: dict, repeats: int
 
             base = await _atime(lambda: page("/admin"), repeats)
             rows.append(_row(backend, "GET /admin (baseline: session check + template)", base, base))
-            for label, query in (("default period (14 days)", ""), ("90 days", "?date_from=" + _ago(89)),
-                                 ("366 days", "?date_from=" + _ago(365))):
+            for days in periods:
+                label, query = (("default period (14 days)", "") if days == sv.DEFAULT_PERIOD_DAYS
+                                else (f"{days} days", "?date_from=" + _ago(days - 1)))
                 samples = await _atime(lambda q=query: page("/admin/supervisor" + q), repeats)
                 rows.append(_row(backend, f"GET /admin/supervisor, {label}", samples, base))
             samples = await _atime(lambda: page("/admin/supervisor/live"), repeats)
@@ -263,9 +343,17 @@ def measure(backend: str, url: str, tmp: Path, engine, users: dict, repeats: int
 
     asyncio.run(run())
     with Session(engine) as db:
-        for label, days in (("figures, 14 days", 14), ("figures, 366 days", 366)):
-            within = sv.period((utcnow().date() - dt.timedelta(days=days - 1)).isoformat(), None)
-            rows.append(_row(backend, label, _time(lambda w=within: sv.figures(db, within=w), repeats), None))
+        for days in periods:
+            within = sv.period(_ago(days - 1), None)
+            rows.append(_row(backend, f"figures, {days} days (roll-up + today live)",
+                             _time(lambda w=within: sv.figures(db, within=w), repeats), None))
+            rows.append(_row(backend, f"figures, {days} days, direct from the audit entries (no roll-up, for "
+                             "comparison)", _time(lambda w=within: sv.figures_direct(db, within=w), repeats), None))
+            db.rollback()
+            figs, direct = sv.figures(db, within=within), sv.figures_direct(db, within=within)
+            assert (figs.sessions, figs.orders, figs.refusals, figs.accounts) == \
+                (direct.sessions, direct.orders, direct.refusals, direct.accounts), f"roll-up differs, {days} days"
+            db.rollback()
         rows.append(_row(backend, f"live sessions ({LIVE})", _time(lambda: sv.live_sessions(db, settings=settings),
                                                                     repeats), None))
         rows.append(_row(backend, "alerts (last hour)", _time(lambda: sv.current_alerts(db, settings=settings),
@@ -334,7 +422,8 @@ def render(rows: list[str], notes: list[str], args) -> str:
         "Run with `.venv/bin/python bench/bench_supervisor.py --write` (or `scripts/bench`).", "",
         f"Run {stamp} on {platform.node()} ({os.cpu_count()} cores{mem}), Python {platform.python_version()}, "
         f"{args.entries:,} entries per backend, {args.repeats} repeats per case after 3 warm-ups. The machine is "
-        f"shared with seven other engineers' work (load average at the end: {load}); compare ratios.", "",
+        f"shared with other engineers' work (load average 1/5/15 min: {args.load_before} at the start, {load} at the "
+        "end); compare ratios.", "",
         "Target (issue 18 point 5): the view answers in under 300 ms. `ratio` = median / median of GET /admin "
         "(the same app and session check, no figures) in the same run.", "",
         "| backend | case | median ms | p95 ms | runs | ratio |", "|---|---|---:|---:|---:|---:|",

@@ -97,6 +97,12 @@ class Settings(BaseSettings):
         75, ge=1, le=3600, description="How long an idle HTTP keep-alive connection stays open; longer than a proxy's "
         "or client's own idle time (nginx and most load balancers: 60 s), so the gateway never closes a connection "
         "at the moment the other side sends on it")
+    db_pool_size: int = Field(5, ge=1, le=200, description="Connections each engine keeps open per worker process "
+                              "(three engines: portal, JDE reader, JDE writer)")
+    db_max_overflow: int = Field(10, ge=0, le=200, description="Connections an engine may open beyond db_pool_size "
+                                 "under a burst; closed again when returned")
+    db_pool_timeout: float = Field(30.0, gt=0, le=600, description="Seconds a request waits for a free connection "
+                                   "before it is answered 503 (busy, try again)")
     session_idle_minutes: int = 30
     session_absolute_minutes: int = 480
     search_refresh_seconds: float = Field(
@@ -156,6 +162,9 @@ class Settings(BaseSettings):
     supervisor_alert_run_with_server: bool = Field(True, description="Look for alerts inside every gateway process")
     supervisor_refresh_seconds: int = Field(
         15, ge=2, le=3600, description="How often the supervisor's view refreshes its live sessions (without reloading)")
+    supervisor_rollup_seconds: float = Field(
+        60.0, ge=0, description="How often each gateway process's relay loop adds the audit entries of the days "
+        "before today (UTC) to the supervisor's daily roll-up (0: never; the view then counts those entries live)")
     resources_dir: Path = Field(PROJECT_ROOT, description="Folder holding sql/, restrictions/, templates/, static/")
 
     # E-mail (mail/): unset smtp_host, each message is written as an .eml file under mail_dir instead.

@@ -34,3 +34,21 @@ class GatewayError(Exception):
     def headers(self) -> dict[str, str] | None:
         """Headers that go with the answer (e.g. Retry-After)."""
         return None
+
+
+class DatabaseBusy(GatewayError):
+    """A database did not answer in time: every pooled connection was taken for ECGW_DB_POOL_TIMEOUT
+    seconds, it refused a new connection (PostgreSQL's max_connections), a lock was not granted,
+    or it chose this request's transaction as a deadlock's victim. The transaction was rolled
+    back; the same request may be sent again."""
+
+    status = 503
+    RETRY_SECONDS = 5
+
+    def __init__(self) -> None:
+        super().__init__("The gateway's database is busy or not answering, so this request was not completed. "
+                         "Try again in a moment; what was saved before is kept.")
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.RETRY_SECONDS)}
+

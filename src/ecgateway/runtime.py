@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from ecgateway.accounts.query import WorkWithAccounts
@@ -36,19 +36,22 @@ class Runtime:
         self.search = SearchIndex(self.portal_engine)
         if self.jde_reader is None:
             if self.settings.jde_read_url:
-                self.jde_reader = make_engine(self.settings.jde_read_url, jde=True, read_only=True)
+                self.jde_reader = make_engine(self.settings.jde_read_url, jde=True, read_only=True,
+                                              **pool_options(self.settings, self.settings.jde_read_url))
             elif is_in_memory(self.jde_engine):
                 self.jde_reader = self.jde_engine
             else:
-                self.jde_reader = make_engine(self.jde_engine.url.render_as_string(hide_password=False),
-                                              jde=True, read_only=True)
+                url = self.jde_engine.url.render_as_string(hide_password=False)
+                self.jde_reader = make_engine(url, jde=True, read_only=True, **pool_options(self.settings, url))
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Runtime:
         return cls(
             settings=settings,
-            jde_engine=make_engine(settings.jde_database_url, jde=True),
-            portal_engine=make_engine(settings.portal_database_url),
+            jde_engine=make_engine(settings.jde_database_url, jde=True,
+                                   **pool_options(settings, settings.jde_database_url)),
+            portal_engine=make_engine(settings.portal_database_url,
+                                      **pool_options(settings, settings.portal_database_url)),
             jde=jde_tables(settings.jde_schema, control_schema=settings.jde_control_schema,
                            timezone=settings.jde_timezone),
         )
@@ -69,3 +72,14 @@ class Runtime:
             self.jde_reader.dispose()
         self.jde_engine.dispose()
         self.portal_engine.dispose()
+
+
+def pool_options(settings: Settings, url: str) -> dict[str, object]:
+    """The connection pool of one engine of a serving process (ECGW_DB_POOL_SIZE, _MAX_OVERFLOW,
+    _POOL_TIMEOUT); none for a SQLite database in memory, which lives in one connection."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:"):
+        return {}
+    return {"pool_size": settings.db_pool_size, "max_overflow": settings.db_max_overflow,
+            "pool_timeout": settings.db_pool_timeout}
+

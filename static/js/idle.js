@@ -5,6 +5,10 @@
 // - What is typed into this page's forms is kept in this tab's sessionStorage (never passwords,
 //   hidden fields or card data), under the user, the account acted for and the page; it is put back
 //   after signing in again, and dropped when the form is sent.
+// - Tabs of one signed-in user share one session, so they share its deadline: each tab writes the
+//   deadline it learns (page load, an answer from the gateway, Stay signed in) to localStorage, and
+//   the others take a later one from the storage event. A tab left alone does not warn, nor say
+//   "signed out", while the rep works in another.
 (function () {
   "use strict";
   var conf = document.getElementById("idle");
@@ -17,6 +21,7 @@
   var deadline = Date.now() + parseInt(conf.getAttribute("data-left"), 10) * 1000;
   var draftKey = "ecgw-draft:" + conf.getAttribute("data-user") + ":" + (conf.getAttribute("data-acting") || "-") + ":" + location.pathname;
   var RESTORE = "ecgw-restore";
+  var SHARED = "ecgw-idle-deadline:" + conf.getAttribute("data-user");
   var ended = false;
   var before = null;
 
@@ -83,10 +88,18 @@
   // --- the idle timer -----------------------------------------------------------------------
   // Every answer from the gateway counts as activity; the server writes it down at most every
   // `touch` ms, so the new deadline is counted from the earliest time it may have been written.
+  function share() { try { localStorage.setItem(SHARED, String(deadline)); } catch (e) { /* storage off: tabs on their own */ } }
+  function later(d) { if (d > deadline) { deadline = d; share(); } }
+  share();  // this page's load counted as activity on the server: the other tabs learn the new deadline
+  window.addEventListener("storage", function (ev) {
+    if (ev.key !== SHARED || ended) { return; }
+    var d = parseInt(ev.newValue, 10);
+    if (d > deadline) { deadline = d; tick(); }
+  });
   var realFetch = window.fetch;
   window.fetch = function () {
     return realFetch.apply(this, arguments).then(function (resp) {
-      if (resp.ok && !ended) { deadline = Math.max(deadline, Date.now() + minutes * 60000 - touch); }
+      if (resp.ok && !ended) { later(Date.now() + minutes * 60000 - touch); }
       return resp;
     });
   };
@@ -127,6 +140,7 @@
       .then(function (data) {
         if (!data) { signedOut(); return; }
         deadline = Date.now() + data.seconds_left * 1000;
+        share();
         dialog.close();
         if (before && before.focus) { before.focus(); }
       })

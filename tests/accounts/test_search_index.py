@@ -3,7 +3,8 @@ rep's compiled query decides.
 
 Property: for random searches, restrictions, sorts and page sizes, paging through the search
 gives the base list AND the restriction AND the match computed in Python without the index, in
-relevance order (group, sort value, number), every account once.
+relevance order (group, sort value, number; the name-prefix group by folded name unless sorted
+by city), every account once.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ecgateway.accounts import CursorError, all_scope, filter_scope, list_accounts
+from ecgateway.accounts import search as search_module
 from ecgateway.accounts.query import Shape, WorkWithAccounts
 from ecgateway.accounts.restrictions import render
 from ecgateway.accounts.search import (
@@ -49,7 +51,11 @@ def portal_engine(portal_url):
 # Accounts with accents in their names and cities, whatever the seed drew.
 ACCENTED = [(990010, "Müller Fasteners GmbH", "Köln", "info@mueller.example.de"),
             (990020, "Muller Hardware Inc", "São Paulo", "compras@muller.example.com.br"),
-            (990030, "Ørsted Tool Works", "Kö ln", "")]
+            (990030, "Ørsted Tool Works", "Kö ln", ""),
+            # Two letters found nowhere else: "qj" only at the very end of the text (the e-mail is
+            # its last part), "xw" only inside it (a trigram starts with it).
+            (990040, "Quagga Supply", "Oslo", "buyer@quagga.example.qj"),
+            (990050, "Wren Supply", "Oslo", "xwing@wren.example.com")]
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +120,10 @@ def _expected(jde, wwa, scope, all_rows, q, sort):
         rank = rank_of(terms, an8, *search_text(row))
         if rank is None:
             continue
-        key = {"number": "", "name": str(row["ABALPH"]).rstrip(), "city": str(row["ALCTY1"]).rstrip()}[sort]
+        if MATCHES[rank] == "name-prefix" and sort != "city":  # names starting with q: alphabetical, folded
+            key = fold(str(row["ABALPH"]))
+        else:
+            key = {"number": "", "name": str(row["ABALPH"]).rstrip(), "city": str(row["ALCTY1"]).rstrip()}[sort]
         found.append(((rank, key, an8), an8, MATCHES[rank]))
     found.sort()
     return [an8 for _, an8, _ in found], [m for _, _, m in found]
@@ -149,6 +158,26 @@ def test_accents_and_case_ignored(jde_db, wwa, index, all_rows, q):
         want, _ = _expected(jde, wwa, all_scope(wwa), all_rows, q, "number")
     assert got == want
     assert got, f"the generated data has no account for {q!r}; choose another seed"
+
+
+@pytest.mark.parametrize("tail", [(500, 4), (1, 2)])  # texts ending with the word: a few at a time, then a walk
+@pytest.mark.parametrize("q", ["qj", "xw", "o", "a", "ln", "@", "zz", "q x", "om"])
+def test_short_words_past_the_first_walk(jde_db, wwa, index, all_rows, monkeypatch, q, tail):
+    """One or two letters: after the first SHORT_WALK accounts by number the contains group comes
+    from the trigram index (SQLite: its vocabulary, and the texts' last two letters); made to
+    happen at once here, the pages must still be the base AND restriction AND match."""
+    monkeypatch.setattr(search_module, "SHORT_WALK", 1)
+    monkeypatch.setattr(search_module, "SHORT_TAIL", tail[0])
+    monkeypatch.setattr(search_module, "SHORT_TAIL_CHUNKS", tail[1])
+    with jde_db.engine.connect() as jde:
+        for restriction in RESTRICTIONS:
+            scope = _scope(wwa, restriction)
+            for limit in (2, 50):
+                got, got_matches = _pages(jde, wwa, index, scope, q, "number", limit)
+                want, want_matches = _expected(jde, wwa, scope, all_rows, q, "number")
+                assert (got, got_matches) == (want, want_matches), (q, restriction, limit)
+    if q in ("qj", "xw"):
+        assert got == [990040 if q == "qj" else 990050]
 
 
 def test_phone_email_and_number(jde_db, wwa, index, all_rows):
@@ -228,6 +257,19 @@ def test_oracle_statements_compare_numbers_only(tmp_path):
     assert " LIKE " not in sql and "UPPER(" not in sql and "NLSSORT" not in sql and "COLLATE" not in sql
     one = render(wwa.compose(restriction, Shape("one")), "oracle")
     assert one.endswith("AND (AB.ABAC02 IN (:f1, :f2))) AND AB.ABAN8 = :an8")
+
+
+@pytest.mark.parametrize("dialect", ["oracle", "postgres", "sqlite"])
+def test_candidates_walk_the_number_index_by_the_candidates_only(tmp_path, dialect):
+    """Issue 19: with a rep's list of 1,000 numbers, PostgreSQL walked F0101's index by both IN
+    lists for 51 candidates; the restriction's numbers are values there (ABAN8 + 0), still tested."""
+    wwa = WorkWithAccounts.load(Settings(data_dir=tmp_path, jde_schema="PRODDTA"), dialect=dialect)
+    restriction = wwa.compile("ABAN8 IN ('1001','1002') OR ABAC02 = 'R01'")
+    sql = render(wwa.compose(restriction, Shape("index-in", rows=10)), dialect)
+    assert "((AB.ABAN8 + 0) IN (:f1, :f2) OR AB.ABAC02 = :f3)" in sql
+    assert sql.endswith("AB.ABAN8 IN (:c0, :c1, :c2, :c3, :c4, :c5, :c6, :c7, :c8, :c9)")
+    listed = render(wwa.compose(restriction, Shape("list")), dialect)  # the list keeps walking by it
+    assert "(AB.ABAN8 IN (:f1, :f2) OR AB.ABAC02 = :f3)" in listed
 
 
 def test_index_query_for_other_portal_databases_uses_folded_like():

@@ -318,3 +318,31 @@ def test_non_admins_get_403_on_every_supervisor_route(gw):
 def test_the_chain_is_intact_after_it_all(gw):
     with gw.portal() as db:
         assert verify(db).ok
+
+
+def test_a_form_left_open_from_the_ended_session_does_not_act_for_the_account(gw):
+    """An admin ends the session while the rep has a page of it open; the rep then sends that page's form.
+    The session id and CSRF token are kept (the rep stays signed in as themself: ending lowers what the
+    session may do, so there is nothing to fixate), but the form acts for no account: it is refused in the
+    page's words with a way back, the rep reads why the session ended, and nothing is written for the account."""
+    an8 = gw.accounts[4]
+    rep = _acting(gw, "cs1", an8)
+    token = csrf_of(rep)  # the token of the page left open
+    admin, csrf = api_client(gw, "admin1")
+    sid = next(s["id"] for s in admin.get("/api/v1/admin/supervisor/sessions").json() if s["rep_login"] == "cs1")
+    with gw.portal() as db:
+        session_hash = db.get(AuthSession, sid).token_hash
+    assert admin.post(f"/api/v1/admin/supervisor/sessions/{sid}/end", json={"reason": "wrong customer"},
+                      headers={"X-CSRF-Token": csrf}).status_code == 200
+    with gw.portal() as db:
+        before = db.scalar(sa.select(sa.func.max(AuditEntry.seq)))
+        row = db.get(AuthSession, sid)
+        assert row.token_hash == session_hash and row.csrf_token == token  # not rotated: decided, see the docstring
+    r = rep.post("/cart/add", data={"csrf_token": token, "item": "1001", "quantity": "1"})
+    assert r.status_code == 403
+    assert f"ended your on-behalf-of session for account {an8}: wrong customer" in r.text  # why, on that response
+    assert "Choose an account first" in r.text and 'href="/accounts"' in r.text  # the page's words, a way back
+    with gw.portal() as db:
+        assert not list(db.scalars(sa.select(AuditEntry).where(AuditEntry.seq > before)))
+    page = rep.get("/accounts")  # still signed in as themself, the notice shown once
+    assert page.status_code == 200 and "wrong customer" not in page.text and "cs1" in page.text

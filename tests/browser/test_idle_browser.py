@@ -120,3 +120,38 @@ def test_resume_needs_the_restriction_to_still_allow_the_account(served):
     finally:
         quoted = ",".join(f"'{a}'" for a in gw.allowed_for("ar1"))
         gw.restrict(rep, f"ABAN8 IN ({quoted})")
+
+
+def test_a_tab_left_alone_follows_the_tab_the_rep_works_in(served, browser):
+    """Two tabs of one session: the rep works in tab B while tab A sits. Tab A's own clock reaches its
+    warning, then its timeout; the session is alive (B's requests), so A must close its warning and never
+    say "signed out". Before, each tab counted on its own: A warned, then showed "You were signed out"."""
+    gw, base = served
+    idle = gw.settings.session_idle_minutes
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    a, b = context.new_page(), context.new_page()
+    errors: list[str] = []
+    for page in (a, b):
+        page.on("pageerror", lambda e: errors.append(str(e)))
+    a.clock.install()  # one clock for the context: both tabs see it
+    a.goto(base + "/login")
+    a.get_by_label("Login").fill("cs1")
+    a.get_by_label("Password").fill(PASSWORD)
+    a.keyboard.press("Enter")
+    a.wait_for_url(base + "/accounts")
+    b.goto(base + "/orders")
+
+    # The clock moves to A's warning time; then the rep, in B, gets an answer from the gateway.
+    a.clock.fast_forward((idle * 60 - 110) * 1000)
+    warning = a.get_by_role("dialog", name="Still there?")
+    warning.wait_for(state="visible", timeout=5000)
+    assert b.evaluate("fetch('/api/v1/session').then(r => r.status)") == 200
+    warning.wait_for(state="hidden", timeout=5000)  # A learnt the later deadline from B
+
+    # Past A's own deadline: the session lives on, A says nothing.
+    a.clock.fast_forward(200 * 1000)
+    a.clock.run_for(2000)
+    assert not a.get_by_role("dialog", name="You were signed out").is_visible()
+    assert not a.locator("#idle-dialog").evaluate("d => d.open")
+    assert not errors, errors
+    context.close()

@@ -73,3 +73,36 @@ def test_a_second_checkout_of_a_just_ordered_cart_gets_409_with_the_order(gw):
     assert f'<a href="/orders/{order_id}">Order {order_id}</a>' in page.text
     with gw.portal() as db:
         assert db.scalar(sa.select(sa.func.count()).select_from(Order)) == 1
+
+
+def test_a_checkout_committed_between_reading_the_cart_and_its_lines_is_told_just_ordered(clean, monkeypatch):
+    """The interleaving CI hit once in 8 concurrent checkouts: this checkout reads the cart (no order
+    yet), another checkout commits, then this one reads the lines (none left). It was told "the cart
+    is empty" (Invalid); it must be told which order was just made."""
+    from ecgateway.commerce.errors import CartJustOrdered
+
+    shop = clean
+    with shop.session() as s, shop.jde_engine.connect() as jde:
+        carts.add_item(s, Jde(jde, shop.tables), ctx=shop.ctx("rep"), item=shop.items[0], quantity=2)
+        s.commit()
+    real_cart_items = orders.cart_items
+    made: list[int] = []
+
+    def other_checkout_first(session, *, ctx):
+        if not made:
+            made.append(0)
+            with shop.session() as s, shop.jde_engine.connect() as jde:
+                made[0] = orders.place_order(s, Jde(jde, shop.tables, "00000"), shop.erp, ctx=shop.ctx("rep"),
+                                             idempotency_key="between-1", ship_to=shop.ships[0].an8,
+                                             customer_po="PO-BETWEEN").order.id
+        return real_cart_items(session, ctx=ctx)
+
+    monkeypatch.setattr(orders, "cart_items", other_checkout_first)
+    with shop.session() as s, shop.jde_engine.connect() as jde:
+        try:
+            orders.place_order(s, Jde(jde, shop.tables, "00000"), shop.erp, ctx=shop.ctx("rep"),
+                               idempotency_key="between-2", ship_to=shop.ships[0].an8, customer_po="PO-BETWEEN")
+        except CartJustOrdered as exc:
+            assert exc.order_id == made[0]
+        else:
+            raise AssertionError("the second checkout made an order of an already ordered cart")

@@ -11,11 +11,12 @@ import sqlalchemy as sa
 from ecgateway.audit.models import AuditEntry
 from ecgateway.commerce import carts, orders
 from ecgateway.commerce.models import Order, OutboxMessage
-from ecgateway.commerce.outbox import OutboxSettings, Relay, backoff_seconds, outbox_counts
+from ecgateway.commerce.outbox import OutboxSettings, Relay, outbox_counts
 from ecgateway.db import make_engine
 from ecgateway.erp.local import LocalErp
 from ecgateway.erp.references import external_reference
 from ecgateway.jde.handle import Jde
+from ecgateway.leased import backoff_seconds
 
 FAST = OutboxSettings(poll_seconds=0.05, lease_seconds=30, batch_size=5, backoff_base_seconds=0.2,
                       backoff_cap_seconds=2.0, run_with_server=False)

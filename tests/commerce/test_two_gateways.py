@@ -18,28 +18,32 @@ from ecgateway.jde.handle import Jde
 from web.web_env import PASSWORD
 
 SUBMITS = 50
+TIMEOUT = 60  # seconds a request may take on a loaded CI machine (httpx's default 5 s timed out there)
 
 
 def test_fifty_submits_with_one_key_over_two_gateway_processes_give_one_erp_order(gw):
-    env = gateway_env(gw)
+    # Four worker processes share PostgreSQL with the other tests running at the same time: a small pool
+    # each keeps them under max_connections (CI once saw a 500 there; now such a refusal is a 503).
+    env = {**gateway_env(gw), "ECGW_DB_POOL_SIZE": "3", "ECGW_DB_MAX_OVERFLOW": "4"}
     ports = [free_port(), free_port()]
     servers = [serve(env, port) for port in ports]
     try:
         a, b = (f"http://127.0.0.1:{p}" for p in ports)
         # sign in on one process, act and fill the cart on the other: all state is in the database
-        r = httpx.post(f"{a}/api/v1/session", json={"login": "sales1", "password": PASSWORD})
+        r = httpx.post(f"{a}/api/v1/session", json={"login": "sales1", "password": PASSWORD}, timeout=TIMEOUT)
         assert r.status_code == 200, r.text
         cookies = dict(r.cookies)
         r = httpx.post(f"{b}/api/v1/obo", json={"an8": gw.accounts[0]}, cookies=cookies,
-                       headers={"X-CSRF-Token": r.json()["csrf_token"]})
+                       headers={"X-CSRF-Token": r.json()["csrf_token"]}, timeout=TIMEOUT)
         assert r.status_code == 200, r.text
         cookies.update(dict(r.cookies))
         headers = {"X-CSRF-Token": r.json()["csrf_token"]}
-        items = [i["item"] for i in httpx.get(f"{a}/api/v1/catalog", params={"limit": 40}, cookies=cookies).json()["items"]
+        items = [i["item"] for i in httpx.get(f"{a}/api/v1/catalog", params={"limit": 40}, cookies=cookies,
+                                                  timeout=TIMEOUT).json()["items"]
                  if i["available"]][:3]
         for item in items:
             assert httpx.post(f"{b}/api/v1/cart/lines", json={"item": item, "quantity": 2}, cookies=cookies,
-                              headers=headers).status_code == 201
+                              headers=headers, timeout=TIMEOUT).status_code == 201
         with gw.runtime.jde_engine.connect() as jde:
             bill = billing_addresses(Jde(jde, gw.runtime.jde, "00000"), account_an8=gw.accounts[0])[0].an8
             ship = shipping_addresses(Jde(jde, gw.runtime.jde, "00000"), billing_an8=bill)[0].an8
@@ -52,7 +56,7 @@ def test_fifty_submits_with_one_key_over_two_gateway_processes_give_one_erp_orde
         def submit(n: int) -> tuple[int, str | None, int | None]:
             base = (a, b)[n % 2]
             resp = httpx.post(f"{base}/api/v1/orders", json=body, cookies=cookies,
-                              headers={**headers, "Idempotency-Key": key}, timeout=60)
+                              headers={**headers, "Idempotency-Key": key}, timeout=TIMEOUT)
             order_id = resp.json().get("id") if resp.status_code == 201 else None
             return resp.status_code, resp.headers.get("Idempotent-Replayed"), order_id
 

@@ -24,6 +24,7 @@ def test_an_api_offset_past_any_list_is_422_naming_the_field(gw, login, path):
         r = client.get(path, params={"offset": value})
         assert r.status_code == 422, (path, value[:30], r.status_code, r.text[:300])
         assert r.json()["message"].count("offset") == 1 and "offset:" in r.json()["message"]
+        assert r.json()["field"] == "offset"  # one field at fault: named as a GatewayError names it
     assert client.get(path, params={"offset": str(OFFSET_MAX)}).status_code == 200  # the bound itself: an empty page
 
 

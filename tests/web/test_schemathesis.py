@@ -21,7 +21,8 @@ from web.web_env import PASSWORD
 
 EXAMPLES = 6
 ROLES = ("cust1", "ar1", "sales1", "cs1", "admin1", "sales1 acting")
-# Ending the session or the on-behalf-of under test would leave the rest of the role's run signed out.
+# Ending the session or the on-behalf-of under test would leave the rest of the role's run signed out:
+# these three run in test_the_session_operations_answer_as_documented, each example on a session of its own.
 # "Schema-valid request rejected" takes every refusal of a well-formed request for a bug, but the
 # gateway refuses such requests by design, with 400/422 and the reason: a NUL in any text, a
 # shipping address not of the account, an item JDE does not price, a filter the policy forbids.
@@ -66,6 +67,42 @@ def test_every_api_operation_answers_as_documented(served, role):
         calls += 1
     print(f"schemathesis as {role}: {calls} operations x {EXAMPLES} examples in {time.monotonic() - started:.1f} s")
     assert not failures, f"{len(failures)} operations fail as {role}:\n\n" + "\n\n".join(failures)
+
+
+# (method, path, who sends it): each generated request gets a fresh session of that role (None: signed out).
+SESSION_OPERATIONS = [("DELETE", "/api/v1/session", "cs1"), ("DELETE", "/api/v1/obo", "sales1 acting"),
+                      ("POST", "/api/v1/session", None)]
+
+
+@pytest.mark.parametrize(("method", "path", "role"), SESSION_OPERATIONS)
+def test_the_session_operations_answer_as_documented(served, method, path, role):
+    """Sign-in, sign-out and ending the on-behalf-of, fuzzed too: a new session for every example, so
+    what one example ends is not what the next one needs. Sign-in's generated logins fail, and fail
+    into the throttle's counts: they are removed afterwards, so no other test meets a 429."""
+    import sqlalchemy as sa
+
+    from ecgateway.auth.models import LoginFailure
+
+    gw, base = served
+    schema = schemathesis.openapi.from_dict(gw.app.openapi())
+    operation = schema[path][method]
+    calls = []
+
+    @given(case=operation.as_strategy())
+    @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
+              phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+    def check(case):
+        session = _signed_in(base, role) if role else requests.Session()
+        calls.append(case)
+        case.call_and_validate(base_url=base, session=session, excluded_checks=EXCLUDED_CHECKS)
+
+    try:
+        check()
+    finally:
+        with gw.portal() as db:
+            db.execute(sa.delete(LoginFailure))
+            db.commit()
+    assert calls, "no request was generated"
 
 
 def _signed_in(base: str, role: str) -> requests.Session:

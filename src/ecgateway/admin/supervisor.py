@@ -1,8 +1,10 @@
 """The supervisor's view: who acts for whom now, activity over a period, alerts, one account's reps.
 
-Every figure is one grouped query over the audit entries (indexes of migration 0050_supervisor),
-so it equals what counting the entries by hand gives; nothing here writes an audit entry except
-ending a session. Reps are told from other actors by their user type (auth.roles.is_rep).
+Every figure is one statement: the period's rows of the daily roll-up (admin/rollup.py, kept by
+the relay loop) plus the entries not rolled up yet (today's) counted live from the audit table
+(indexes of migration 0050_supervisor), so it equals what counting the entries by hand gives;
+figures_direct counts the same from the audit entries alone. Nothing here writes an audit entry
+except ending a session. Reps are told from other actors by their user type (auth.roles.is_rep).
 """
 
 from __future__ import annotations
@@ -16,11 +18,11 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import Numeric, cast, func, select
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ecgateway.admin import rollup
 from ecgateway.admin.models import SupervisorAlert
 from ecgateway.admin.users import AdminError, NotFound
 from ecgateway.audit import record
@@ -38,7 +40,7 @@ from ecgateway.portal.models import User
 
 _log = logging.getLogger(__name__)
 
-SESSION_STARTS = ("obo.start", "obo.change")  # each begins acting for one account
+SESSION_STARTS = rollup.SESSION_STARTS  # each begins acting for one account
 MAX_PERIOD_DAYS = 366
 DEFAULT_PERIOD_DAYS = 14
 TOP_ACCOUNTS = 10
@@ -246,13 +248,29 @@ class Figures:
 
 
 def figures(portal: Session, *, within: Period) -> Figures:
-    """The period's figures, each one grouped query over the audit entries."""
-    sessions = _sessions_per_day(portal, within)
+    """The period's figures: each one statement over the daily roll-up and the entries after it."""
+    bounds = (within.date_from, within.date_to, within.start, within.end)
+    sessions = {(_as_date(d), login): int(n) for d, login, n in rollup.sessions_per_day(portal, *bounds)}
+    u = rollup.sessions_rows(portal, *bounds)
+    n = func.sum(u.c.n)
+    accounts = [AccountFigure(an8, int(k), reps) for an8, k, reps in portal.execute(
+        select(u.c.an8, n, func.count(u.c.login.distinct())).where(u.c.an8.is_not(None))
+        .group_by(u.c.an8).order_by(n.desc(), u.c.an8).limit(TOP_ACCOUNTS)).all()]
+    return _figures(within, sessions, _order_figures(rollup.orders_rows(portal, *bounds)),
+                    _refusal_figures(portal, rollup.refusals_rows(portal, *bounds)), accounts)
+
+
+def figures_direct(portal: Session, *, within: Period) -> Figures:
+    """The same figures counted from the audit entries alone (no roll-up): what figures() must equal."""
+    return _figures(within, _sessions_per_day(portal, within), _orders(portal, within), _refusals(portal, within),
+                    _accounts(portal, within))
+
+
+def _figures(within: Period, sessions, orders, refusals, accounts) -> Figures:
     totals: dict[str, int] = defaultdict(int)
     for (_, rep), n in sessions.items():
         totals[rep] += n
-    return Figures(period=within, sessions=sessions, orders=_orders(portal, within),
-                   refusals=_refusals(portal, within), accounts=_accounts(portal, within),
+    return Figures(period=within, sessions=sessions, orders=orders, refusals=refusals, accounts=accounts,
                    reps=sorted(totals, key=lambda r: (-totals[r], r)))
 
 
@@ -471,50 +489,57 @@ def account_history(portal: Session, *, account: int, limit: int = ACCOUNT_ENTRI
 # -- helpers -----------------------------------------------------------------------------------
 
 def _sessions_per_day(portal: Session, within: Period) -> dict[tuple[dt.date, str], int]:
-    day = _day(portal)
+    day = rollup.day_of(_dialect(portal))
     rows = portal.execute(
         select(day, AuditEntry.actor_login, func.count())
-        .where(in_values(AuditEntry.action, SESSION_STARTS), AuditEntry.outcome == "ok",
-               AuditEntry.at >= within.start, AuditEntry.at < within.end)
+        .where(*rollup.session_starts(), AuditEntry.at >= within.start, AuditEntry.at < within.end)
         .group_by(day, AuditEntry.actor_login)
     ).all()
     return {(_as_date(d), login): n for d, login, n in rows}
 
 
 def _orders(portal: Session, within: Period) -> list[OrderFigure]:
-    on_behalf, total, currency = (_json_text(portal, k) for k in ("on_behalf", "total", "currency"))
+    name = _dialect(portal)
+    channel, currency = rollup.channel_of(name), rollup.currency_of(name)
     rows = portal.execute(
-        select(on_behalf, currency, func.count(), func.sum(cast(total, Numeric(18, 4))))
-        .where(AuditEntry.action == "order.place", AuditEntry.outcome == "ok",
-               AuditEntry.at >= within.start, AuditEntry.at < within.end)
-        .group_by(on_behalf, currency)
+        select(channel, currency, func.count(), func.sum(rollup.total_of(name)))
+        .where(*rollup.orders_placed(), AuditEntry.at >= within.start, AuditEntry.at < within.end)
+        .group_by(channel, currency)
     ).all()
+    return _order_figures([(ch, cur, n, Decimal(str(amount or 0))) for ch, cur, n, amount in rows])
+
+
+def _order_figures(rows) -> list[OrderFigure]:
+    """(channel, currency, count, amount) rows, each (channel, currency) once, on behalf first."""
     merged: dict[tuple[str, str], list] = {}
-    for flag, cur, n, amount in rows:
-        key = ("on behalf" if str(flag).lower() in ("1", "true") else "customer", cur or "")
-        slot = merged.setdefault(key, [0, Decimal(0)])
+    for ch, cur, n, amount in rows:
+        slot = merged.setdefault((ch, cur or ""), [0, Decimal(0)])
         slot[0] += n
-        slot[1] += Decimal(str(amount or 0))
+        slot[1] += amount
     return [OrderFigure(ch, cur, n, amt.quantize(Decimal("0.01")))
             for (ch, cur), (n, amt) in sorted(merged.items(), key=lambda kv: (kv[0][0] != "on behalf", kv[0][1]))]
 
 
 def _refusals(portal: Session, within: Period) -> list[RefusalFigure]:
-    is_start = AuditEntry.action == "obo.start"
     rows = portal.execute(
-        select(AuditEntry.actor_user_id, is_start, func.count())
-        .where(AuditEntry.outcome == "refused", AuditEntry.at >= within.start, AuditEntry.at < within.end,
-               AuditEntry.actor_user_id.is_not(None))
-        .group_by(AuditEntry.actor_user_id, is_start)
+        select(AuditEntry.actor_user_id, func.sum(rollup.is_start_refusal()), func.sum(rollup.is_action_refusal()))
+        .where(*rollup.refused(), AuditEntry.at >= within.start, AuditEntry.at < within.end)
+        .group_by(AuditEntry.actor_user_id)
     ).all()
+    return _refusal_figures(portal, rows)
+
+
+def _refusal_figures(portal: Session, rows) -> list[RefusalFigure]:
+    """(user id, refused starts, refused actions) rows: the reps' (other actors left out), most first."""
     users = _users(portal, {r[0] for r in rows})
     per: dict[str, list[int]] = {}
-    for uid, start, n in rows:
+    for uid, starts, actions in rows:
         user = users.get(uid)
         if user is None or not is_rep(user):
             continue
         slot = per.setdefault(user.login, [0, 0])
-        slot[0 if start else 1] += n
+        slot[0] += int(starts or 0)
+        slot[1] += int(actions or 0)
     return sorted((RefusalFigure(login, s, a) for login, (s, a) in per.items()),
                   key=lambda r: (-(r.refused_starts + r.refused_actions), r.rep_login))
 
@@ -523,8 +548,8 @@ def _accounts(portal: Session, within: Period) -> list[AccountFigure]:
     n = func.count()
     rows = portal.execute(
         select(AuditEntry.subject_an8, n, func.count(AuditEntry.actor_login.distinct()))
-        .where(in_values(AuditEntry.action, SESSION_STARTS), AuditEntry.outcome == "ok",
-               AuditEntry.at >= within.start, AuditEntry.at < within.end, AuditEntry.subject_an8.is_not(None))
+        .where(*rollup.session_starts(), AuditEntry.at >= within.start, AuditEntry.at < within.end,
+               AuditEntry.subject_an8.is_not(None))
         .group_by(AuditEntry.subject_an8)
         .order_by(n.desc(), AuditEntry.subject_an8)
         .limit(TOP_ACCOUNTS)
@@ -532,18 +557,8 @@ def _accounts(portal: Session, within: Period) -> list[AccountFigure]:
     return [AccountFigure(an8, sessions, reps) for an8, sessions, reps in rows]
 
 
-def _day(portal: Session):
-    """The entry's UTC day, as the database writes it."""
-    if portal.get_bind().dialect.name == "postgresql":
-        return func.date(func.timezone("UTC", AuditEntry.at))
-    return func.date(AuditEntry.at)  # SQLite keeps the UTC wall time as text
-
-
-def _json_text(portal: Session, key: str):
-    """One key of the entry's detail (canonical JSON text), as text."""
-    if portal.get_bind().dialect.name == "postgresql":
-        return cast(AuditEntry.detail, JSONB)[key].astext
-    return func.json_extract(AuditEntry.detail, f"$.{key}")
+def _dialect(portal: Session) -> str:
+    return portal.get_bind().dialect.name
 
 
 def _users(portal: Session, ids: Iterable[int | None]) -> Mapping[int, User]:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Index, Integer, String, Text
+from sqlalchemy import Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ecgateway.db import UtcDateTime
 from ecgateway.portal.models import Base
 
 GENESIS_HASH = "0" * 64  # the prev_hash of the first entry
+ORDERS_PLACED = "action = 'order.place' AND outcome = 'ok'"  # the partial index's condition (a constant)
 
 
 class AuditEntry(Base):
@@ -23,6 +24,10 @@ class AuditEntry(Base):
         Index("ix_audit_entries_outcome_at", "outcome", "at", "actor_user_id", "action"),
         Index("ix_audit_entries_actor_seq", "actor_user_id", "seq"),
         Index("ix_audit_entries_subject_seq", "subject_an8", "seq"),
+        # The orders placed in a period (migration 0070_supervisor_rollup): PostgreSQL planned the orders
+        # figure on ix_audit_entries_at, reading every entry of the period to keep 1 in 20.
+        Index("ix_audit_entries_orders_at", "at", postgresql_where=text(ORDERS_PLACED),
+              sqlite_where=text(ORDERS_PLACED)),
     )
 
     # Position in the chain, given out under the head's lock: 1, 2, 3... with no gaps.

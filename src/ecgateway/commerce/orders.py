@@ -258,6 +258,11 @@ def _checkout(
     seen_order = found.last_order_id if found is not None else None
     items = cart_items(session, ctx=ctx)
     if not items:
+        # Each read sees what was committed when it ran (SQLite reads outside a transaction here,
+        # PostgreSQL reads committed), so a checkout that committed between find_cart and cart_items
+        # shows as an empty cart with no order yet: read the cart's last order again, after the lines.
+        if found is not None:
+            seen_order = session.scalar(sa.select(Cart.last_order_id).where(Cart.id == found.id))
         _refuse_if_just_ordered(session, seen_order)
         raise Invalid("the cart is empty: add items from the catalog before checking out", field="cart")
     session.commit()  # end the read: no portal transaction (on SQLite, the write lock) is held while the ERP prices

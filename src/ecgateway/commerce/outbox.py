@@ -3,10 +3,8 @@
 Each order's outbox row is committed with the order. A relay (a thread started with the
 server, or `ecgateway outbox run`) repeatedly:
 
-1. claims due rows with a lease: on PostgreSQL it picks them with SELECT ... FOR UPDATE
-   SKIP LOCKED, so relays in several processes never wait on or take the same row, then
-   sets the lease; on SQLite the UPDATE setting the lease checks again that each row is
-   still due, under the database's single write lock, and returns the rows it took;
+1. claims due rows with a lease (ecgateway.leased, shared with the e-mail outbox: FOR UPDATE
+   SKIP LOCKED on PostgreSQL, a re-checking UPDATE under the write lock on SQLite);
 2. sends each order with `Erp.submit_order` (the ERP drops a second order with the same
    key, so a relay that died after sending and before step 3 does no harm);
 3. marks the row done and the order sent only after the ERP accepted it.
@@ -28,7 +26,6 @@ import os
 import random
 import secrets
 import socket
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -52,7 +49,6 @@ from ecgateway.commerce.models import (
     Order,
     OutboxMessage,
 )
-from ecgateway.db import in_values
 from ecgateway.erp.base import (
     Erp,
     ErpRejected,
@@ -61,6 +57,7 @@ from ecgateway.erp.base import (
     OrderReceipt,
     OrderSubmission,
 )
+from ecgateway.leased import LeasedRows, PollingWorker, backoff_seconds
 
 log = logging.getLogger("ecgateway.outbox")
 
@@ -105,8 +102,11 @@ class PassResult:
     pause_seconds: float = 0.0  # > 0 when the ERP was unavailable: wait this long before the next pass
 
 
+ROWS = LeasedRows(OutboxMessage, OUTBOX_PENDING)
+
+
 @dataclass
-class Relay:
+class Relay(PollingWorker):
     sessions: sessionmaker[Session]
     erp: Erp
     settings: OutboxSettings = field(default_factory=OutboxSettings)
@@ -115,10 +115,11 @@ class Relay:
     rng: random.Random = field(default_factory=random.Random)
     chores: list[Chore] = field(default_factory=list)
 
+    thread_name = "outbox-relay"
+    log = log
+
     def __post_init__(self) -> None:
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self.start_loop_state()
         self._next_key_purge = 0.0  # time.monotonic() of the next clean-up of dead requests' keys
 
     def run_once(self) -> PassResult:
@@ -160,34 +161,14 @@ class Relay:
                 result.sent += 1
         return result
 
-    def run_until_idle(self, max_passes: int = 1000) -> PassResult:
-        """Passes until nothing is due (or the ERP is unavailable); the totals."""
-        total = PassResult()
-        for _ in range(max_passes):
-            one = self.run_once()
-            for name in ("claimed", "sent", "retried", "rejected"):
-                setattr(total, name, getattr(total, name) + getattr(one, name))
-            total.pause_seconds = one.pause_seconds
-            if one.claimed == 0 or one.pause_seconds:
-                break
-        return total
+    def poll_seconds(self) -> float:
+        return self.settings.poll_seconds
 
-    def run_forever(self, stop: threading.Event | None = None) -> None:
-        """Loop until stop is set: pass, then wait for the poll interval, a wake-up, or an ERP pause."""
-        stop = stop or self._stop
-        while not stop.is_set():
-            self.run_chores()
-            try:
-                result = self.run_once()
-            except Exception:  # noqa: BLE001 - e.g. the portal database restarting: keep the relay alive
-                log.exception("outbox: relay pass failed; retrying in %.1fs", self.settings.poll_seconds)
-                stop.wait(self.settings.poll_seconds)
-                continue
-            if result.pause_seconds:
-                stop.wait(result.pause_seconds)  # new orders do not cut an ERP pause short
-            elif result.claimed < self.settings.batch_size:
-                self._wake.wait(self.settings.poll_seconds)
-                self._wake.clear()
+    def batch_size(self) -> int:
+        return self.settings.batch_size
+
+    def before_pass(self) -> None:
+        self.run_chores()
 
     def run_chores(self) -> None:
         """Run the chores that are due; a failing chore is logged and tried again at its next time."""
@@ -201,26 +182,6 @@ class Relay:
             except Exception:  # noqa: BLE001 - e.g. JDE unreachable: orders keep flowing, the chore retries
                 log.exception("relay chore %s failed; next try in %.0fs", chore.name, chore.every)
 
-    def wake(self) -> None:
-        """Look for due rows now (called after an order commits in this process)."""
-        self._wake.set()
-
-    def start(self) -> None:
-        """Run the loop in a daemon thread."""
-        if self._thread is not None:
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self.run_forever, name="outbox-relay", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """Stop the thread after its current send; rows it still holds return after their lease."""
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-
     def purge_keys(self) -> int:
         """Delete the in-flight Idempotency-Keys whose lease ran out; how many."""
         self._next_key_purge = time.monotonic() + KEY_PURGE_SECONDS
@@ -233,34 +194,8 @@ class Relay:
     # --- steps ------------------------------------------------------------------------------
 
     def _claim(self) -> list[int]:
-        now = utcnow()
-        due = (
-            OutboxMessage.state == OUTBOX_PENDING,
-            OutboxMessage.next_attempt_at <= now,
-            sa.or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
-        )
-        pick = (
-            sa.select(OutboxMessage.id).where(*due)
-            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
-            .limit(self.settings.batch_size)
-            .with_for_update(skip_locked=True)  # PostgreSQL; SQLite renders no locking clause
-        )
-        # Two statements, not UPDATE ... IN (SELECT ... LIMIT): PostgreSQL may rescan such a
-        # subquery, and a rescan skips the rows just updated and picks more than the limit.
-        with self.sessions() as session, session.begin():
-            picked = list(session.execute(pick).scalars())
-            if not picked:
-                return []
-            # The due conditions again: on SQLite another relay may have claimed a picked row
-            # between the SELECT and this UPDATE, which runs under the database's write lock.
-            claimed = session.execute(
-                sa.update(OutboxMessage)
-                .where(in_values(OutboxMessage.id, picked), *due)
-                .values(claimed_by=self.name, claimed_until=now + dt.timedelta(seconds=self.settings.lease_seconds))
-                .returning(OutboxMessage.id),
-                execution_options={"synchronize_session": False},
-            ).scalars()
-            return sorted(claimed)
+        return ROWS.claim(self.sessions, by=self.name, limit=self.settings.batch_size,
+                          lease_seconds=self.settings.lease_seconds)
 
     def _load(self, outbox_id: int) -> tuple[OrderSubmission | None, int]:
         """The order to send and its attempts so far, if this relay still holds the row."""
@@ -306,13 +241,7 @@ class Relay:
                                 cap=self.settings.backoff_cap_seconds, rng=self.rng)
         now = utcnow()
         with self.sessions() as session, session.begin():
-            session.execute(
-                sa.update(OutboxMessage)
-                .where(OutboxMessage.id == outbox_id, OutboxMessage.claimed_by == self.name,
-                       OutboxMessage.state == OUTBOX_PENDING)
-                .values(attempts=OutboxMessage.attempts + 1, next_attempt_at=now + dt.timedelta(seconds=delay),
-                        claimed_by=None, claimed_until=None, last_error=f"{type(exc).__name__}: {exc}"[:1000])
-            )
+            ROWS.retry(session, outbox_id, by=self.name, delay=delay, error=exc)
             order_id = session.scalar(sa.select(OutboxMessage.order_id).where(OutboxMessage.id == outbox_id))
             session.execute(
                 sa.update(Order).where(Order.id == order_id, Order.status == ORDER_WAITING)
@@ -321,17 +250,7 @@ class Relay:
         return delay
 
     def _release(self, outbox_ids: list[int], delay: float) -> None:
-        """Give back rows not tried in this pass, due again after delay, without counting an attempt."""
-        if not outbox_ids:
-            return
-        now = utcnow()
-        with self.sessions() as session, session.begin():
-            session.execute(
-                sa.update(OutboxMessage)
-                .where(in_values(OutboxMessage.id, outbox_ids), OutboxMessage.claimed_by == self.name,
-                       OutboxMessage.state == OUTBOX_PENDING)
-                .values(next_attempt_at=now + dt.timedelta(seconds=delay), claimed_by=None, claimed_until=None)
-            )
+        ROWS.release(self.sessions, outbox_ids, by=self.name, delay=delay)
 
     def _reject(self, outbox_id: int, exc: ErpRejected) -> None:
         now = utcnow()
@@ -351,12 +270,6 @@ class Relay:
             record(session, actor=None, subject_an8=order.account_an8, action="order.rejected",
                    object=f"order {order.id}", outcome="error", detail={"reason": exc.reason[:300], "relay": self.name})
         log.error("outbox: JD Edwards refused order row %d: %s", outbox_id, exc)
-
-
-def backoff_seconds(attempt: int, *, base: float, cap: float, rng: random.Random) -> float:
-    """Exponential backoff for the nth attempt, capped, with jitter over its upper half."""
-    ceiling = min(cap, base * (2 ** max(0, attempt - 1)))
-    return rng.uniform(ceiling / 2, ceiling)
 
 
 def outbox_counts(session: Session) -> dict[str, int]:

@@ -3,8 +3,7 @@
 A message is rendered and stored by `enqueue` in the same transaction as the action it tells of
 (a list saved, a list rejected), so either both are committed or neither. The sender (a thread
 started with the server as the order relay is, or `ecgateway mail run`) repeatedly claims due
-rows with a lease (FOR UPDATE SKIP LOCKED on PostgreSQL; on SQLite the UPDATE re-checks the due
-conditions under the write lock), hands each to the transport (SMTP, or an .eml file), and marks
+rows with a lease (ecgateway.leased, the same claim and loop as the order relay's), hands each to the transport (SMTP, or an .eml file), and marks
 it sent. When the server cannot be reached the message stays pending and is tried again after a
 capped, jittered backoff; the rest of the batch waits as long. A 5xx refusal marks it dead.
 Each message keeps its Message-ID across attempts, so a resend after a crash is recognisable.
@@ -12,14 +11,12 @@ Each message keeps its Message-ID across attempts, so a resend after a crash is 
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import os
 import random
 import re
 import secrets
 import socket
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,8 +26,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ecgateway.clock import as_utc, utcnow
 from ecgateway.config import Settings, get_settings
-from ecgateway.db import in_values
 from ecgateway.errors import GatewayError
+from ecgateway.leased import LeasedRows, PollingWorker, backoff_seconds
 from ecgateway.mail.models import MAIL_DEAD, MAIL_PENDING, MAIL_SENT, EmailMessage
 from ecgateway.mail.render import render
 from ecgateway.mail.transport import (
@@ -82,19 +79,30 @@ class SendResult:
     pause_seconds: float = 0.0  # > 0 when the server was unreachable
 
 
+ROWS = LeasedRows(EmailMessage, MAIL_PENDING)
+
+
 @dataclass
-class MailSender:
+class MailSender(PollingWorker):
     sessions: sessionmaker[Session]
     settings: Settings
     transport: Transport | None = None
     name: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}")
     rng: random.Random = field(default_factory=random.Random)
 
+    thread_name = "mail-sender"
+    max_passes = 100
+    log = log
+
     def __post_init__(self) -> None:
         self.transport = self.transport or make_transport(self.settings)
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self.start_loop_state()
+
+    def poll_seconds(self) -> float:
+        return self.settings.mail_poll_seconds
+
+    def batch_size(self) -> int:
+        return self.settings.mail_batch_size
 
     def run_once(self) -> SendResult:
         """Claim due messages and send them; one pass."""
@@ -128,75 +136,11 @@ class MailSender:
                 result.sent += 1
         return result
 
-    def run_until_idle(self, max_passes: int = 100) -> SendResult:
-        """Passes until nothing is due (or the server is unreachable); the totals."""
-        total = SendResult()
-        for _ in range(max_passes):
-            one = self.run_once()
-            for name in ("claimed", "sent", "retried", "refused"):
-                setattr(total, name, getattr(total, name) + getattr(one, name))
-            total.pause_seconds = one.pause_seconds
-            if one.claimed == 0 or one.pause_seconds:
-                break
-        return total
-
-    def run_forever(self, stop: threading.Event | None = None) -> None:
-        """Loop until stop is set, as the order relay does: pass, then wait (poll, wake-up or backoff)."""
-        stop = stop or self._stop
-        while not stop.is_set():
-            try:
-                result = self.run_once()
-            except Exception:  # noqa: BLE001 - e.g. the portal database restarting: keep the sender alive
-                log.exception("mail: sender pass failed; retrying in %.1fs", self.settings.mail_poll_seconds)
-                stop.wait(self.settings.mail_poll_seconds)
-                continue
-            if result.pause_seconds:
-                stop.wait(result.pause_seconds)
-            elif result.claimed < self.settings.mail_batch_size:
-                self._wake.wait(self.settings.mail_poll_seconds)
-                self._wake.clear()
-
-    def wake(self) -> None:
-        """Look for due messages now (after a transaction that enqueued one committed)."""
-        self._wake.set()
-
-    def start(self) -> None:
-        if self._thread is not None:
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self.run_forever, name="mail-sender", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-
     # --- steps ------------------------------------------------------------------------------
 
     def _claim(self) -> list[int]:
-        now = utcnow()
-        due = (
-            EmailMessage.state == MAIL_PENDING,
-            EmailMessage.next_attempt_at <= now,
-            sa.or_(EmailMessage.claimed_until.is_(None), EmailMessage.claimed_until < now),
-        )
-        pick = (sa.select(EmailMessage.id).where(*due).order_by(EmailMessage.next_attempt_at, EmailMessage.id)
-                .limit(self.settings.mail_batch_size).with_for_update(skip_locked=True))
-        with self.sessions() as session, session.begin():
-            picked = list(session.execute(pick).scalars())
-            if not picked:
-                return []
-            claimed = session.execute(
-                sa.update(EmailMessage).where(in_values(EmailMessage.id, picked), *due)
-                .values(claimed_by=self.name,
-                        claimed_until=now + dt.timedelta(seconds=self.settings.mail_lease_seconds))
-                .returning(EmailMessage.id),
-                execution_options={"synchronize_session": False},
-            ).scalars()
-            return sorted(claimed)
+        return ROWS.claim(self.sessions, by=self.name, limit=self.settings.mail_batch_size,
+                          lease_seconds=self.settings.mail_lease_seconds)
 
     def _load(self, message_id: int):
         with self.sessions() as session:
@@ -220,31 +164,11 @@ class MailSender:
         delay = backoff_seconds(attempts + 1, base=self.settings.mail_backoff_base_seconds,
                                 cap=self.settings.mail_backoff_cap_seconds, rng=self.rng)
         with self.sessions() as session, session.begin():
-            session.execute(
-                sa.update(EmailMessage)
-                .where(EmailMessage.id == message_id, EmailMessage.claimed_by == self.name,
-                       EmailMessage.state == MAIL_PENDING)
-                .values(attempts=EmailMessage.attempts + 1, next_attempt_at=utcnow() + dt.timedelta(seconds=delay),
-                        claimed_by=None, claimed_until=None, last_error=f"{type(exc).__name__}: {exc}"[:1000])
-            )
+            ROWS.retry(session, message_id, by=self.name, delay=delay, error=exc)
         return delay
 
     def _release(self, message_ids: list[int], delay: float) -> None:
-        if not message_ids:
-            return
-        with self.sessions() as session, session.begin():
-            session.execute(
-                sa.update(EmailMessage)
-                .where(in_values(EmailMessage.id, message_ids), EmailMessage.claimed_by == self.name,
-                       EmailMessage.state == MAIL_PENDING)
-                .values(next_attempt_at=utcnow() + dt.timedelta(seconds=delay), claimed_by=None, claimed_until=None)
-            )
-
-
-def backoff_seconds(attempt: int, *, base: float, cap: float, rng: random.Random) -> float:
-    """Exponential backoff for the nth attempt, capped, jittered over its upper half (as the order relay's)."""
-    ceiling = min(cap, base * (2 ** max(0, attempt - 1)))
-    return rng.uniform(ceiling / 2, ceiling)
+        ROWS.release(self.sessions, message_ids, by=self.name, delay=delay)
 
 
 def mail_report(session: Session) -> list[str]:

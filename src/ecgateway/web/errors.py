@@ -12,17 +12,19 @@ The JSON shapes are documented on every API route by web/openapi_errors.py.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from ecgateway.auth.models import AuthSession
-from ecgateway.errors import GatewayError
+from ecgateway.errors import DatabaseBusy, GatewayError
 from ecgateway.web.deps import get_auth
 
 # Request fields in the words the pages use for them (a bad one is told as "The search can be at most...").
@@ -37,14 +39,19 @@ FIELD_WORDS = {
     "rep_id": "The representative", "login": "The login", "password": "The password",
 }
 
+log = logging.getLogger(__name__)
+
 TITLES = {400: "Bad request", 401: "Sign in needed", 403: "Not allowed", 404: "Not found", 405: "Not allowed here",
-          409: "Not possible now", 422: "Please check the form", 429: "Too many attempts", 500: "Something went wrong"}
+          409: "Not possible now", 422: "Please check the form", 429: "Too many attempts", 500: "Something went wrong",
+          503: "Busy just now"}
 
 
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(GatewayError, _gateway_error)
+    app.add_exception_handler(sa_exc.OperationalError, _database_busy)  # refused connection, lock, deadlock
+    app.add_exception_handler(sa_exc.TimeoutError, _database_busy)  # no pooled connection free in time
     app.add_exception_handler(Exception, _server_error)
 
 
@@ -57,13 +64,13 @@ def is_api(request: Request) -> bool:
 
 
 def error_response(request: Request, status: int, message: str, headers: dict | None = None,
-                   link: tuple[str, str] | None = None, back: str | None = None):
+                   link: tuple[str, str] | None = None, back: str | None = None, *, load_auth: bool = True):
     if is_api(request):
         return JSONResponse({"status": status, "message": message}, status_code=status, headers=headers)
     if status == 401 and request.method == "GET":
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
-    if getattr(request.state, "auth", None) is None:
+    if load_auth and getattr(request.state, "auth", None) is None:
         _load_auth(request)  # no route matched, so no dependency ran: the page still shows who and for whom
     templates = request.app.state.templates
     back = back or _same_site_referer(request)  # every error page has a way back to where the person was
@@ -145,13 +152,18 @@ async def _validation_error(request: Request, exc: RequestValidationError):
         return error_response(request, 405, f"{request.method} is not accepted at {request.url.path}: it takes "
                               f"{', '.join(allowed)}.", {"Allow": ", ".join(allowed)})
     if is_api(request):
-        problems = []
+        problems, fields = [], []
         for err in exc.errors():
             where = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "form"))
             problems.append(f"{where or 'request'}: {err.get('msg', 'invalid')}")
+            if where and where not in fields:
+                fields.append(where)
         message = ("The request has fields that are missing or not valid: " + "; ".join(problems)
                    + ". Correct them and send it again.")
-        return error_response(request, 422, message)
+        body = {"status": 422, "message": message}
+        if len(fields) == 1:
+            body["field"] = fields[0]  # as a GatewayError names its field: one field at fault
+        return JSONResponse(body, status_code=422)
     errors = exc.errors()
     message = " ".join(_in_words(err) for err in errors)
     bad_query = {str(err["loc"][1]) for err in errors if len(err.get("loc", ())) > 1 and err["loc"][0] == "query"}
@@ -173,6 +185,21 @@ async def _server_error(request: Request, exc: Exception):
     except Exception:  # noqa: BLE001 - e.g. the portal database is what failed: a page without the signed-in name
         return HTMLResponse(f"<!doctype html><html lang='en'><title>Error · ecgateway</title><h1>Something went wrong</h1>"
                             f"<p role='alert'>{SERVER_ERROR}</p><p><a href='/'>Home</a></p></html>", status_code=500)
+
+
+async def _database_busy(request: Request, exc: Exception):
+    """503 with Retry-After, in the page's words; the cause goes to the log, not to the person."""
+    log.warning("database busy or not answering on %s %s: %s", request.method, request.url.path,
+                str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+    busy = DatabaseBusy()
+    if is_api(request):
+        return JSONResponse(busy.body(), status_code=busy.status, headers=busy.headers())
+    try:  # the page without looking up who is signed in: that needs the database that is busy
+        return error_response(request, busy.status, busy.message, busy.headers(), load_auth=False)
+    except Exception:  # noqa: BLE001 - the page itself could not be drawn: the same words, plainly
+        return HTMLResponse(f"<!doctype html><html lang='en'><title>Busy just now · ecgateway</title>"
+                            f"<h1>Busy just now</h1><p role='alert'>{busy.message}</p><p><a href='/'>Home</a></p></html>",
+                            status_code=busy.status, headers=busy.headers())
 
 
 async def _gateway_error(request: Request, exc: GatewayError):

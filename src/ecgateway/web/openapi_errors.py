@@ -38,7 +38,8 @@ ERROR_STATUSES = {
     422: "A field is missing or not valid; the message names it",
     429: "Too many attempts; the Retry-After header says how long to wait",
     500: "The gateway failed; nothing was changed by the request",
-    503: "A system behind the gateway (JD Edwards, the ERP) cannot answer just now; try again later",
+    503: "A system behind the gateway (JD Edwards, the ERP, its own database) cannot answer just now; the "
+         "Retry-After header, when given, says when to try again",
 }
 
 ERROR_RESPONSES: dict[int | str, dict] = {

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 
 from fastapi import FastAPI
 
+from ecgateway.admin import rollup
 from ecgateway.admin.supervisor import AlertWatcher
 from ecgateway.commerce.outbox import Chore, OutboxSettings, Relay
 from ecgateway.erp import make_erp
@@ -20,12 +21,16 @@ from ecgateway.mail import MailSender
 from ecgateway.obo.receipts import ReceiptingMailSender
 from ecgateway.runtime import Runtime
 
+ROLLUP_BATCHES = 4  # of rollup.BATCH entries per run of the chore
+
 
 def install(app: FastAPI, runtime: Runtime) -> None:
     """Give the app its ERP client and a relay (started by `running`)."""
     app.state.erp = make_erp(runtime)
     # The search index refresh rides on the relay loop: one thread per process for background work.
-    chores = [Chore("search index refresh", runtime.settings.search_refresh_seconds, runtime.refresh_search)]
+    # So does the supervisor's daily roll-up (the audit entries of the days before today, admin/rollup.py).
+    chores = [Chore("search index refresh", runtime.settings.search_refresh_seconds, runtime.refresh_search),
+              Chore("supervisor roll-up", runtime.settings.supervisor_rollup_seconds, lambda: _roll_up(runtime))]
     app.state.relay = Relay(sessions=runtime.portal_sessions, erp=app.state.erp, settings=OutboxSettings(),
                             chores=chores)
     app.state.mailer = ReceiptingMailSender(sessions=runtime.portal_sessions, settings=runtime.settings,
@@ -54,6 +59,13 @@ def running(app: FastAPI) -> Iterator[None]:
         relay.stop()
         app.state.erp.close()
 
+
+
+def _roll_up(runtime: Runtime) -> int:
+    """One run of the supervisor's roll-up: at most ROLLUP_BATCHES batches, so orders keep flowing while a
+    large log is first rolled up (the next run goes on; the view counts what is not rolled up yet live)."""
+    with runtime.portal_sessions() as portal:
+        return rollup.catch_up(portal, max_batches=ROLLUP_BATCHES)
 
 
 def _account_name(runtime: Runtime, an8: int) -> str:
