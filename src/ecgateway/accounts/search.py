@@ -94,6 +94,36 @@ _VOCAB_RANGE = sa.text("SELECT term FROM ecgw_search_vocab WHERE term >= :lo AND
 _TAIL = sa.text("SELECT aban8 FROM ecgw_search_account INDEXED BY ix_ecgw_search_tail"
                 " WHERE substr(hay, -2) = :tail AND aban8 > :after ORDER BY aban8 LIMIT :n")
 _PG_SIZE = sa.text("SELECT pg_total_relation_size('ecgw_search_account')")
+# The rebuild's statements (see SearchIndex.rebuild), written out like the migration's (0060_search_index).
+_FTS_DROP = sa.text("DROP TABLE ecgw_search_fts")
+_FTS_CREATE = sa.text("CREATE VIRTUAL TABLE ecgw_search_fts USING fts5(hay, tokenize='trigram')")
+_FTS_FILL = sa.text("INSERT INTO ecgw_search_fts (rowid, hay) SELECT aban8, hay FROM ecgw_search_account")
+_PG_BUILD_TABLE = "ecgw_search_account_next"
+_PG_BUILD = (  # the next index, built beside the one searches read, then put in its place
+    "SET LOCAL maintenance_work_mem = '256MB'",
+    "CREATE TABLE ecgw_search_account_next (LIKE ecgw_search_account INCLUDING DEFAULTS)",
+)
+_PG_COPY = ("COPY ecgw_search_account_next (aban8, name_key, hay, phone, email, abalky, abalph, abdc, abat1, abmcu, "
+            "abac01, abac02, abac03, abac04, abac05, abac06, abac07, abac08, abac09, abac10, abac11, abac12, abac13, "
+            "abac14, abac15, abac16, abac17, abac18, abac19, abac20, abac21, abac22, abac23, abac24, abac25, abac26, "
+            "abac27, abac28, abac29, abac30, alcty1, aladds, aladdz, alctr, aico, aicrcd, aicpgp) FROM STDIN")
+_PG_INDEX = (  # after the load: one sort per index instead of one insertion per row
+    "ALTER TABLE ecgw_search_account_next ADD CONSTRAINT ecgw_search_account_next_pkey PRIMARY KEY (aban8)",
+    "CREATE INDEX ix_ecgw_search_name_next ON ecgw_search_account_next (name_key, aban8)",
+    "CREATE INDEX ix_ecgw_search_alph_next ON ecgw_search_account_next (abalph, aban8)",
+    "CREATE INDEX ix_ecgw_search_city_next ON ecgw_search_account_next (alcty1, aban8)",
+    "CREATE INDEX ix_ecgw_search_hay_next ON ecgw_search_account_next USING gin (hay gin_trgm_ops)",
+    "ANALYZE ecgw_search_account_next",
+)
+_PG_SWAP = (  # a moment's exclusive lock at the end of the transaction: the old index goes, the new one takes its names
+    "DROP TABLE ecgw_search_account",
+    "ALTER TABLE ecgw_search_account_next RENAME TO ecgw_search_account",
+    "ALTER INDEX ecgw_search_account_next_pkey RENAME TO ecgw_search_account_pkey",
+    "ALTER INDEX ix_ecgw_search_name_next RENAME TO ix_ecgw_search_name",
+    "ALTER INDEX ix_ecgw_search_alph_next RENAME TO ix_ecgw_search_alph",
+    "ALTER INDEX ix_ecgw_search_city_next RENAME TO ix_ecgw_search_city",
+    "ALTER INDEX ix_ecgw_search_hay_next RENAME TO ix_ecgw_search_hay",
+)
 assert FTS_TABLE in str(_FTS_INSERT) and INDEX_TABLE in str(_PG_SIZE)  # one name each, kept in step
 STATE_TABLE = "ecgw_search_state"
 # The filter columns of restrictions/policy.toml the index holds, as JDE gives them (padded), so
@@ -102,7 +132,8 @@ STATE_TABLE = "ecgw_search_state"
 FILTER_COLUMNS = ("abalky", "abalph", "abdc", "abat1", "abmcu", *[f"abac{i:02d}" for i in range(1, 31)],
                   "alcty1", "aladds", "aladdz", "alctr", "aico", "aicrcd", "aicpgp")
 MATCHES = ("number", "number-prefix", "name-prefix", "contains")  # the relevance groups, in order
-REBUILD_PAGE = 2000
+# Accounts a page of the rebuild reads from JDE (keyset pages by number through the base query).
+REBUILD_PAGE = 10_000
 REFRESH_CHUNK = 500
 # How far before the last refresh the next one looks: JDE stamps are written by other machines'
 # clocks and committed after they are stamped.
@@ -129,6 +160,11 @@ accounts_table = sa.Table(
     sa.Column("email", sa.Text, nullable=False),
     *[sa.Column(name, sa.Text, nullable=False) for name in FILTER_COLUMNS],
 )
+# The sort indexes of migration 0060_search_index (SQLite's rebuild drops them and makes them again).
+SORT_INDEXES = (sa.Index("ix_ecgw_search_name", accounts_table.c.name_key, accounts_table.c.aban8),
+                sa.Index("ix_ecgw_search_alph", accounts_table.c.abalph, accounts_table.c.aban8),
+                sa.Index("ix_ecgw_search_city", accounts_table.c.alcty1, accounts_table.c.aban8))
+assert _PG_COPY.split("(", 1)[1].split(")")[0].split(", ") == [c.name for c in accounts_table.c]
 state_table = sa.Table(
     STATE_TABLE, metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
@@ -551,35 +587,72 @@ class SearchIndex:
 
     def rebuild(self, jde: sa.Connection, *, wwa: WorkWithAccounts,
                 on_progress: Callable[[int, int], None] | None = None) -> int:
-        """Copy every account of the base query into the index (one transaction); the count."""
+        """Copy every account of the base query into the index; the count.
+
+        One transaction, so a search running meanwhile reads the previous index, whole, until
+        the commit and the new one after it, never a half-built one. JDE is read in keyset
+        pages of REBUILD_PAGE accounts by number; each row's text is folded once, in Python.
+        The text indexes are made after the load, in one pass each, not row by row:
+        SQLite: the table is emptied, its sort indexes and the FTS5 table dropped, the rows
+        inserted, then the indexes made again and the FTS5 table filled by one INSERT ... SELECT
+        (WAL: readers keep their snapshot; the write lock is held for the rebuild, as before).
+        PostgreSQL: a new table beside the one searches read, filled by COPY, indexed and
+        analyzed, then swapped in under its names (searches wait only for the swap's lock).
+        Measured in bench/RESULTS-search.md (rebuild)."""
         from ecgateway.accounts.service import all_scope, count_accounts
 
         started = time.perf_counter()
         mark = jde_now(wwa.zone) - REFRESH_OVERLAP
         total = count_accounts(jde, wwa=wwa, scope=all_scope(wwa))
-        statement = wwa.statement(None, Shape("index", rows=REBUILD_PAGE))
-        done = 0
+        pages = _index_pages(jde, wwa, total, on_progress)
         with self.engine.begin() as portal:
-            self._clear(portal)
-            after = 0
-            while True:
-                params = wwa.base_params()
-                params["k_an8"] = after
-                rows = [_upper(r) for r in jde.execute(statement, params)]
-                if not rows:
-                    break
-                self._store(portal, rows)
-                done += len(rows)
-                after = int(rows[-1]["ABAN8"])
-                if on_progress:
-                    on_progress(done, max(total, done))
-                if len(rows) < REBUILD_PAGE:
-                    break
+            if self.dialect == "sqlite":
+                done = self._load_sqlite(portal, pages)
+            elif self.dialect == "postgresql" and portal.dialect.driver == "psycopg":  # psycopg 3: COPY
+                done = self._load_postgresql(portal, pages)
+            else:
+                self._clear(portal)
+                done = 0
+                for page in pages:
+                    portal.execute(accounts_table.insert(), [dict(zip(_INDEX_NAMES, r, strict=True)) for r in page])
+                    done += len(page)
             now = utcnow()
             self._save_state(portal, built_at=now, refreshed_at=now, since=mark, accounts=done,
                              rebuild_seconds=time.perf_counter() - started, refresh_seconds=0.0, refreshed_accounts=0)
-        self._analyze()
+        if self.dialect == "sqlite":
+            self._analyze()  # PostgreSQL analyzed the new table before the swap
         self._built = True
+        return done
+
+    def _load_sqlite(self, portal: sa.Connection, pages: Iterable[list[tuple]]) -> int:
+        # The DELETE comes first: it begins the transaction (BEGIN IMMEDIATE, db.immediate_transactions),
+        # which the DDL after it is part of.
+        portal.execute(accounts_table.delete())
+        for index in SORT_INDEXES:
+            index.drop(portal)
+        portal.execute(_FTS_DROP)
+        insert = str(accounts_table.insert().compile(dialect=portal.dialect))
+        done = 0
+        for page in pages:
+            portal.exec_driver_sql(insert, page)
+            done += len(page)
+        for index in SORT_INDEXES:
+            index.create(portal)
+        portal.execute(_FTS_CREATE)
+        portal.execute(_FTS_FILL)
+        return done
+
+    def _load_postgresql(self, portal: sa.Connection, pages: Iterable[list[tuple]]) -> int:
+        for statement in _PG_BUILD:
+            portal.exec_driver_sql(statement)
+        done = 0
+        with portal.connection.driver_connection.cursor() as cursor, cursor.copy(_PG_COPY) as copy:
+            for page in pages:
+                for record in page:
+                    copy.write_row(record)
+                done += len(page)
+        for statement in (*_PG_INDEX, *_PG_SWAP):
+            portal.exec_driver_sql(statement)
         return done
 
     def refresh(self, jde: sa.Connection, *, wwa: WorkWithAccounts, tables: JdeTables) -> RefreshResult | None:
@@ -653,13 +726,59 @@ class SearchIndex:
 
 def index_record(row: Mapping[str, object]) -> dict[str, object]:
     """The index row of a Work-with-Accounts row (upper-case column names, values as JDE gives them)."""
-    name_key, hay = search_text(row)
-    record: dict[str, object] = {"aban8": int(row["ABAN8"]), "name_key": name_key, "hay": hay,
-                                 "phone": _text(row.get("PHONE")), "email": _text(row.get("EMAIL"))}
-    for name in FILTER_COLUMNS:
-        value = row.get(name.upper())
-        record[name] = "" if value is None else str(value)
-    return record
+    return dict(zip(_INDEX_NAMES, index_values(row), strict=True))
+
+
+_INDEX_NAMES = tuple(c.name for c in accounts_table.c)
+_FILTER_KEYS = tuple(name.upper() for name in FILTER_COLUMNS)
+
+
+def index_values(row: Mapping[str, object]) -> tuple:
+    """index_record's values, in the index table's column order (the rebuild inserts these)."""
+    name_key, hay = _build_text(row)
+    get = row.get
+    return (int(row["ABAN8"]), name_key, hay, _text(get("PHONE")), _text(get("EMAIL")),
+            *["" if (value := get(key)) is None else str(value) for key in _FILTER_KEYS])
+
+
+def _build_text(row: Mapping[str, object]) -> tuple[str, str]:
+    """search_text(row), with ASCII text (most of JDE's) folded without the Unicode steps, which
+    leave it as it is: the same result, in a third of the time (tests/accounts/test_search_rebuild.py)."""
+    get = row.get
+    phone = _text(get("PHONE"))
+    name = _text(get("ABALPH"))
+    fields = (str(row["ABAN8"]), _text(get("ABALKY")), name, _text(get("ABDC")), _text(get("ALCTY1")),
+              _text(get("ALADDS")), _text(get("ALADDZ")), phone, "".join(ch for ch in phone if ch.isdigit()),
+              _text(get("EMAIL")))
+    return _quick_fold(name), _quick_fold(" ".join(f for f in fields if f))
+
+
+def _quick_fold(text: str) -> str:
+    if text.isascii():  # NFKD, the combining marks and _FOLD_EXTRA change no ASCII character
+        return " ".join(text.lower().split())
+    return fold(text)
+
+
+def _index_pages(jde: sa.Connection, wwa: WorkWithAccounts, total: int,
+                 on_progress: Callable[[int, int], None] | None) -> Iterable[list[tuple]]:
+    """Every account of the base query as index_values, page by page (keyset by number)."""
+    statement = wwa.statement(None, Shape("index", rows=REBUILD_PAGE))
+    after, done = 0, 0
+    while True:
+        params = wwa.base_params()
+        params["k_an8"] = after
+        result = jde.execute(statement, params)
+        keys = [key.upper() for key in result.keys()]
+        page = [index_values(dict(zip(keys, raw, strict=True))) for raw in result]
+        if not page:
+            return
+        done += len(page)
+        after = page[-1][0]
+        yield page
+        if on_progress:
+            on_progress(done, max(total, done))
+        if len(page) < REBUILD_PAGE:
+            return
 
 
 def changed_accounts(jde: sa.Connection, tables: JdeTables, *, since: tuple[int, int], today: int) -> set[int]:
@@ -677,7 +796,8 @@ def changed_accounts(jde: sa.Connection, tables: JdeTables, *, since: tuple[int,
     )
     for table, an8_columns, upmj, upmt in stamped:
         c = table.c
-        since_stamp = sa.or_(c[upmj] > day, sa.and_(c[upmj] == day, c[upmt] >= moment))
+        # (UPMJ, UPMT) >= (day, moment), written so that one range of an (UPMJ, UPMT) index answers it
+        since_stamp = sa.and_(c[upmj] >= day, sa.or_(c[upmj] > day, c[upmt] >= moment))
         stmt = sa.select(*[c[name] for name in an8_columns]).where(since_stamp)
         for row in jde.execute(stmt):
             found.update(int(v) for v in row)

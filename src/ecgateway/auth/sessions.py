@@ -64,7 +64,10 @@ def load_session(db: Session, token: str | None, *, settings: Settings, now: dt.
     """The live session for a cookie value, or why there is none (expired rows are removed)."""
     if not token or len(token) > 200:
         return Loaded(None)
-    row = db.scalar(select(AuthSession).where(AuthSession.token_hash == hash_token(token)))
+    # The user comes in the same statement (the request needs it next: db.get finds it loaded).
+    found = db.execute(select(AuthSession, User).outerjoin(User, User.id == AuthSession.user_id)
+                       .where(AuthSession.token_hash == hash_token(token))).first()
+    row = found[0] if found is not None else None
     if row is None:
         return Loaded(None, "unknown")
     now = now or utcnow()

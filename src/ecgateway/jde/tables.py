@@ -122,6 +122,12 @@ def jde_tables(schema: str | None = None, *, control_schema: str | None = None,
         PrimaryKeyConstraint("aban8"),
         # Work with Accounts sorted by name: keyset pages start from this index.
         Index("f0101_alph", "abalph", "aban8"),
+        # The search index refresh reads the rows stamped since its last run (accounts/search.py
+        # changed_accounts), on each of its six tables: without these it reads them whole
+        # (bench/RESULTS-search.md; README asks a JDE site's DBA for the same indexes).
+        # Not on F0116 ALEFTB (the addresses that became effective since, read whole): with such an
+        # index SQLite drove the base query's count from it, 13 s instead of 1 s at 100,000 accounts.
+        Index("f0101_upmj", "abupmj", "abupmt"),
     )
     f0116 = Table(
         "f0116", md,
@@ -132,6 +138,7 @@ def jde_tables(schema: str | None = None, *, control_schema: str | None = None,
         PrimaryKeyConstraint("alan8", "aleftb"),
         # Work with Accounts sorted by city: keyset pages start from this index.
         Index("f0116_cty1", "alcty1", "alan8"),
+        Index("f0116_upmj", "alupmj", "alupmt"),
     )
     # The city search is UPPER(ALCTY1) LIKE '%...%': no index serves a contains search, but
     # this one gives PostgreSQL statistics on UPPER(ALCTY1). Without them it guessed 24 of
@@ -143,12 +150,14 @@ def jde_tables(schema: str | None = None, *, control_schema: str | None = None,
         _num("wpan8"), _num("wpidln"), _num("wprck7"), _chr("wpphtp", 4),
         _chr("wpar1", 6), _chr("wpph1", 20), _num("wpupmj"), _num("wpupmt"),
         PrimaryKeyConstraint("wpan8", "wpidln", "wprck7"),
+        Index("f0115_upmj", "wpupmj", "wpupmt"),
     )
     f01151 = Table(
         "f01151", md,
         _num("eaan8"), _num("eaidln"), _num("earck7"), _chr("eaetp", 4), _chr("eaemal", 256),
         _num("eaupmj"), _num("eaupmt"),
         PrimaryKeyConstraint("eaan8", "eaidln", "earck7"),
+        Index("f01151_upmj", "eaupmj", "eaupmt"),
     )
     f0150 = Table(
         "f0150", md,
@@ -156,6 +165,7 @@ def jde_tables(schema: str | None = None, *, control_schema: str | None = None,
         _num("mabefd"), _num("maeefd"), _num("maupmj"), _num("maupmt"),
         PrimaryKeyConstraint("maostp", "mapa8", "maan8"),
         Index("f0150_child", "maan8", "maostp"),
+        Index("f0150_upmj", "maupmj", "maupmt"),
     )
     f03012 = Table(
         "f03012", md,
@@ -163,6 +173,7 @@ def jde_tables(schema: str | None = None, *, control_schema: str | None = None,
         _amount("aiacl"), _chr("aihold", 2), _chr("aibadt", 1), _chr("aicpgp", 8),
         _chr("aiasn", 8), _num("aiarpy"), _num("aiupmj"), _num("aiupmt"),
         PrimaryKeyConstraint("aian8", "aico"),
+        Index("f03012_upmj", "aiupmj", "aiupmt"),
     )
     # The pricing tables in JDE's real layout (see local_pricing.py for what each holds).
     f40941 = _jde_layout(md, "F40941")

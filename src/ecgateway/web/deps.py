@@ -1,6 +1,11 @@
 """Dependencies shared by routers: runtime, database sessions, the JDE handle, the ERP, who is
 signed in, access levels, the transaction log's filter. The one place that unpacks the runtime.
 
+The dependencies that only hand over a part of the runtime or check what get_auth loaded are
+`async def`: FastAPI runs a plain `def` dependency in its thread pool, a hop to a thread and back
+per dependency and request (about a quarter of a request's time in the gateway's own code on the
+picker mix, bench/RESULTS-search.md). Those that read a database stay `def`.
+
 Every route declares an access level through one of the aliases below (CurrentUser,
 RepAuth, AdminAuth, CustomerAuth, ShopperContext, OptionalAuth...) or with
 `dependencies=[Depends(require("level"))]`. A route that declares none is refused by the
@@ -36,7 +41,7 @@ from ecgateway.runtime import Runtime
 from ecgateway.web.params import OptionalRowIdQuery
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
     return request.app.state.runtime
 
 
@@ -51,20 +56,20 @@ def get_jde(runtime: Annotated[Runtime, Depends(get_runtime)]) -> Iterator[Jde]:
         yield jde
 
 
-def get_accounts_query(runtime: Annotated[Runtime, Depends(get_runtime)]) -> WorkWithAccounts:
+async def get_accounts_query(runtime: Annotated[Runtime, Depends(get_runtime)]) -> WorkWithAccounts:
     """The Work-with-Accounts query, loaded once per process."""
     return runtime.accounts
 
 
-def get_erp(request: Request) -> Erp:
+async def get_erp(request: Request) -> Erp:
     return request.app.state.erp
 
 
-def get_relay(request: Request) -> Relay:
+async def get_relay(request: Request) -> Relay:
     return request.app.state.relay
 
 
-def get_settings(runtime: Annotated[Runtime, Depends(get_runtime)]) -> Settings:
+async def get_settings(runtime: Annotated[Runtime, Depends(get_runtime)]) -> Settings:
     return runtime.settings
 
 
@@ -75,7 +80,7 @@ JdeDep = Annotated[Jde, Depends(get_jde)]
 AccountsQueryDep = Annotated[WorkWithAccounts, Depends(get_accounts_query)]
 
 
-def get_search_index(runtime: Annotated[Runtime, Depends(get_runtime)]) -> SearchIndex:
+async def get_search_index(runtime: Annotated[Runtime, Depends(get_runtime)]) -> SearchIndex:
     """The accounts search index (accounts/search.py): it proposes, the rep's query decides."""
     return runtime.search
 
@@ -85,7 +90,7 @@ ErpDep = Annotated[Erp, Depends(get_erp)]
 RelayDep = Annotated[Relay, Depends(get_relay)]
 
 
-def get_customer_check(jde: JdeDep, wwa: AccountsQueryDep) -> Callable[[int], bool]:
+async def get_customer_check(jde: JdeDep, wwa: AccountsQueryDep) -> Callable[[int], bool]:
     """For the user service: is a number one of JDE's customer accounts (the base query)?"""
     return lambda an8: is_customer_account(jde.conn, wwa=wwa, an8=an8)
 
@@ -93,7 +98,7 @@ def get_customer_check(jde: JdeDep, wwa: AccountsQueryDep) -> Callable[[int], bo
 CustomerCheckDep = Annotated[Callable[[int], bool], Depends(get_customer_check)]
 
 
-def audit_log_filter(
+async def audit_log_filter(
     rep: Annotated[str | None, Query(max_length=64, description="CSR login")] = None,
     account: Annotated[str | None, Query(max_length=12)] = None,
     action: Annotated[str | None, Query(max_length=64, description="obo.start, or an area: obo")] = None,
@@ -184,7 +189,10 @@ def get_auth(request: Request, db: PortalSessionDep, runtime: RuntimeDep) -> Aut
     notice = row.notice
     if notice:
         row.notice = None  # shown once
-    db.commit()
+    if row.obo_an8 is not None or db.dirty or db.new or db.deleted:  # the recheck, a touch or the notice
+        db.commit()
+    # else nothing to write (most requests: last_seen_at is written every TOUCH_EVERY): no COMMIT, and
+    # the request's next portal read goes on the same connection instead of checking out another
     return _remember(request, Auth(user, row, obo.acting_context(user, row), notice))
 
 
@@ -194,7 +202,7 @@ AuthDep = Annotated[Auth, Depends(get_auth)]
 def require(level: str):
     """A dependency passing only users of an access level (ecgateway.auth.roles.ACCESS_LEVELS)."""
 
-    def check(auth: AuthDep) -> Auth:
+    async def check(auth: AuthDep) -> Auth:
         if level != "public" and auth.user is None:
             raise HTTPException(401, "You are not signed in. Sign in, then try again.")
         if not allowed(level, auth.user, on_behalf=auth.on_behalf):
@@ -216,15 +224,15 @@ CustomerAuth = Annotated[Auth, Depends(_require["customer"])]
 ShopperAuth = Annotated[Auth, Depends(_require["shopper"])]
 
 
-def _current_user(auth: Annotated[Auth, Depends(_require["user"])]) -> User:
+async def _current_user(auth: Annotated[Auth, Depends(_require["user"])]) -> User:
     return auth.user
 
 
-def _acting_context(auth: Annotated[Auth, Depends(_require["user"])]) -> ActingContext:
+async def _acting_context(auth: Annotated[Auth, Depends(_require["user"])]) -> ActingContext:
     return auth.context
 
 
-def _shopper_context(auth: Annotated[Auth, Depends(_require["shopper"])]) -> ActingContext:
+async def _shopper_context(auth: Annotated[Auth, Depends(_require["shopper"])]) -> ActingContext:
     return auth.context
 
 
