@@ -7,11 +7,11 @@ a rep's 1,000 values and the search's 100 candidates is over both.
 
 from __future__ import annotations
 
-import pytest
+from psycopg import (
+    _queries,  # private: db.py raises its limits; a psycopg without it fails here, loudly
+)
 
 from ecgateway.db import PSYCOPG_CACHED_LENGTH, PSYCOPG_CACHED_PARAMS, make_engine
-
-_queries = pytest.importorskip("psycopg._queries")
 
 
 def test_a_postgresql_engine_lets_psycopg_cache_long_statements(monkeypatch):

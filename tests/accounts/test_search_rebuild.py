@@ -74,9 +74,8 @@ def test_rebuild_stores_every_account_as_index_record(jde_db, wwa, portal_engine
     assert [a.an8 for a in page.items] == [LATE]
 
 
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)  # the swap of tables is PostgreSQL's
 def test_postgresql_rebuild_leaves_the_migrations_names(jde_db, wwa, portal_engine, base_rows, backend):
-    if backend != "postgresql":
-        pytest.skip("the swap of tables is PostgreSQL's")
     with jde_db.engine.connect() as jde:
         SearchIndex(portal_engine).rebuild(jde, wwa=wwa)
     with portal_engine.connect() as conn:
@@ -114,12 +113,12 @@ def test_a_search_during_a_rebuild_reads_the_previous_index_whole(jde_db, wwa, p
     assert _stored(portal_engine) == before
 
 
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_refresh_reads_the_stamps_through_their_indexes(jde_db, backend):
     """changed_accounts asks each table for (UPMJ, UPMT) >= the last refresh's stamp: on SQLite
     (whose plan does not depend on the table's size) each of the six is a SEARCH on an index,
     not a SCAN of the table (bench/RESULTS-search.md: the refresh)."""
-    if backend != "sqlite":
-        pytest.skip("PostgreSQL's plan for a few hundred rows is a scan whatever the indexes")
+    # SQLite only: PostgreSQL's plan for a few hundred rows is a scan whatever the indexes.
     statements = []
 
     def keep(conn, cursor, statement, parameters, context, executemany):
