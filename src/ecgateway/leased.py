@@ -21,6 +21,7 @@ import datetime as dt
 import logging
 import random
 import threading
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, fields
 from typing import Any, Protocol, TypeVar
 
@@ -113,7 +114,7 @@ def add_counts(total: Counts, one: Counts) -> None:
     total.pause_seconds = one.pause_seconds
 
 
-class PollingWorker:
+class PollingWorker(ABC):
     """The loop of a worker over leased rows: a pass, then wait for the poll interval, a wake-up,
     or the pause a pass asked for (an unreachable peer). Subclasses give run_once, poll_seconds,
     batch_size and may do chores before each pass; call start_loop_state() when built."""
@@ -127,16 +128,19 @@ class PollingWorker:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
+    @abstractmethod
     def run_once(self) -> PassCounts:
-        raise NotImplementedError
+        """Claim due rows and work them off; one pass."""
 
+    @abstractmethod
     def poll_seconds(self) -> float:
-        raise NotImplementedError
+        """How long an idle worker waits before it looks for due rows again."""
 
+    @abstractmethod
     def batch_size(self) -> int:
-        raise NotImplementedError
+        """How many rows one pass claims at most (a fuller pass looks again at once)."""
 
-    def before_pass(self) -> None:
+    def before_pass(self) -> None:  # noqa: B027 - a hook with nothing to do by default, not an abstract step
         """Work done before each pass of the loop (none by default)."""
 
     def run_until_idle(self, max_passes: int | None = None):

@@ -49,6 +49,33 @@ def _write(gw, at, login, action, outcome, an8, detail=None, obj=None):
         db.commit()
 
 
+def write_generated(gw, rng, at, kind: str, *, name: str, accounts: list[int], customer) -> None:
+    """One generated entry of a kind the figures count (a rep and an account drawn from rng), at `at`;
+    orders are named `name`. Shared by the supervisor's tests and its roll-up's."""
+    rep = rng.choice(REP_LOGINS)
+    an8 = rng.choice(accounts)
+    total = f"{rng.randrange(100, 99999) / 100:.2f}"
+    if kind == "start":
+        _write(gw, at, rep, "obo.start", "ok", an8, {"billing_an8": an8})
+    elif kind == "change":
+        _write(gw, at, rep, "obo.change", "ok", an8, {"billing_an8": an8, "from_an8": gw.accounts[0]})
+    elif kind == "refused_start":
+        _write(gw, at, rep, "obo.start", "refused", an8, {"reason": "account not in the rep's list"})
+    elif kind == "refused_cart":
+        _write(gw, at, rep, "cart.add", "refused", an8, {"on_behalf": True, "reason": "no price"})
+    elif kind == "order_rep":
+        _write(gw, at, rep, "order.place", "ok", an8, {"on_behalf": True, "total": total, "currency": "USD",
+                                                       "lines": 2}, obj=name)
+    elif kind == "order_customer":
+        _write(gw, at, "cust1", "order.place", "ok", customer.account_an8,
+               {"on_behalf": False, "total": total, "currency": rng.choice(["USD", "CAD"]), "lines": 1}, obj=name)
+    elif kind == "order_refused":
+        _write(gw, at, "cust1", "order.place", "refused", customer.account_an8, {"on_behalf": False, "reason": "x"},
+               obj="checkout")
+    else:
+        _write(gw, at, rep, "cart.add", "ok", an8, {"on_behalf": True, "quantity": 1})
+
+
 @pytest.fixture(scope="module")
 def activity(gw):
     """Generated activity over DAYS days: starts, changes, refusals, orders by reps and by the customer."""
@@ -58,29 +85,7 @@ def activity(gw):
         at = DAY0 + dt.timedelta(minutes=rng.randrange(DAYS * 24 * 60), seconds=rng.randrange(60))
         kind = rng.choice(["start", "start", "change", "refused_start", "refused_cart", "order_rep",
                            "order_customer", "order_refused", "cart"])
-        rep = rng.choice(REP_LOGINS)
-        an8 = rng.choice(gw.accounts[:12])
-        total = f"{rng.randrange(100, 99999) / 100:.2f}"
-        if kind == "start":
-            _write(gw, at, rep, "obo.start", "ok", an8, {"billing_an8": an8})
-        elif kind == "change":
-            _write(gw, at, rep, "obo.change", "ok", an8, {"billing_an8": an8, "from_an8": gw.accounts[0]})
-        elif kind == "refused_start":
-            _write(gw, at, rep, "obo.start", "refused", an8, {"reason": "account not in the rep's list"})
-        elif kind == "refused_cart":
-            _write(gw, at, rep, "cart.add", "refused", an8, {"on_behalf": True, "reason": "no price"})
-        elif kind == "order_rep":
-            _write(gw, at, rep, "order.place", "ok", an8, {"on_behalf": True, "total": total, "currency": "USD",
-                                                           "lines": 2}, obj=f"order {i}")
-        elif kind == "order_customer":
-            _write(gw, at, "cust1", "order.place", "ok", cust.account_an8,
-                   {"on_behalf": False, "total": total, "currency": rng.choice(["USD", "CAD"]), "lines": 1},
-                   obj=f"order {i}")
-        elif kind == "order_refused":
-            _write(gw, at, "cust1", "order.place", "refused", cust.account_an8, {"on_behalf": False, "reason": "x"},
-                   obj="checkout")
-        else:
-            _write(gw, at, rep, "cart.add", "ok", an8, {"on_behalf": True, "quantity": 1})
+        write_generated(gw, rng, at, kind, name=f"order {i}", accounts=gw.accounts[:12], customer=cust)
     return sv.Period(DAY0.date(), (DAY0 + dt.timedelta(days=DAYS - 1)).date())
 
 

@@ -11,7 +11,7 @@ import random
 import pytest
 import sqlalchemy as sa
 
-from admin.test_supervisor import _by_hand, _write
+from admin.test_supervisor import _by_hand, _write, write_generated
 from ecgateway.admin import rollup
 from ecgateway.admin import supervisor as sv
 from ecgateway.admin.models import (
@@ -23,7 +23,6 @@ from ecgateway.admin.models import (
 )
 from ecgateway.audit import verify
 from ecgateway.audit.models import AuditEntry
-from web.web_env import REP_LOGINS
 
 DAY0 = dt.datetime(2032, 5, 10, tzinfo=dt.UTC)  # days no other test of the module writes on
 DAYS = 5
@@ -39,28 +38,7 @@ def _activity(gw, rng: random.Random, n: int, first_day: int, days: int) -> None
     for i, at in enumerate(times):
         kind = rng.choice(["start", "change", "refused_start", "refused_cart", "order_rep", "order_customer",
                            "order_refused", "cart"])
-        rep, an8 = rng.choice(REP_LOGINS), rng.choice(gw.accounts[:8])
-        total = f"{rng.randrange(100, 99999) / 100:.2f}"
-        if kind == "start":
-            _write(gw, at, rep, "obo.start", "ok", an8, {"billing_an8": an8})
-        elif kind == "change":
-            _write(gw, at, rep, "obo.change", "ok", an8, {"billing_an8": an8, "from_an8": gw.accounts[0]})
-        elif kind == "refused_start":
-            _write(gw, at, rep, "obo.start", "refused", an8, {"reason": "account not in the rep's list"})
-        elif kind == "refused_cart":
-            _write(gw, at, rep, "cart.add", "refused", an8, {"on_behalf": True, "reason": "no price"})
-        elif kind == "order_rep":
-            _write(gw, at, rep, "order.place", "ok", an8, {"on_behalf": True, "total": total, "currency": "USD",
-                                                           "lines": 2}, obj=f"order r{i}")
-        elif kind == "order_customer":
-            _write(gw, at, "cust1", "order.place", "ok", cust.account_an8,
-                   {"on_behalf": False, "total": total, "currency": rng.choice(["USD", "CAD"]), "lines": 1},
-                   obj=f"order c{i}")
-        elif kind == "order_refused":
-            _write(gw, at, "cust1", "order.place", "refused", cust.account_an8, {"on_behalf": False, "reason": "x"},
-                   obj="checkout")
-        else:
-            _write(gw, at, rep, "cart.add", "ok", an8, {"on_behalf": True, "quantity": 1})
+        write_generated(gw, rng, at, kind, name=f"order {i}", accounts=gw.accounts[:8], customer=cust)
 
 
 def _same(a: sv.Figures, b: sv.Figures) -> bool:
