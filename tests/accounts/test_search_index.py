@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from accounts.search_support import add_account
 from ecgateway.accounts import CursorError, all_scope, filter_scope, list_accounts
 from ecgateway.accounts import search as search_module
 from ecgateway.accounts.query import Shape, WorkWithAccounts
@@ -29,7 +30,6 @@ from ecgateway.accounts.search import (
 )
 from ecgateway.config import Settings
 from ecgateway.db import make_engine
-from accounts.search_support import add_account
 
 RESTRICTIONS = [
     None,

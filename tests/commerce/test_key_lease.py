@@ -10,12 +10,11 @@ import datetime as dt
 
 import sqlalchemy as sa
 
+from commerce.test_orders import count, fill, place
 from ecgateway.clock import utcnow
 from ecgateway.commerce import orders
 from ecgateway.commerce.models import IdempotencyKey, Order, OutboxMessage
 from ecgateway.commerce.outbox import OutboxSettings, Relay
-
-from commerce.test_orders import count, fill, place
 
 
 def _dead_request_key(shop, key: str, *, died_ago: dt.timedelta, po: str = "PO-1001") -> None:

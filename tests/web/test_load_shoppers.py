@@ -87,7 +87,7 @@ async def _shop_all(base: str, shoppers: list[dict]) -> list[dict]:
         client.headers["X-CSRF-Token"] = r.json()["csrf_token"]
         clients.append(client)
     try:
-        return await asyncio.gather(*(_shop(c, s, n) for n, (c, s) in enumerate(zip(clients, shoppers))))
+        return await asyncio.gather(*(_shop(c, s, n) for n, (c, s) in enumerate(zip(clients, shoppers, strict=True))))
     finally:
         for client in clients:
             await client.aclose()

@@ -132,7 +132,7 @@ def resume_after_timeout(db: Session, jde: Jde, *, wwa: WorkWithAccounts, user: 
             break
     try:
         return _restart(db, jde, wwa=wwa, user=user, auth_session=auth_session, an8=an8, billing=billing,
-                        shipping=shipping, reason=json.loads(end.detail or "{}").get("obo_reason"))
+                        shipping=shipping, reason=reason)
     except obo.OboRefused:
         return None
 

@@ -28,7 +28,6 @@ from ecgateway.obo import history
 from ecgateway.obo.context import ActingContext
 from ecgateway.portal.models import User
 
-
 log = logging.getLogger(__name__)
 DEFAULT_BASE = "http://127.0.0.1:8000"  # the receipts' link without ECGW_PUBLIC_URL (as mail.link_url)
 

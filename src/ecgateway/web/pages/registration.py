@@ -10,7 +10,14 @@ from fastapi.responses import HTMLResponse
 from ecgateway.accounts import may_act, rep_scope
 from ecgateway.admin import registration as reg
 from ecgateway.jde.addresses import postal_addresses
-from ecgateway.web.deps import AccountsQueryDep, Auth, JdeDep, PortalSessionDep, RepAuth, SettingsDep
+from ecgateway.web.deps import (
+    AccountsQueryDep,
+    Auth,
+    JdeDep,
+    PortalSessionDep,
+    RepAuth,
+    SettingsDep,
+)
 from ecgateway.web.params import AccountNumberPath
 from ecgateway.web.responses import render
 
