@@ -10,7 +10,7 @@ import re
 import pytest
 
 from browser.browser_support import serving, sign_in
-from mail.smtp_server import SmtpServer
+from mail.smtp_server import running_smtp, smtp_settings
 from web.web_env import PASSWORD, build_gateway
 
 pytestmark = pytest.mark.browser
@@ -18,15 +18,13 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture(scope="module")
 def smtp():
-    server = SmtpServer().start()
-    yield server
-    server.stop()
+    with running_smtp() as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
 def served_mail(jde_db, portal_url, tmp_path_factory, smtp):
-    gateway = build_gateway(jde_db, portal_url, tmp_path_factory.mktemp("browser-lists"), smtp_host="127.0.0.1",
-                            smtp_port=smtp.port, smtp_security="none")
+    gateway = build_gateway(jde_db, portal_url, tmp_path_factory.mktemp("browser-lists"), **smtp_settings(smtp))
     with serving(gateway) as base:
         yield gateway, base
     gateway.runtime.dispose()

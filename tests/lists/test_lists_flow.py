@@ -22,21 +22,20 @@ from ecgateway.commerce.models import Cart, CartLine, ManagedList, Order, OrderL
 from ecgateway.jde.addresses import billing_addresses, shipping_addresses
 from ecgateway.jde.handle import Jde
 from ecgateway.mail.models import MAIL_PENDING, MAIL_SENT, EmailMessage
-from mail.smtp_server import SmtpServer
+from mail.smtp_server import running_smtp, smtp_settings
 from web.web_env import PASSWORD, build_gateway, csrf_of
 
 
 @pytest.fixture(scope="module")
 def smtp():
-    server = SmtpServer().start()
-    yield server
-    server.stop()
+    with running_smtp() as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
 def gw(jde_db, portal_url, tmp_path_factory, smtp):
-    gateway = build_gateway(jde_db, portal_url, tmp_path_factory.mktemp("gw"), smtp_host="127.0.0.1",
-                            smtp_port=smtp.port, smtp_security="none", mail_from="Portal <noreply@portal.example.com>",
+    gateway = build_gateway(jde_db, portal_url, tmp_path_factory.mktemp("gw"), **smtp_settings(smtp),
+                            mail_from="Portal <noreply@portal.example.com>",
                             mail_backoff_base_seconds=30, mail_backoff_cap_seconds=60)
     with gateway.portal() as db:  # a customer of another account, who must never see account 0's lists
         other = create_user(db, login="cust2", name="Other Buyer", user_type="Customer", email="cust2@example.com",

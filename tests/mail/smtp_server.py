@@ -11,6 +11,8 @@ import email
 import email.policy
 import socket
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 
@@ -94,3 +96,19 @@ class SmtpServer:
             self.arrived.wait(0.05)
             self.arrived.clear()
         raise AssertionError(f"no {count} message(s) for {address} within {timeout}s; got {len(self.to(address))}")
+
+
+@contextmanager
+def running_smtp() -> Iterator[SmtpServer]:
+    """A started SmtpServer for the block (a module fixture's body: `with running_smtp() as s: yield s`)."""
+    server = SmtpServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def smtp_settings(server: SmtpServer) -> dict[str, object]:
+    """The gateway settings that send its e-mail to server, in plain SMTP."""
+    return {"smtp_host": "127.0.0.1", "smtp_port": server.port, "smtp_security": "none"}
+

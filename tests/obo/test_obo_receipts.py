@@ -9,21 +9,20 @@ import sqlalchemy as sa
 
 from ecgateway.auth.models import OboReceipt
 from ecgateway.obo.receipts import ReceiptingMailSender
-from mail.smtp_server import SmtpServer
+from mail.smtp_server import running_smtp, smtp_settings
 from web.web_env import api_client, build_gateway
 
 
 @pytest.fixture(scope="module")
 def smtp(backend):  # one server per backend, so each run counts its own messages
-    server = SmtpServer().start()
-    yield server
-    server.stop()
+    with running_smtp() as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
 def gw(jde_db, portal_url, tmp_path_factory, smtp):
-    gateway = build_gateway(jde_db, portal_url, tmp_path_factory.mktemp("gw"), smtp_host="127.0.0.1",
-                            smtp_port=smtp.port, smtp_security="none", mail_run_with_server=False,
+    gateway = build_gateway(jde_db, portal_url, tmp_path_factory.mktemp("gw"), **smtp_settings(smtp),
+                            mail_run_with_server=False,
                             public_url="https://portal.example.com")
     yield gateway
     gateway.runtime.dispose()

@@ -18,7 +18,7 @@ from ecgateway.auth.models import RIGHT_REGISTER
 from ecgateway.auth.rights import set_right
 from ecgateway.mail import MailSender
 from ecgateway.portal.models import User
-from mail.smtp_server import SmtpServer
+from mail.smtp_server import running_smtp, smtp_settings
 from obo.test_obo_lifecycle import new_rep
 from web.web_env import api_client, build_gateway
 
@@ -27,15 +27,14 @@ NEW_PASSWORD = "a long new password 77"
 
 @pytest.fixture(scope="module")
 def smtp(backend):
-    server = SmtpServer().start()
-    yield server
-    server.stop()
+    with running_smtp() as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
 def gw(jde_db, portal_url, tmp_path_factory, smtp):
-    gateway = build_gateway(jde_db, portal_url, tmp_path_factory.mktemp("gw"), smtp_host="127.0.0.1",
-                            smtp_port=smtp.port, smtp_security="none", mail_run_with_server=False,
+    gateway = build_gateway(jde_db, portal_url, tmp_path_factory.mktemp("gw"), **smtp_settings(smtp),
+                            mail_run_with_server=False,
                             public_url="http://portal.example.com")
     yield gateway
     gateway.runtime.dispose()
