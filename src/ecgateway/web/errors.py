@@ -178,28 +178,28 @@ async def _validation_error(request: Request, exc: RequestValidationError):
 
 async def _server_error(request: Request, exc: Exception):
     """Any exception no other handler took: logged by the server, answered in the page's words."""
-    if is_api(request):
-        return JSONResponse({"status": 500, "message": SERVER_ERROR}, status_code=500)
-    try:
-        return error_response(request, 500, SERVER_ERROR)
-    except Exception:  # noqa: BLE001 - e.g. the portal database is what failed: a page without the signed-in name
-        return HTMLResponse(f"<!doctype html><html lang='en'><title>Error · ecgateway</title><h1>Something went wrong</h1>"
-                            f"<p role='alert'>{SERVER_ERROR}</p><p><a href='/'>Home</a></p></html>", status_code=500)
+    return _drawn(request, 500, SERVER_ERROR)
 
 
 async def _database_busy(request: Request, exc: Exception):
-    """503 with Retry-After, in the page's words; the cause goes to the log, not to the person."""
+    """503 with Retry-After, in the page's words; the cause goes to the log, not to the person. The page
+    does not look up who is signed in: that needs the database that is busy."""
     log.warning("database busy or not answering on %s %s: %s", request.method, request.url.path,
                 str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
     busy = DatabaseBusy()
-    if is_api(request):
-        return JSONResponse(busy.body(), status_code=busy.status, headers=busy.headers())
-    try:  # the page without looking up who is signed in: that needs the database that is busy
-        return error_response(request, busy.status, busy.message, busy.headers(), load_auth=False)
-    except Exception:  # noqa: BLE001 - the page itself could not be drawn: the same words, plainly
-        return HTMLResponse(f"<!doctype html><html lang='en'><title>Busy just now · ecgateway</title>"
-                            f"<h1>Busy just now</h1><p role='alert'>{busy.message}</p><p><a href='/'>Home</a></p></html>",
-                            status_code=busy.status, headers=busy.headers())
+    return _drawn(request, busy.status, busy.message, busy.headers(), load_auth=False)
+
+
+def _drawn(request: Request, status: int, message: str, headers: dict | None = None, *, load_auth: bool = True):
+    """error_response, or, when the error page itself cannot be drawn (e.g. the portal database is what
+    failed), the same words on a plain page without the signed-in name."""
+    try:
+        return error_response(request, status, message, headers, load_auth=load_auth)
+    except Exception:  # noqa: BLE001 - the last answer there is: never a plain-text trace
+        title = TITLES.get(status, "Error")
+        return HTMLResponse(f"<!doctype html><html lang='en'><title>{title} · ecgateway</title><h1>{title}</h1>"
+                            f"<p role='alert'>{message}</p><p><a href='/'>Home</a></p></html>",
+                            status_code=status, headers=headers)
 
 
 async def _gateway_error(request: Request, exc: GatewayError):
