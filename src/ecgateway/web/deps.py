@@ -176,10 +176,14 @@ def get_auth(request: Request, db: PortalSessionDep, runtime: RuntimeDep) -> Aut
         db.commit()
         notice = loaded.ended if loaded.ended not in (None, "unknown") else None
         return _remember(request, Auth(None, None, None, notice))
-    # load_session wrote last_seen_at when TOUCH_EVERY had passed. Noted now: a later statement of this
-    # session (autoflush) would send that UPDATE and leave db.dirty empty, and without the COMMIT below the
-    # touch would be rolled back, so a rep who only reads would be signed out at the idle timeout.
-    touched = bool(db.dirty)
+    # load_session wrote last_seen_at when TOUCH_EVERY had passed: commit it now, on its own. Left to the
+    # COMMIT below, the UPDATE would go out with the re-check's first query and hold the session row's
+    # lock while the re-check waits for a JDE connection; every other request of the session would queue
+    # on that lock holding a portal connection, and with full pools nobody moves until a pool times out
+    # (tests/obo/test_touch_before_recheck.py). Committed here, it is never lost to a rollback either:
+    # a rep who only reads pages stays signed in.
+    if db.dirty:
+        db.commit()
     user = db.get(User, row.user_id)
     if user is None or not user.active:
         sessions.end_session(db, row, reason="user deactivated")
@@ -193,7 +197,7 @@ def get_auth(request: Request, db: PortalSessionDep, runtime: RuntimeDep) -> Aut
     notice = row.notice
     if notice:
         row.notice = None  # shown once
-    if touched or row.obo_an8 is not None or db.dirty or db.new or db.deleted:  # a touch, the recheck, the notice
+    if row.obo_an8 is not None or db.dirty or db.new or db.deleted:  # the recheck, the notice
         db.commit()
     # else nothing to write (most requests: last_seen_at is written every TOUCH_EVERY): no COMMIT, and
     # the request's next portal read goes on the same connection instead of checking out another
