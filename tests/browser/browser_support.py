@@ -53,6 +53,17 @@ def sign_in(page, base: str, login: str) -> None:
     page.wait_for_load_state()
 
 
+def add_first_to_cart(page) -> None:
+    """Press the catalog's first Add and wait for the gateway's answer: the add is sent with fetch
+    (static/cart.js), so the page does not load again and a goto right after the click could leave
+    before the line is in the cart (CI once drew an empty checkout that way)."""
+    page.get_by_role("button", name="Add").first.click()
+    # A locator's wait, not wait_for_function: it runs outside the page's JavaScript, so it also works
+    # under page.clock (the idle test), whose timers do not run on their own.
+    page.locator("#add-status:not(:empty), [aria-invalid=true]").first.wait_for()
+    assert page.locator("[aria-invalid=true]").count() == 0, page.locator("#add-status").inner_text()
+
+
 class SlowApi:
     """An ASGI wrapper that holds back the answers of chosen API paths: delays[path] seconds, or
     by_query[(path, q)] for one search text. The tests change the dicts while the server runs."""

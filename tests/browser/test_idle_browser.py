@@ -11,6 +11,7 @@ import hashlib
 import pytest
 import sqlalchemy as sa
 
+from browser.browser_support import add_first_to_cart
 from web.web_env import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -52,8 +53,7 @@ def test_idle_warning_stay_then_timeout_and_back(served, browser, shots):
     page.keyboard.press("Enter")
     page.wait_for_url(base + "/account")
     page.goto(base + "/catalog")
-    page.get_by_role("button", name="Add").first.click()
-    page.wait_for_load_state()
+    add_first_to_cart(page)
     page.goto(base + "/checkout")
     po = page.get_by_label("Customer PO", exact=False)
     po.fill("PO-IDLE-15")

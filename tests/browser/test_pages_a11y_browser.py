@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from browser.browser_support import sign_in
+from browser.browser_support import add_first_to_cart, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -74,8 +74,7 @@ def _visit_all(served, browser, size, check, shots, shoot=lambda name: True):
             page.keyboard.press("Enter")
             page.wait_for_url(base + "/account")
             page.goto(base + "/catalog")
-            page.get_by_role("button", name="Add").first.click()
-            page.wait_for_load_state()
+            add_first_to_cart(page)
         for path in pages:
             page.goto(base + path)
             page.wait_for_load_state()
