@@ -279,3 +279,58 @@ def test_which_account_types_may_receive_lists_is_a_setting(gw):
         other = gw.settings.model_copy(update={"lists_account_types": ("ZZZ",)})
         refusal = may_create_lists(db, jde, ctx=ctx, settings=other)
         assert refusal and "ECGW_LISTS_ACCOUNT_TYPES" in refusal and "ZZZ" in refusal
+
+
+def test_the_list_prices_follow_jde_quoted_lines_keep_their_quote_zero_drops_and_an_expired_list_is_closed(gw):
+    """Parts of the issue no other test showed: JDE's price now for the lines not quoted, the quote
+    kept for the others, a quantity of 0 dropping a line (out of the total), the expiry; the page
+    shows unit prices with JDE's UPRC decimals and amounts with the currency's, in the rep's words."""
+    import html
+
+    grant(gw, "sales1")
+    rep, h = acting(gw, "sales1")
+    a, b = fill_rep_cart(gw, rep, h)
+    tomorrow = (utcnow() + dt.timedelta(days=1)).date().isoformat()
+    r = rep.post("/api/v1/lists", json={"name": "Price check", "quoted_items": [a["item"]], "expires_on": tomorrow},
+                 headers=h)
+    assert r.status_code == 201, r.text
+    made = r.json()
+    before = {ln["item"]: Decimal(ln["unit_price"]) for ln in made["items"]}
+    cust, csrf = signed_in(gw, "cust1")
+    f4106 = gw.runtime.jde.F4106
+    with gw.runtime.jde_engine.begin() as jde:  # JDE's price of both items doubles
+        jde.execute(sa.update(f4106).where(f4106.c.bplitm.in_([a["item"], b["item"]]))
+                    .values(bpuprc=f4106.c.bpuprc * 2))
+    try:
+        now = {ln["item"]: ln for ln in cust.get(f"/api/v1/lists/{made['id']}").json()["items"]}
+        assert Decimal(now[a["item"]]["unit_price"]) == before[a["item"]] and now[a["item"]]["quoted"]
+        assert Decimal(now[b["item"]]["unit_price"]) > before[b["item"]] and not now[b["item"]]["quoted"]
+
+        page = html.unescape(cust.get(f"/lists/{made['id']}").text)
+        places = int(gw.settings.decimals.get("UPRC", 4))
+        cells = re.findall(r'<td class="num">[\d,]+\.(\d+)(?: <span class="tag">quoted</span>)?</td>\s*'
+                           r'<td class="num">[\d,]+\.(\d+)</td>', page)  # unit price, then the line's amount
+        assert len(cells) == 2 and all(len(u) == places and len(x) == 2 for u, x in cells), cells
+        total = re.search(r'id="list-total">([\d,]+(?:\.(\d+))?)</td>', page)
+        assert total and len(total.group(2) or "") == 2, total  # the account's currency has two decimals
+
+        # 0 drops the line: it stays on the list, marked, out of the total
+        r = cust.put(f"/api/v1/lists/{made['id']}/lines/{b['item']}", json={"quantity": 0}, headers=csrf)
+        assert r.status_code == 200, r.text
+        dropped = {ln["item"]: ln for ln in r.json()["items"]}[b["item"]]
+        assert dropped["dropped"] and dropped["unit_price"] is None and dropped["extended"] is None
+        assert Decimal(r.json()["total"]) == Decimal(now[a["item"]]["extended"])
+    finally:
+        with gw.runtime.jde_engine.begin() as jde:
+            jde.execute(sa.update(f4106).where(f4106.c.bplitm.in_([a["item"], b["item"]]))
+                        .values(bpuprc=f4106.c.bpuprc / 2))
+
+    # Past its expiry the list reads "expired" and can no longer be accepted
+    with gw.portal() as db:
+        db.get(ManagedList, made["id"]).expires_at = utcnow() - dt.timedelta(minutes=1)
+        db.commit()
+    assert cust.get(f"/api/v1/lists/{made['id']}").json()["status"] == "expired"
+    r = cust.post(f"/api/v1/lists/{made['id']}/accept", headers=csrf)
+    assert r.status_code in (409, 410, 422), r.text
+    assert "expired" in r.json()["message"]
+    assert all(ln["list_id"] != made["id"] for ln in cust.get("/api/v1/cart").json()["lines"])

@@ -1,5 +1,5 @@
 """Jinja2 templates from the project's templates/ folder, with the signed-in user in every page,
-the header's cart count, and the number filters: money, amount (the currency's decimals),
+the header's cart count, and the number filters: amount (the currency's decimals),
 unit_price (JDE's implied decimals of UPRC, always all of them) and unpriced (a missing price
 in a rep's words)."""
 
@@ -30,7 +30,6 @@ CURRENCY_DECIMALS = {
 def make_templates(settings: Settings) -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(settings.resource("templates")), context_processors=[_auth_context])
     price_places = int(settings.decimals.get("UPRC", 4))
-    templates.env.filters["money"] = money
     templates.env.filters["amount"] = amount
     templates.env.filters["unit_price"] = lambda value: "" if value is None else f"{Decimal(value):,.{price_places}f}"
     templates.env.filters["unpriced"] = unpriced
@@ -61,15 +60,6 @@ def unpriced(source: str | None) -> str:
                 "Ask the pricing team to add one.")
     return ("JD Edwards cannot price this item for this customer, so it cannot be ordered just now. "
             "The pricing team can see the reason in the gateway's log.")
-
-
-def money(value: Decimal | None, places: int = 2) -> str:
-    """1234.5 -> '1,234.50'; unit prices keep up to 4 places when they have them."""
-    if value is None:
-        return ""
-    value = Decimal(value)
-    shown = max(places, min(4, -value.normalize().as_tuple().exponent))
-    return f"{value:,.{shown}f}"
 
 
 def _auth_context(request: Request) -> dict:
