@@ -204,10 +204,13 @@ def users_add(
     email: Annotated[str, typer.Option(help="E-mail address")] = "",
     account: Annotated[int | None, typer.Option(help="JDE account number (Customer users)")] = None,
     password: Annotated[str | None, typer.Option(help="Password; asked for when not given", envvar="ECGW_NEW_PASSWORD")] = None,
+    confirm_dual_role: Annotated[bool, typer.Option(
+        "--confirm-dual-role", help="With ECGW_ALLOW_DUAL_ROLE=true: confirm that this person is both Admin and a rep")] = False,
 ) -> None:
-    """Add a portal user."""
+    """Add a portal user. One person may not be both Admin and a rep (same e-mail or name), as in the admin console."""
     from sqlalchemy.orm import Session
 
+    from ecgateway.admin.users import DualRoleRefused, DualRoleWarning, check_dual_role, dual_role_conflicts
     from ecgateway.auth.users import UserError, create_user
     from ecgateway.db import make_engine
 
@@ -216,10 +219,21 @@ def users_add(
         typer.echo(f"error: {account} is not a customer account in the JDE database at {settings.jde_database_url} "
                    "(a parent account of search type C); check the number", err=True)
         raise typer.Exit(2)
-    if password is None:
-        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     engine = make_engine(settings.portal_database_url)
     with Session(engine) as session:
+        conflicts = dual_role_conflicts(session, user_type=user_type, email=email, name=name or login)
+        try:
+            warnings = check_dual_role(user_type, conflicts, allow=settings.allow_dual_role, acknowledged=confirm_dual_role)
+        except DualRoleRefused as exc:
+            typer.echo(f"error: {exc.message}", err=True)
+            raise typer.Exit(2) from None
+        except DualRoleWarning as exc:
+            typer.echo(f"error: {exc.message} To confirm, run the command again with --confirm-dual-role.", err=True)
+            raise typer.Exit(2) from None
+        for warning in warnings:
+            typer.echo(warning, err=True)
+        if password is None:
+            password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
         try:
             user = create_user(session, login=login, name=name or login, user_type=user_type,
                                email=email, password=password, account_an8=account)

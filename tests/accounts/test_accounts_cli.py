@@ -111,3 +111,30 @@ def test_users_add_checks_a_customer_account_against_jde(env, jde_db):
     added = run(env, "users", "add", "cli-cust", "--type", "Customer", "--account", str(first),
                 ECGW_NEW_PASSWORD="a long password for tests")
     assert added.exit_code == 0 and "added cli-cust (Customer)" in added.output, added.output
+
+
+def test_users_add_refuses_one_person_as_admin_and_rep_as_the_console_does(env):
+    """The console's dual-role rule (issue 14) holds for `ecgateway users add` too: a rep with the name
+    (or e-mail) of an active Admin is refused; with ECGW_ALLOW_DUAL_ROLE=true it needs --confirm-dual-role."""
+    password = {"ECGW_NEW_PASSWORD": "a long password for tests"}
+    refused = run(env, "users", "add", "cli-dual", "--type", "Internal_SalesRep", "--name", "admin", **password)
+    assert refused.exit_code == 2, refused.output
+    assert "cli-admin (Admin)" in refused.output and "may not be both Admin and a rep" in refused.output
+    unconfirmed = run(env, "users", "add", "cli-dual", "--type", "Internal_SalesRep", "--name", "Admin",
+                      ECGW_ALLOW_DUAL_ROLE="true", **password)
+    assert unconfirmed.exit_code == 2 and "--confirm-dual-role" in unconfirmed.output, unconfirmed.output
+    engine = make_engine(env["ECGW_PORTAL_URL"])
+    with Session(engine) as session:
+        from ecgateway.portal.models import User
+
+        assert session.query(User).filter_by(login="cli-dual").count() == 0  # nothing saved when refused
+    confirmed = run(env, "users", "add", "cli-dual", "--type", "Internal_SalesRep", "--name", "Admin",
+                    "--confirm-dual-role", ECGW_ALLOW_DUAL_ROLE="true", **password)
+    assert confirmed.exit_code == 0 and "added cli-dual (Internal_SalesRep)" in confirmed.output, confirmed.output
+    assert "Warning: making this person an Internal_SalesRep" in confirmed.output
+    with Session(engine) as session:
+        from ecgateway.portal.models import User
+
+        session.query(User).filter_by(login="cli-dual").update({"active": False})  # out of the other tests' way
+        session.commit()
+    engine.dispose()
