@@ -210,7 +210,12 @@ def users_add(
     """Add a portal user. One person may not be both Admin and a rep (same e-mail or name), as in the admin console."""
     from sqlalchemy.orm import Session
 
-    from ecgateway.admin.users import DualRoleRefused, DualRoleWarning, check_dual_role, dual_role_conflicts
+    from ecgateway.admin.users import (
+        DualRoleRefused,
+        DualRoleWarning,
+        check_dual_role,
+        dual_role_conflicts,
+    )
     from ecgateway.auth.users import UserError, create_user
     from ecgateway.db import make_engine
 
