@@ -139,8 +139,10 @@ REFRESH_CHUNK = 500
 # clocks and committed after they are stamped.
 REFRESH_OVERLAP = dt.timedelta(minutes=5)
 # Candidate counts: the JDE statement has that many binds (a few shapes in every cache; Oracle
-# takes 1,000 at most).
-CANDIDATE_SIZES = (10, 25, 50, 100, 200, 500)
+# takes 1,000 at most). 51: a page of 50 and the one row that says a next page exists. Without it
+# that page asked the index for 100 candidates and JDE for their rows, about 40 us each on SQLite
+# (4.0 ms against 2.1 ms at 100,000 accounts, py-spy: the decide was a third of a search request).
+CANDIDATE_SIZES = (10, 25, 51, 100, 200, 500)
 # Words of one or two letters have no trigram of their own: the contains group walks the accounts
 # by number for them, this many at first (a common letter fills the page there); see _short().
 SHORT_WALK = 2000
