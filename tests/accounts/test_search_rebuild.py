@@ -86,7 +86,11 @@ def test_postgresql_rebuild_leaves_the_migrations_names(jde_db, wwa, portal_engi
             "SELECT column_name, collation_name FROM information_schema.columns WHERE table_name = :t"
             " AND column_name IN ('name_key', 'abalph', 'alcty1', 'hay')"), {"t": "ecgw_search_account"}).all())
     assert names == {"ecgw_search_account_pkey", "ix_ecgw_search_name", "ix_ecgw_search_alph",
-                     "ix_ecgw_search_city", "ix_ecgw_search_hay"}
+                     "ix_ecgw_search_city", "ix_ecgw_search_hay", "ix_ecgw_search_non_ascii"}
+    with portal_engine.connect() as conn:  # the partial index keeps the predicate the searches name
+        partial = conn.scalar(sa.text("SELECT pg_get_expr(indpred, indrelid) FROM pg_index"
+                                      " WHERE indexrelid = 'ix_ecgw_search_non_ascii'::regclass"))
+    assert "!~" in partial and "x01-" in partial and "x7f" in partial, partial
     assert tables == {"ecgw_search_account", "ecgw_search_state"}
     assert collations == {"name_key": "C", "abalph": "C", "alcty1": "C", "hay": None}
 
