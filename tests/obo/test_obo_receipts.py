@@ -67,3 +67,53 @@ def test_the_receipt_reaches_the_smtp_server_when_a_session_that_changed_somethi
     with gw.portal() as db:
         sent = db.scalars(sa.select(OboReceipt).where(OboReceipt.an8 == gw.accounts[0])).all()
         assert sorted(r.recipients for r in sent) == [0, 1]
+
+
+def test_a_session_ended_by_an_admin_or_by_its_time_box_gets_its_receipt_too(gw, smtp):
+    """Every way a session ends writes obo.end, and the receipt follows from that entry: shown here
+    for the two ends that are not the rep's own sign-out."""
+    import datetime as dt
+
+    from ecgateway import clock
+
+    cust, token = api_client(gw, "cust1")
+    assert cust.put("/api/v1/account/settings", json={"obo_receipts": True},
+                    headers={"X-CSRF-Token": token}).status_code == 200
+    sender(gw).run_until_idle()
+    before = len(smtp.to("cust1@example.com"))
+
+    def acting_with_a_change(reason: str):
+        rep, token = api_client(gw, "sales1")
+        token = rep.post("/api/v1/obo", json={"an8": gw.accounts[0], "reason": reason},
+                         headers={"X-CSRF-Token": token}).json()["csrf_token"]
+        item = rep.get("/api/v1/catalog", params={"limit": 5}).json()["items"][0]["item"]
+        assert rep.post("/api/v1/cart/lines", json={"item": item, "quantity": 1},
+                        headers={"X-CSRF-Token": token}).status_code == 201
+        assert rep.delete("/api/v1/cart", headers={"X-CSRF-Token": token}).status_code == 200
+        return rep
+
+    # An admin ends it from the supervisor's view.
+    rep = acting_with_a_change("Ticket 7001: ended by the supervisor")
+    admin, admin_token = api_client(gw, "admin1")
+    live = [s for s in admin.get("/api/v1/admin/supervisor/sessions").json() if s["rep_login"] == "sales1"]
+    assert len(live) == 1
+    r = admin.post(f"/api/v1/admin/supervisor/sessions/{live[0]['id']}/end", json={"reason": "wrong account"},
+                   headers={"X-CSRF-Token": admin_token})
+    assert r.status_code == 200, r.text
+    sender(gw).run_until_idle()
+    got = smtp.wait_for("cust1@example.com", count=before + 1)
+    assert "Ticket 7001: ended by the supervisor" in got[-1].text
+
+    # The time box ends it: the rep's next request after the limit.
+    rep = acting_with_a_change("Ticket 7002: ended by the time box")
+    start = clock.utcnow()
+    for minute in range(20, gw.settings.obo_max_minutes, 20):  # working on: the idle timeout does not end it
+        with clock.frozen(start + dt.timedelta(minutes=minute)):
+            assert rep.get("/api/v1/obo").json()["acting"] is True
+    with clock.frozen(start + dt.timedelta(minutes=gw.settings.obo_max_minutes + 1)):
+        state = rep.get("/api/v1/obo").json()
+    assert state["acting"] is False and "limit" in state["notice"]
+    sender(gw).run_until_idle()
+    got = smtp.wait_for("cust1@example.com", count=before + 2)
+    assert "Ticket 7002: ended by the time box" in got[-1].text
+    assert len(smtp.to("cust1@example.com")) == before + 2  # one each, nothing twice
