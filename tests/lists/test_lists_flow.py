@@ -334,3 +334,25 @@ def test_the_list_prices_follow_jde_quoted_lines_keep_their_quote_zero_drops_and
     assert r.status_code in (409, 410, 422), r.text
     assert "expired" in r.json()["message"]
     assert all(ln["list_id"] != made["id"] for ln in cust.get("/api/v1/cart").json()["lines"])
+
+
+def test_a_list_the_rep_prepared_shows_in_the_customers_access_history(gw):
+    """Issue 17 part 4: the customer reads what each rep's session did; a prepared list is one of those steps."""
+    grant(gw, "sales1")
+    rep = gw.client("sales1")
+    r = rep.post("/api/v1/obo", json={"an8": gw.accounts[0], "reason": "Ticket 88: restock list"},
+                 headers={"X-CSRF-Token": csrf_of(rep)})
+    assert r.status_code == 200, r.text
+    h = {"X-CSRF-Token": r.json()["csrf_token"]}
+    fill_rep_cart(gw, rep, h, 1)
+    made = rep.post("/api/v1/lists", json={"name": "History check"}, headers=h)
+    assert made.status_code == 201, made.text
+    assert rep.delete("/api/v1/obo", headers=h).status_code == 200
+    cust, _ = signed_in(gw, "cust1")
+    visits = [v for v in cust.get("/api/v1/account/access-history").json()["visits"]
+              if v["reason"] == "Ticket 88: restock list"]
+    assert len(visits) == 1
+    done = visits[0]["done"]
+    assert [d["action"] for d in done] == ["list.create"], done
+    assert "History check" in done[0]["text"] or str(made.json()["id"]) in done[0]["text"], done
+    assert "Ticket 88: restock list" in gw.client("cust1").get("/account/access-history").text
