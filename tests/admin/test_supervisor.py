@@ -147,6 +147,9 @@ def test_the_figures_equal_counts_made_from_the_entries(gw, activity):
     assert {r["rep"]: (int(r["refused_starts"]), int(r["refused_actions"])) for r in rows} == expected["refusals"]
     rows = list(csv.DictReader(io.StringIO(page.get("/admin/supervisor/accounts.csv", params=args).text)))
     assert [(int(r["account"]), int(r["sessions"]), int(r["reps"])) for r in rows] == expected["accounts"]
+    rows = list(csv.DictReader(io.StringIO(page.get("/admin/supervisor/orders.csv", params=args).text)))
+    assert {(r["placed_by"], r["currency"]): (int(r["orders"]), Decimal(r["amount"])) for r in rows} \
+        == expected["orders"]
 
     # the page: a chart (SVG) and its table for each figure
     html = page.get("/admin/supervisor", params=args).text
