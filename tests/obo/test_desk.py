@@ -33,6 +33,24 @@ def test_orders_find_accounts_only_within_the_restriction(gw):
     assert [(m["account"]["an8"], m["matched"]) for m in by_number] == [(mine, "order number")]
 
 
+def test_an_order_of_the_reps_account_is_found_behind_many_newer_ones_of_other_accounts(gw):
+    """The switcher read the newest 32 matching orders and then applied the restriction: an older order
+    of the rep's own account behind them was not found."""
+    from ecgateway.commerce.models import Order
+    from ecgateway.obo.desk import ORDER_MATCHES
+
+    mine, other = gw.allowed_for("ar1")[2], gw.accounts[-1]
+    older = _order(gw, an8=mine, po="BURIED-PO-1")
+    with gw.portal() as db:
+        for n in range(ORDER_MATCHES * 4 * 3):  # three batches of newer matches the rep may not see
+            db.add(Order(erp_key=f"D-BURIED-{n}", account_an8=other, sold_to=other, ship_to=other, company="00000",
+                         branch="M30", currency="USD", customer_po=f"BURIED-PO-X{n}", total=Decimal("1.00"),
+                         placed_by_login="cust1", on_behalf=False))
+        db.commit()
+    found = gw.client("ar1").get("/api/v1/desk/search", params={"q": "buried-po"}).json()["orders"]
+    assert [(m["account"]["an8"], m["order_id"]) for m in found] == [(mine, older)], found
+
+
 def test_recent_accounts_newest_first_and_still_allowed(gw):
     client = gw.client("sales1")
     allowed = gw.allowed_for("sales1")

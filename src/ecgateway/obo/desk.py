@@ -27,6 +27,8 @@ from ecgateway.portal.models import User
 
 RECENT = 8  # accounts offered by the header switcher before anything is typed
 ORDER_MATCHES = 8
+# At most this many matching orders are read for one switcher search (newest first, 32 at a time).
+ORDER_SCAN = 2000
 # How far back the audit log is read for recent accounts: the rep's last starts and changes.
 RECENT_ENTRIES = 200
 # After an idle timeout, signing in again within this many minutes restores the acting context.
@@ -75,23 +77,31 @@ def accounts_by_order(db: Session, jde: Jde, *, wwa: WorkWithAccounts, user: Use
     if q.isascii() and q.isdigit() and len(q) <= 9:
         wanted.append(Order.id == int(q))
     wanted.append(Order.erp_reference == q)
-    orders = db.execute(
-        sa.select(Order.id, Order.account_an8, Order.customer_po, Order.erp_reference)
-        .where(sa.or_(*wanted)).order_by(Order.id.desc()).limit(limit * 4)).all()
     scope = rep_scope(db, rep=user, wwa=wwa)
     allowed: dict[int, AccountRow | None] = {}
     matches: list[OrderMatch] = []
-    for o in orders:
-        if o.account_an8 not in allowed:
-            allowed[o.account_an8] = get_account(jde.conn, wwa=wwa, scope=scope, an8=o.account_an8)
-        account = allowed[o.account_an8]
-        if account is None:
-            continue
-        by_number = str(o.id) == q or (o.erp_reference or "") == q
-        matches.append(OrderMatch(account, o.id, o.customer_po, o.erp_reference,
-                                  "order number" if by_number else "customer PO"))
-        if len(matches) >= limit:
+    before: int | None = None
+    # Newest first, a batch at a time: the newest matches may all be of accounts the rep does not serve
+    # (a common PO prefix), so read on until the list is full, up to ORDER_SCAN orders.
+    for _batch in range(ORDER_SCAN // (limit * 4) + 1):
+        stmt = (sa.select(Order.id, Order.account_an8, Order.customer_po, Order.erp_reference)
+                .where(sa.or_(*wanted), *([Order.id < before] if before is not None else []))
+                .order_by(Order.id.desc()).limit(limit * 4))
+        orders = db.execute(stmt).all()
+        for o in orders:
+            if o.account_an8 not in allowed:
+                allowed[o.account_an8] = get_account(jde.conn, wwa=wwa, scope=scope, an8=o.account_an8)
+            account = allowed[o.account_an8]
+            if account is None:
+                continue
+            by_number = str(o.id) == q or (o.erp_reference or "") == q
+            matches.append(OrderMatch(account, o.id, o.customer_po, o.erp_reference,
+                                      "order number" if by_number else "customer PO"))
+            if len(matches) >= limit:
+                return matches
+        if len(orders) < limit * 4:
             break
+        before = orders[-1].id
     return matches
 
 
