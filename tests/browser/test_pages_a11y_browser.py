@@ -13,15 +13,19 @@ from pathlib import Path
 import pytest
 
 from browser.browser_support import add_first_to_cart, sign_in
+from ecgateway.auth.models import RIGHT_REGISTER
+from ecgateway.auth.rights import set_right
 
 pytestmark = pytest.mark.browser
 
 AXE = Path(__file__).with_name("vendor") / "axe.min.js"
 # width, height, device scale: 200% zoom of a 1280 x 900 window is 640 x 450 CSS px at scale 2.
 SIZES = {"wide": (1280, 900, 1), "phone": (390, 844, 3), "zoom200": (640, 450, 2)}
-REP_PAGES = ["/accounts", "/account", "/catalog", "/cart", "/checkout", "/orders", "/api/docs", "/"]
-ADMIN_PAGES = ["/admin", "/admin/users", "/admin/restrictions", "/admin/audit"]
-CUSTOMER_PAGES = ["/account", "/catalog", "/orders"]
+REP_PAGES = ["/accounts", "/account", "/catalog", "/cart", "/checkout", "/orders", "/lists", "/api/docs", "/",
+             "/accounts/{an8}", "/accounts/{an8}/contacts/new"]
+ADMIN_PAGES = ["/admin", "/admin/users", "/admin/users/{rep_id}", "/admin/restrictions", "/admin/restrictions/{rep_id}",
+               "/admin/audit", "/admin/supervisor"]
+CUSTOMER_PAGES = ["/account", "/catalog", "/cart", "/orders", "/lists", "/account/access-history"]
 
 
 def _axe(page) -> list[dict]:
@@ -33,8 +37,8 @@ def _axe(page) -> list[dict]:
     return result
 
 
-# Still wider than a phone: the cart at 390 px (482 px, its table inside .table-scroll) and the admin
-# restrictions table (1002 px at 390 and 640). Not fixed yet; every other page is checked.
+# Pages allowed to be wider than a phone (paths ending so): none. The cart and the admin
+# restrictions table were, until they scrolled inside .table-scroll.
 NOT_YET_NARROW: tuple[str, ...] = ()
 
 
@@ -63,6 +67,9 @@ def _visit_all(served, browser, size, check, shots, shoot=lambda name: True):
     gw, base = served
     width, height, scale = SIZES[size]
     found: dict[str, list] = {}
+    with gw.portal() as db:  # the registration form is drawn for a rep who holds the right
+        set_right(db, user_id=gw.users["sales1"], right=RIGHT_REGISTER, granted=True, by="test")
+        db.commit()
     for login, pages in (("sales1", REP_PAGES), ("admin1", ADMIN_PAGES), ("cust1", CUSTOMER_PAGES), (None, ["/login", "/"])):
         context = browser.new_context(viewport={"width": width, "height": height}, device_scale_factor=scale,
                                       bypass_csp=True)  # to inject axe; the pages keep their own CSP otherwise
@@ -75,11 +82,14 @@ def _visit_all(served, browser, size, check, shots, shoot=lambda name: True):
             page.wait_for_url(base + "/account")
             page.goto(base + "/catalog")
             add_first_to_cart(page)
-        for path in pages:
-            page.goto(base + path)
+        for template in pages:
+            path = template.format(an8=gw.allowed_for("sales1")[1], rep_id=gw.users["sales1"])
+            response = page.goto(base + path)
             page.wait_for_load_state()
-            name = f"{login or 'anonymous'}{path.replace('/', '-') if path != '/' else '-home'}"
+            name = f"{login or 'anonymous'}{template.replace('/', '-') if path != '/' else '-home'}"
             problems = check(page)
+            if response is None or response.status != 200:
+                problems = [f"{path} answered {response.status if response else 'nothing'}", *problems]
             if problems:
                 found[name] = problems
             if shoot(name):
