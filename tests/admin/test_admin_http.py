@@ -333,3 +333,27 @@ def test_a_customer_user_must_belong_to_a_customer_account(gw):
     moved = admin.patch(f"/api/v1/admin/users/{user_id}", json={"user_type": "Customer", "account_an8": employee},
                         headers={"X-CSRF-Token": token})
     assert moved.status_code == 400 and "not a customer account" in moved.json()["message"]
+
+
+def test_the_point_and_click_search_goes_through_the_search_index_once_it_is_built(gw, monkeypatch):
+    """Issue 19: the admin's account search (API and editor) used the JDE search that reads every
+    account; with the index built it is the picker's: relevance order, accents ignored."""
+    from ecgateway.accounts import all_scope, list_accounts
+
+    with gw.runtime.jde_reader.connect() as jde:
+        gw.runtime.search.rebuild(jde, wwa=gw.runtime.accounts)
+    calls = []
+    search = gw.runtime.search.search
+    monkeypatch.setattr(gw.runtime.search, "search", lambda *a, **k: calls.append(k["q"]) or search(*a, **k))
+    admin = gw.client("admin1")
+    found = admin.get("/api/v1/admin/accounts", params={"q": "a", "limit": 25}).json()
+    with gw.runtime.jde_reader.connect() as jde:
+        want = list_accounts(jde, wwa=gw.runtime.accounts, scope=all_scope(gw.runtime.accounts), q="a", limit=25,
+                             index=gw.runtime.search)
+    assert [a["an8"] for a in found] == [a.an8 for a in want.items] and found
+    page = admin.get("/admin/restrictions")
+    rep_id = gw.users["ar1"]
+    token = _token(page.text)
+    r = admin.post(f"/admin/restrictions/{rep_id}/search", data={"csrf_token": token, "filter_text": "", "aq": "a"})
+    assert r.status_code == 200 and f'value="{found[0]["an8"]}"' in r.text
+    assert calls == ["a", "a", "a"]  # the API, the reference list above, the editor's search

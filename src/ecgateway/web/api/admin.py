@@ -25,6 +25,7 @@ from ecgateway.web.deps import (
     CustomerCheckDep,
     JdeDep,
     PortalSessionDep,
+    SearchIndexDep,
     SettingsDep,
 )
 from ecgateway.web.params import AccountNumber, Offset, OptionalRowIdQuery, RowIdPath, limit_query
@@ -363,10 +364,10 @@ def api_save(rep_id: RowIdPath, body: FilterIn, auth: AdminAuth, db: PortalSessi
 
 
 @router.get("/accounts", response_model=list[AccountOut], summary="Search all accounts (for point-and-click)")
-def api_accounts(auth: AdminAuth, jde: JdeDep, wwa: AccountsQueryDep,
+def api_accounts(auth: AdminAuth, jde: JdeDep, wwa: AccountsQueryDep, index: SearchIndexDep,
                  q: Annotated[str | None, Query(max_length=100)] = None,
                  limit: Annotated[int, limit_query(200)] = 25):
-    return [_account(a) for a in rs.search_accounts(jde.conn, wwa=wwa, q=q, limit=limit)]
+    return [_account(a) for a in rs.search_accounts(jde.conn, wwa=wwa, q=q, limit=limit, index=index)]
 
 
 # -- transaction log -------------------------------------------------------------------------

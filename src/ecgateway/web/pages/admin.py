@@ -28,6 +28,7 @@ from ecgateway.web.deps import (
     JdeDep,
     OptionalAuth,
     PortalSessionDep,
+    SearchIndexDep,
     SettingsDep,
     optional_an8,
 )
@@ -209,16 +210,16 @@ def editor_preview(request: Request, rep_id: RowIdPath, auth: AdminAuth, db: Por
 
 @router.post("/admin/restrictions/{rep_id}/search", response_class=HTMLResponse)
 def editor_search(request: Request, rep_id: RowIdPath, auth: AdminAuth, db: PortalSessionDep, jde: JdeDep,
-                  wwa: AccountsQueryDep, filter_text: Annotated[str, Form(max_length=20000)] = "",
+                  wwa: AccountsQueryDep, index: SearchIndexDep, filter_text: Annotated[str, Form(max_length=20000)] = "",
                   aq: Annotated[str, Form(max_length=100)] = ""):
     rep = rs.get_rep(db, rep_id=rep_id)
-    found = rs.search_accounts(jde.conn, wwa=wwa, q=aq or None, limit=SEARCH_ROWS)
+    found = rs.search_accounts(jde.conn, wwa=wwa, q=aq or None, limit=SEARCH_ROWS, index=index)
     return _editor(request, db, jde, wwa, rep, filter_text, preview=False, search=(aq, found))
 
 
 @router.post("/admin/restrictions/{rep_id}/pick", response_class=HTMLResponse)
 def editor_pick(request: Request, rep_id: RowIdPath, auth: AdminAuth, db: PortalSessionDep, jde: JdeDep,
-                wwa: AccountsQueryDep, filter_text: Annotated[str, Form(max_length=20000)] = "",
+                wwa: AccountsQueryDep, index: SearchIndexDep, filter_text: Annotated[str, Form(max_length=20000)] = "",
                 an8: Annotated[list[AccountNumber] | None, Form()] = None, mode: Annotated[str, Form()] = "add",
                 aq: Annotated[str, Form(max_length=100)] = ""):
     """Point-and-click: the ticked accounts go into the filter text (not saved until Save)."""
@@ -226,7 +227,7 @@ def editor_pick(request: Request, rep_id: RowIdPath, auth: AdminAuth, db: Portal
     try:
         text = rs.an8_filter(filter_text, an8 or [], mode=mode)
     except AdminError as exc:
-        found = rs.search_accounts(jde.conn, wwa=wwa, q=aq or None, limit=SEARCH_ROWS)
+        found = rs.search_accounts(jde.conn, wwa=wwa, q=aq or None, limit=SEARCH_ROWS, index=index)
         return _editor(request, db, jde, wwa, rep, filter_text, preview=False, search=(aq, found),
                        error=exc.message, status_code=exc.status)
     return _editor(request, db, jde, wwa, rep, text, preview=True, picked=True,
