@@ -38,6 +38,8 @@ RESTRICTIONS = [
     "ALCTY1 = 'Köln' OR ALCTR = 'BR'",
     "ABALPH LIKE 'A%' AND NOT ABAC03 = 'IND'",
     "UPPER(ALCTY1) LIKE '%O%'",
+    # one ABAN8 list: the number-prefix group reads its candidates off the list (some are not accounts)
+    "ABAN8 IN ('1001','1002','1003','1010','1011','1100','1105','1999','10010','990010','990040','990050','990060','99999999')",
 ]
 
 
@@ -292,3 +294,17 @@ def test_the_non_ascii_predicate_is_the_same_in_the_search_and_its_migration():
 
     migration = importlib.import_module("ecgateway.portal.migrations.versions.0090_search_pairs_postgresql")
     assert migration.NON_ASCII_HAY == search_module.NON_ASCII_HAY
+
+
+@pytest.mark.parametrize("q", ["1", "10", "100", "1001", "99", "9900", "5"])
+def test_number_prefixes_for_a_rep_with_one_number_list(jde_db, wwa, index, all_rows, q):
+    """The number-prefix group of a rep whose restriction is one ABAN8 list takes its candidates from
+    the list itself (numbers that are no account, or not a customer, are dropped by JDE's query)."""
+    restriction = RESTRICTIONS[-1]
+    assert search_module._number_list(_scope(wwa, restriction).restriction) is not None
+    with jde_db.engine.connect() as jde:
+        scope = _scope(wwa, restriction)
+        for limit in (1, 2, 50):
+            got, got_matches = _pages(jde, wwa, index, scope, q, "number", limit)
+            want, want_matches = _expected(jde, wwa, scope, all_rows, q, "number")
+            assert (got, got_matches) == (want, want_matches), (q, limit)
