@@ -62,10 +62,11 @@ class Runtime:
         with self.jde_reader.connect() as conn:
             yield Jde(conn=conn, tables=self.jde, company=self.settings.company, decimals=self.settings.decimals)
 
-    def refresh_search(self):
-        """One incremental refresh of the search index from JDE's update stamps (None: not built)."""
+    def refresh_search(self, *, fresh_within: float | None = None):
+        """One incremental refresh of the search index from JDE's update stamps (None: not built);
+        skipped when another process refreshed within fresh_within seconds."""
         with self.jde_reader.connect() as conn:
-            return self.search.refresh(conn, wwa=self.accounts, tables=self.jde)
+            return self.search.refresh(conn, wwa=self.accounts, tables=self.jde, fresh_within=fresh_within)
 
     def dispose(self) -> None:
         if self.jde_reader is not None and self.jde_reader is not self.jde_engine:

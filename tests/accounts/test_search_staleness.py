@@ -76,6 +76,7 @@ def test_new_account_found_by_number_at_once_and_by_name_after_one_refresh(gw): 
     (chore,) = [c for c in relay.chores if c.name == "search index refresh"]
     assert chore.every == 60
     chore.due = 0
+    _refreshed_long_ago(gw)
     relay.run_chores()  # what the relay loop does every 60 s
     assert _search(gw, "cs1", "quixote") == [(new, "name-prefix")]
     assert _search(gw, "cs1", "QUIXOTE.EXAMPLE") == [(new, "contains")]
@@ -104,3 +105,35 @@ def _changed(gw, result):
     assert result is not None and result.changed >= 1
     with gw.runtime.portal_engine.connect() as conn:
         return set(conn.scalars(sa.text("SELECT aban8 FROM ecgw_search_account WHERE hay LIKE '%zurich%'")))
+
+
+def _refreshed_long_ago(gw):
+    """As if the last refresh (the one an earlier test made) were an interval ago."""
+    import datetime as dt
+
+    from ecgateway.clock import utcnow
+
+    with gw.runtime.portal_engine.begin() as conn:
+        conn.execute(state_table.update().values(refreshed_at=utcnow() - dt.timedelta(minutes=5)))
+
+
+def test_one_process_refreshes_in_an_interval_the_others_skip(gw):  # noqa: F811
+    """Every gateway process runs the refresh chore; the one that comes second within half an interval
+    reads nothing from JDE, and a change is still found by the next refresh after that."""
+    _built(gw)
+    _refreshed_long_ago(gw)
+    relay = gw.app.state.relay
+    (chore,) = [c for c in relay.chores if c.name == "search index refresh"]
+    first = gw.runtime.refresh_search(fresh_within=chore.every / 2)  # process A
+    assert first is not None and not first.skipped
+    new = NEW + 200
+    add_account(gw.runtime.jde_engine, gw.runtime.jde, an8=new, name="Ulysses Supply", city="Bonn")
+    second = gw.runtime.refresh_search(fresh_within=chore.every / 2)  # process B, moments later
+    assert second is not None and second.skipped and second.changed == 0
+    assert _search(gw, "cs1", "ulysses") == []
+    _refreshed_long_ago(gw)  # half an interval later: B's next turn reads the change
+    third = gw.runtime.refresh_search(fresh_within=chore.every / 2)
+    assert third is not None and not third.skipped and third.changed >= 1
+    assert _search(gw, "cs1", "ulysses") == [(new, "name-prefix")]
+    forced = gw.runtime.refresh_search()  # `ecgateway search refresh`: always reads
+    assert forced is not None and not forced.skipped

@@ -69,7 +69,7 @@ from ecgateway.accounts.restrictions import (
     render,
     sqlglot_dialect,
 )
-from ecgateway.clock import utcnow
+from ecgateway.clock import as_utc, utcnow
 from ecgateway.db import in_values
 from ecgateway.errors import GatewayError
 from ecgateway.jde.conventions import date_to_julian, jde_now, time_of_day
@@ -329,6 +329,7 @@ class RefreshResult:
     stored: int
     removed: int
     seconds: float
+    skipped: bool = False  # another process refreshed within fresh_within: nothing was read
 
 
 class SearchIndex:
@@ -719,15 +720,23 @@ class SearchIndex:
             portal.exec_driver_sql(statement)
         return done
 
-    def refresh(self, jde: sa.Connection, *, wwa: WorkWithAccounts, tables: JdeTables) -> RefreshResult | None:
-        """Re-read the accounts JDE changed since the last refresh; None when the index is not built."""
+    def refresh(self, jde: sa.Connection, *, wwa: WorkWithAccounts, tables: JdeTables,
+                fresh_within: float | None = None) -> RefreshResult | None:
+        """Re-read the accounts JDE changed since the last refresh; None when the index is not built.
+
+        fresh_within (seconds): skip when the last refresh, by any process, is more recent than that.
+        Every gateway process runs the refresh in its relay loop; the state row's lock puts them one
+        after the other, and without this each would re-read the same changes from JDE in turn."""
         started = time.perf_counter()
         with self.engine.begin() as portal:
             state = portal.execute(sa.select(state_table).where(state_table.c.id == 1).with_for_update()).first()
             if state is None or state.built_at is None:
                 return None
-            mark = jde_now(wwa.zone) - REFRESH_OVERLAP
             since = (state.since_date, state.since_time)
+            if (fresh_within is not None and state.refreshed_at is not None
+                    and (utcnow() - as_utc(state.refreshed_at)).total_seconds() < fresh_within):
+                return RefreshResult(since, 0, 0, 0, 0.0, skipped=True)
+            mark = jde_now(wwa.zone) - REFRESH_OVERLAP
             changed = changed_accounts(jde, tables, since=since, today=wwa.base_params()["wwa_today"])
             stored = removed = 0
             statement_for = {}

@@ -29,7 +29,9 @@ def install(app: FastAPI, runtime: Runtime) -> None:
     app.state.erp = make_erp(runtime)
     # The search index refresh rides on the relay loop: one thread per process for background work.
     # So does the supervisor's daily roll-up (the audit entries of the days before today, admin/rollup.py).
-    chores = [Chore("search index refresh", runtime.settings.search_refresh_seconds, runtime.refresh_search),
+    # One process refreshes in each interval: the others find the state refreshed within half of it and skip.
+    every = runtime.settings.search_refresh_seconds
+    chores = [Chore("search index refresh", every, lambda: runtime.refresh_search(fresh_within=every / 2)),
               Chore("supervisor roll-up", runtime.settings.supervisor_rollup_seconds, lambda: _roll_up(runtime))]
     app.state.relay = Relay(sessions=runtime.portal_sessions, erp=app.state.erp, settings=OutboxSettings(),
                             chores=chores)
