@@ -137,3 +137,31 @@ def test_one_process_refreshes_in_an_interval_the_others_skip(gw):  # noqa: F811
     assert _search(gw, "cs1", "ulysses") == [(new, "name-prefix")]
     forced = gw.runtime.refresh_search()  # `ecgateway search refresh`: always reads
     assert forced is not None and not forced.skipped
+
+
+def test_two_processes_refreshing_at_the_same_moment_read_jde_once(gw):  # noqa: F811
+    """Both chores due at once (every process starts its relay loop at start-up): the claim is an
+    UPDATE, so on SQLite too (where a read takes no lock) the second waits for the first and skips."""
+    import threading
+
+    from ecgateway.runtime import Runtime
+
+    _built(gw)
+    _refreshed_long_ago(gw)
+    other = Runtime.from_settings(gw.settings)  # another gateway process: its own engines and index object
+    try:
+        start = threading.Barrier(2)
+        results = []
+
+        def refresh(runtime):
+            start.wait()
+            results.append(runtime.refresh_search(fresh_within=30))
+
+        threads = [threading.Thread(target=refresh, args=(r,)) for r in (gw.runtime, other)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert sorted(r.skipped for r in results) == [False, True], results
+    finally:
+        other.dispose()

@@ -69,7 +69,7 @@ from ecgateway.accounts.restrictions import (
     render,
     sqlglot_dialect,
 )
-from ecgateway.clock import as_utc, utcnow
+from ecgateway.clock import utcnow
 from ecgateway.db import in_values
 from ecgateway.errors import GatewayError
 from ecgateway.jde.conventions import date_to_julian, jde_now, time_of_day
@@ -729,12 +729,23 @@ class SearchIndex:
         after the other, and without this each would re-read the same changes from JDE in turn."""
         started = time.perf_counter()
         with self.engine.begin() as portal:
+            claimed = None
+            if fresh_within is not None:
+                # Claimed by an UPDATE, first: it takes the row's lock on PostgreSQL and the write lock on
+                # SQLite (BEGIN IMMEDIATE), so a second process waits here, then finds the claim and skips.
+                # A plain read could not: on SQLite it runs outside the transaction and takes no lock.
+                now = utcnow()
+                claimed = portal.execute(
+                    sa.update(state_table)
+                    .where(state_table.c.id == 1, state_table.c.built_at.is_not(None),
+                           sa.or_(state_table.c.refreshed_at.is_(None),
+                                  state_table.c.refreshed_at < now - dt.timedelta(seconds=fresh_within)))
+                    .values(refreshed_at=now)).rowcount
             state = portal.execute(sa.select(state_table).where(state_table.c.id == 1).with_for_update()).first()
             if state is None or state.built_at is None:
                 return None
             since = (state.since_date, state.since_time)
-            if (fresh_within is not None and state.refreshed_at is not None
-                    and (utcnow() - as_utc(state.refreshed_at)).total_seconds() < fresh_within):
+            if claimed == 0:  # built, and another process refreshed within fresh_within
                 return RefreshResult(since, 0, 0, 0, 0.0, skipped=True)
             mark = jde_now(wwa.zone) - REFRESH_OVERLAP
             changed = changed_accounts(jde, tables, since=since, today=wwa.base_params()["wwa_today"])
