@@ -27,7 +27,8 @@ NON_ASCII_HAY = "hay !~ '^[\\x01-\\x7f]*$'"
 
 def upgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
-        op.execute(f"CREATE INDEX ix_ecgw_search_non_ascii ON ecgw_search_account (aban8) WHERE {NON_ASCII_HAY}")
+        # IF NOT EXISTS: a rebuild by this version before `db upgrade` already made it (SearchIndex._PG_INDEX)
+        op.execute(f"CREATE INDEX IF NOT EXISTS ix_ecgw_search_non_ascii ON ecgw_search_account (aban8) WHERE {NON_ASCII_HAY}")
 
 
 def downgrade() -> None:
