@@ -27,8 +27,10 @@ from ecgateway.portal.models import User
 
 RECENT = 8  # accounts offered by the header switcher before anything is typed
 ORDER_MATCHES = 8
-# At most this many matching orders are read for one switcher search (newest first, 32 at a time).
+# At most this many matching orders are read for one switcher search (newest first, 32 at a time),
+# and at most ORDER_ACCOUNTS distinct accounts of theirs are checked against the rep's restriction.
 ORDER_SCAN = 2000
+ORDER_ACCOUNTS = 64
 # How far back the audit log is read for recent accounts: the rep's last starts and changes.
 RECENT_ENTRIES = 200
 # After an idle timeout, signing in again within this many minutes restores the acting context.
@@ -78,6 +80,8 @@ def accounts_by_order(db: Session, jde: Jde, *, wwa: WorkWithAccounts, user: Use
         wanted.append(Order.id == int(q))
     wanted.append(Order.erp_reference == q)
     scope = rep_scope(db, rep=user, wwa=wwa)
+    if scope.kind == "none":
+        return []
     allowed: dict[int, AccountRow | None] = {}
     matches: list[OrderMatch] = []
     before: int | None = None
@@ -90,6 +94,8 @@ def accounts_by_order(db: Session, jde: Jde, *, wwa: WorkWithAccounts, user: Use
         orders = db.execute(stmt).all()
         for o in orders:
             if o.account_an8 not in allowed:
+                if len(allowed) >= ORDER_ACCOUNTS:  # one JDE query per account: keep a keystroke's cost bounded
+                    return matches
                 allowed[o.account_an8] = get_account(jde.conn, wwa=wwa, scope=scope, an8=o.account_an8)
             account = allowed[o.account_an8]
             if account is None:
