@@ -240,8 +240,8 @@ def users_add(
         if password is None:
             password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
         try:
-            user = create_user(session, login=login, name=name or login, user_type=user_type,
-                               email=email, password=password, account_an8=account)
+            user = create_user(session, login=login, name=(name or login).strip(), user_type=user_type,
+                               email=email.strip(), password=password, account_an8=account)
         except UserError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from None
