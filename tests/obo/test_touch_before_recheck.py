@@ -48,3 +48,30 @@ def test_the_session_touch_is_committed_before_the_recheck_takes_a_jde_connectio
     assert seen, "the request took no JDE connection: the on-behalf re-check did not run"
     # Every JDE connection of the request was asked for after the touch was committed.
     assert all(value > stale + dt.timedelta(seconds=60) for value in seen), (stale, seen)
+
+
+def test_a_request_asks_for_a_jde_connection_only_while_it_holds_no_portal_connection(gw, monkeypatch):
+    """The rule that keeps two full pools from waiting on each other: a request waits for a JDE connection
+    only with no portal connection checked out (the re-check's, and the route's own from get_jde). Then
+    a request holding a JDE connection and waiting for a portal one always gets it. CI broke on the
+    circle twice: requests in the re-check held portal connections and waited for JDE ones, requests past
+    it held JDE connections and waited for portal ones, until a pool's 30 s timeout (503s)."""
+    new_rep(gw, "touch2", accounts=gw.accounts[:2])
+    rep, token = api_client(gw, "touch2")
+    assert rep.post("/api/v1/obo", json={"an8": gw.accounts[0]}, headers={"X-CSRF-Token": token}).status_code == 200
+    customer, _ = api_client(gw, "cust1")
+    pool = gw.runtime.portal_engine.pool
+    held: list[int] = []
+    reader = gw.runtime.jde_reader
+    connect = reader.connect
+
+    def watching_connect(*args, **kwargs):
+        held.append(pool.checkedout())
+        return connect(*args, **kwargs)
+
+    monkeypatch.setattr(reader, "connect", watching_connect)
+    for client, path in ((rep, "/api/v1/cart"), (rep, "/api/v1/catalog"), (customer, "/api/v1/catalog")):
+        held.clear()
+        r = client.get(path)
+        assert r.status_code == 200, (path, r.text)
+        assert held and set(held) == {0}, (path, held)  # the acting rep's: the re-check's and the route's

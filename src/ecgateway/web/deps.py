@@ -178,10 +178,8 @@ def get_auth(request: Request, db: PortalSessionDep, runtime: RuntimeDep) -> Aut
         return _remember(request, Auth(None, None, None, notice))
     # load_session wrote last_seen_at when TOUCH_EVERY had passed: commit it now, on its own. Left to the
     # COMMIT below, the UPDATE would go out with the re-check's first query and hold the session row's
-    # lock while the re-check waits for a JDE connection; every other request of the session would queue
-    # on that lock holding a portal connection, and with full pools nobody moves until a pool times out
-    # (tests/obo/test_touch_before_recheck.py). Committed here, it is never lost to a rollback either:
-    # a rep who only reads pages stays signed in.
+    # lock while the re-check waits for a JDE connection (tests/obo/test_touch_before_recheck.py).
+    # Committed here, it is never lost to a rollback either: a rep who only reads pages stays signed in.
     if db.dirty:
         db.commit()
     user = db.get(User, row.user_id)
@@ -191,17 +189,30 @@ def get_auth(request: Request, db: PortalSessionDep, runtime: RuntimeDep) -> Aut
         request.state.session_cookie = ""
         return _remember(request, Auth(None, None, None, "Your user is no longer active. Ask an administrator."))
     if row.obo_an8 is not None:
-        ended = obo.recheck(db, runtime.jde_reader.connect, wwa=runtime.accounts, user=user, auth_session=row)
+        ended = obo.recheck(db, _jde_holding_no_portal_connection(db, runtime), wwa=runtime.accounts, user=user,
+                            auth_session=row)
         if ended is not None:
             request.state.session_cookie = ended.token
     notice = row.notice
     if notice:
         row.notice = None  # shown once
-    if row.obo_an8 is not None or db.dirty or db.new or db.deleted:  # the recheck, the notice
-        db.commit()
-    # else nothing to write (most requests: last_seen_at is written every TOUCH_EVERY): no COMMIT, and
-    # the request's next portal read goes on the same connection instead of checking out another
+    # Always a COMMIT, even with nothing to write: it gives the portal connection back before the route's
+    # JDE connection (get_jde) is asked for. A request waits for a JDE connection only while it holds no
+    # portal connection, so requests holding JDE connections and waiting for a portal one always get it:
+    # with both pools full no two requests wait for each other (CI saw the circle: 503s once a pool timed
+    # out; tests/obo/test_touch_before_recheck.py).
+    db.commit()
     return _remember(request, Auth(user, row, obo.acting_context(user, row), notice))
+
+
+def _jde_holding_no_portal_connection(db: Session, runtime: Runtime):
+    """The re-check's JDE connection, asked for after the portal transaction ends (see get_auth)."""
+
+    def connect():
+        db.commit()  # nothing is pending here (the touch is committed): this only gives the connection back
+        return runtime.jde_reader.connect()
+
+    return connect
 
 
 AuthDep = Annotated[Auth, Depends(get_auth)]
