@@ -25,9 +25,12 @@ TIMEOUT = 60  # seconds a request may take on a loaded CI machine (httpx's defau
 
 
 def test_fifty_submits_with_one_key_over_two_gateway_processes_give_one_erp_order(gw):
-    # Four worker processes share PostgreSQL with the other tests running at the same time: a small pool
-    # each keeps them under max_connections (CI once saw a 500 there; now such a refusal is a 503).
-    env = {**gateway_env(gw), "ECGW_DB_POOL_SIZE": "3", "ECGW_DB_MAX_OVERFLOW": "4"}
+    # Four worker processes share PostgreSQL with the other tests running at the same time: the smallest
+    # pools (one connection and one more, per engine and process) keep them under max_connections and
+    # make every request wait for the others' connections. Two requests never wait for each other
+    # (get_auth: a request waits for a JDE connection only while it holds no portal connection); with
+    # the circle CI found, this gave 38 503s of 50 here (pools timed out), and none without it.
+    env = {**gateway_env(gw), "ECGW_DB_POOL_SIZE": "1", "ECGW_DB_MAX_OVERFLOW": "1"}
     ports = [free_port(), free_port()]
     servers = [serve(env, port) for port in ports]
     try:
