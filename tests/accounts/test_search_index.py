@@ -294,6 +294,23 @@ def test_the_non_ascii_predicate_is_the_same_in_the_search_and_its_migration():
 
     migration = importlib.import_module("ecgateway.portal.migrations.versions.0090_search_pairs_postgresql")
     assert migration.NON_ASCII_HAY == search_module.NON_ASCII_HAY
+    assert any(ddl.endswith("WHERE " + search_module.NON_ASCII_HAY) for ddl in search_module._PG_INDEX)
+    import inspect
+
+    assert "WHERE hay !~ '^[\\\\x01-\\\\x7f]*$'" in inspect.getsource(migration.upgrade)
+
+
+def test_a_short_words_pattern_is_written_into_the_postgresql_statement():
+    """Bound, '%zi%' let a prepared statement's generic plan scan the whole trigram index for it."""
+    from sqlalchemy.dialects import postgresql
+
+    engine = sa.create_engine("postgresql+psycopg://nobody@127.0.0.1:1/none")  # no connection is made
+    index = SearchIndex(engine)
+    sql = str(sa.select(accounts_table.c.aban8).where(*index._contains(terms_of("zi acme")))
+              .compile(dialect=postgresql.psycopg.dialect(), compile_kwargs={"render_postcompile": True}))
+    assert "LIKE '%%zi%%'" in sql  # the two letters: written in (psycopg's %% is one %)
+    assert "'%%acme%%'" not in sql and "LIKE %(" in sql  # a longer word stays a bound parameter
+    engine.dispose()
 
 
 @pytest.mark.parametrize("q", ["1", "10", "100", "1001", "99", "9900", "5"])

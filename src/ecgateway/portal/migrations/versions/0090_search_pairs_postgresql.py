@@ -28,7 +28,8 @@ NON_ASCII_HAY = "hay !~ '^[\\x01-\\x7f]*$'"
 def upgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         # IF NOT EXISTS: a rebuild by this version before `db upgrade` already made it (SearchIndex._PG_INDEX)
-        op.execute(f"CREATE INDEX IF NOT EXISTS ix_ecgw_search_non_ascii ON ecgw_search_account (aban8) WHERE {NON_ASCII_HAY}")
+        op.execute("CREATE INDEX IF NOT EXISTS ix_ecgw_search_non_ascii ON ecgw_search_account (aban8)"
+                   " WHERE hay !~ '^[\\x01-\\x7f]*$'")
 
 
 def downgrade() -> None:
