@@ -469,20 +469,14 @@ class SearchIndex:
         occurs nowhere, so `zi` costs two index look-ups instead of reading every account
         (70-110 ms at 100,000 accounts, issue 19). A one-letter search keeps walking by number."""
         t = accounts_table
-        after = key[1] if key is not None else 0
-        conditions = [self._group_condition(terms, 3)]
-        params = dict(prefilter.params) if prefilter is not None else {}
-        if prefilter is not None:
-            conditions.append(prefilter.clause)
+        conditions, params, end = self._short_start(portal, prefilter, terms, key)
 
         def walk(lo: int, hi: int | None, limit: int) -> list[Candidate]:
             window = [t.c.aban8 > lo] + ([t.c.aban8 <= hi] if hi is not None else [])
             stmt = sa.select(t.c.aban8).where(*conditions, *window).order_by(t.c.aban8).limit(limit)
             return [Candidate(int(an8), None) for an8 in portal.scalars(stmt, params)]
 
-        end = portal.scalar(sa.select(t.c.aban8).where(t.c.aban8 > after).order_by(t.c.aban8)
-                            .limit(1).offset(SHORT_WALK - 1))
-        out = walk(after, end, size)
+        out = walk(key[1] if key is not None else 0, end, size)
         if len(out) >= size or end is None:
             return out
         wanted = size - len(out)
@@ -513,6 +507,19 @@ class SearchIndex:
         found.update(ending)
         return out + [Candidate(int(an8), None) for an8 in sorted(found)[:wanted]]
 
+    def _short_start(self, portal: sa.Connection, prefilter, terms: Terms, key):
+        """What both short-word walks start from: the contains group's conditions (restriction included),
+        their parameters, and the number that ends the first SHORT_WALK accounts after key (None: fewer)."""
+        t = accounts_table
+        after = key[1] if key is not None else 0
+        conditions = [self._group_condition(terms, 3)]
+        params = dict(prefilter.params) if prefilter is not None else {}
+        if prefilter is not None:
+            conditions.append(prefilter.clause)
+        end = portal.scalar(sa.select(t.c.aban8).where(t.c.aban8 > after).order_by(t.c.aban8)
+                            .limit(1).offset(SHORT_WALK - 1))
+        return conditions, params, end
+
     def _short_postgresql(self, portal: sa.Connection, prefilter, terms: Terms, key, size: int) -> list[Candidate]:
         """The contains group by number when every word has one or two letters (PostgreSQL).
 
@@ -527,12 +534,7 @@ class SearchIndex:
         sorts the few accounts found instead of walking every account by number to stop early."""
         t = accounts_table
         after = key[1] if key is not None else 0
-        conditions = [self._group_condition(terms, 3)]
-        params = dict(prefilter.params) if prefilter is not None else {}
-        if prefilter is not None:
-            conditions.append(prefilter.clause)
-        end = portal.scalar(sa.select(t.c.aban8).where(t.c.aban8 > after).order_by(t.c.aban8)
-                            .limit(1).offset(SHORT_WALK - 1))
+        conditions, params, end = self._short_start(portal, prefilter, terms, key)
         window = [t.c.aban8 > after] + ([t.c.aban8 <= end] if end is not None else [])
         stmt = sa.select(t.c.aban8).where(*conditions, *window).order_by(t.c.aban8).limit(size)
         out = [Candidate(int(an8), None) for an8 in portal.scalars(stmt, params)]
