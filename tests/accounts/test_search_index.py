@@ -325,3 +325,30 @@ def test_number_prefixes_for_a_rep_with_one_number_list(jde_db, wwa, index, all_
             got, got_matches = _pages(jde, wwa, index, scope, q, "number", limit)
             want, want_matches = _expected(jde, wwa, scope, all_rows, q, "number")
             assert (got, got_matches) == (want, want_matches), (q, limit)
+
+
+@pytest.mark.parametrize("path", ["memory", "list walk", "text index"])
+@pytest.mark.parametrize("q", ["a", "su", "supply", "koln", "sao", "ln", "qj", "xw", "vq", "mu ko", "1", "99", "zz",
+                               "example", "@"])
+def test_the_three_ways_of_a_rep_with_one_number_list_agree(jde_db, wwa, index, all_rows, monkeypatch, path, q):
+    """A rep whose restriction is one ABAN8 list: its name-prefix and contains groups are matched in
+    memory (up to LIST_MEMORY_MAX numbers), by walking the list in the index (up to LIST_WALK_MAX) or
+    through the text index (longer lists); each gives the base AND restriction AND match, in order."""
+    monkeypatch.setattr(search_module, "LIST_MEMORY_MAX", 2000 if path == "memory" else 0)
+    monkeypatch.setattr(search_module, "LIST_WALK_MAX", 0 if path == "text index" else 5000)
+    scope = _scope(wwa, RESTRICTIONS[-1])
+    with jde_db.engine.connect() as jde:
+        want = _expected(jde, wwa, scope, all_rows, q, "number")
+        for limit in (1, 2, 50):
+            assert _pages(jde, wwa, index, scope, q, "number", limit) == want, (q, limit)
+
+
+def test_a_number_list_is_one_array_bound_on_postgresql(portal_engine, wwa, index):
+    """PostgreSQL gets a rep's number list as one array, not 1,000 values to parse and plan each query."""
+    prefilter = index._portal_filter(wwa.compile("ABAN8 IN ('1003','1001','1002','1001')"), wwa)
+    assert prefilter.numbers == (1001, 1002, 1003)
+    if portal_engine.dialect.name == "postgresql":
+        assert str(prefilter.clause) == "aban8 = ANY(CAST(:pf_numbers AS integer[]))"
+        assert prefilter.params == {"pf_numbers": [1001, 1002, 1003]}
+    else:
+        assert "1001" in str(prefilter.clause) and prefilter.params == {}

@@ -165,3 +165,31 @@ def test_two_processes_refreshing_at_the_same_moment_read_jde_once(gw):  # noqa:
         assert sorted(r.skipped for r in results) == [False, True], results
     finally:
         other.dispose()
+
+
+def test_a_number_list_held_in_memory_follows_each_refresh(gw):  # noqa: F811
+    """A rep whose restriction is one short ABAN8 list is matched from the list's index rows held in
+    memory (search.LIST_MEMORY_MAX): a refresh that adds or renames one of its accounts is seen by the
+    next search, a rename in JDE before the refresh already hides the old name (JDE decides)."""
+    _built(gw)
+    new = NEW + 300
+    listed = [gw.accounts[0], gw.accounts[1], new]
+    gw.restrict("ar1", "ABAN8 IN (" + ",".join(f"'{n}'" for n in listed) + ")")
+    assert _search(gw, "ar1", "vireo") == []  # reads the list's rows into memory: the new one is not there yet
+    add_account(gw.runtime.jde_engine, gw.runtime.jde, an8=new, name="Vireo Fittings", city="Graz")
+    assert _search(gw, "ar1", str(new)) == [(new, "number")]  # the exact number asks JDE at once
+    assert _search(gw, "ar1", "vireo") == []
+    gw.runtime.refresh_search()
+    assert _search(gw, "ar1", "vireo") == [(new, "name-prefix")]
+    assert _search(gw, "ar1", "ittings") == [(new, "contains")]
+    with gw.runtime.jde_engine.begin() as conn:
+        f0101 = gw.runtime.jde.F0101
+        conn.execute(f0101.update().where(f0101.c.aban8 == new).values(
+            abalph=pad("Wombat Fittings", 40), abdc=pad("WOMBATFITTINGS", 40), abupmj=today_julian()))
+    assert _search(gw, "ar1", "vireo") == []  # the memory still proposes it; JDE's name decides
+    assert _search(gw, "ar1", "wombat") == []
+    gw.runtime.refresh_search()
+    assert _search(gw, "ar1", "wombat") == [(new, "name-prefix")]
+    assert _search(gw, "cs1", "wombat") == [(new, "name-prefix")]
+    gw.restrict("ar1", f"ABAN8 IN ('{gw.accounts[0]}')")  # taken away: at once
+    assert _search(gw, "ar1", "wombat") == []

@@ -154,6 +154,17 @@ CANDIDATE_SIZES = (10, 25, 51, 100, 200, 500)
 # by number for them, this many at first (a common letter fills the page there); see _short().
 SHORT_WALK = 2000
 SHORT_TAIL, SHORT_TAIL_CHUNKS = 500, 4  # texts ending with the word: looked up 500 at a time, 4 times at most
+# A rep whose restriction is one ABAN8 IN list of at most this many numbers: the contains group walks
+# the list (primary key look-ups, each text matched) instead of the text index, whose matches among all
+# the accounts were then read and nearly all refused (5-8 ms a keystroke at 100,000 accounts and 1,000
+# values, against about 1 ms; issue 19). Past it the text index is the shorter way.
+LIST_WALK_MAX = 5000
+# Such a list of at most this many numbers is held in memory (number, folded name, text of each of its
+# accounts, read from the index once per index generation: each rebuild and refresh) and the name-prefix
+# and contains groups are matched there, as the recheck matches JDE's rows (rank_of). On PostgreSQL the
+# index's queries for 1,000 numbers cost 2-6 ms each, two or three a keystroke (issue 19). At most
+# LIST_CACHE lists are kept per process (2,000 accounts are about 0.5 MB).
+LIST_MEMORY_MAX, LIST_CACHE = 2000, 64
 _TOP = "\U0010ffff"  # sorts after every character: [text, text + _TOP) holds the names starting with text
 _DIGITS = re.compile(rf"^\d{{1,{MAX_AN8_DIGITS}}}$")
 _FOLD_EXTRA = str.maketrans({"ø": "o", "Ø": "O", "ł": "l", "Ł": "L", "đ": "d", "Đ": "D", "ħ": "h", "Ħ": "H",
@@ -342,6 +353,8 @@ class SearchIndex:
         self._checked = 0.0
         self._lock = threading.Lock()
         self._filters: dict[str, PortalFilter] = {}  # filter text -> its SQL for the portal database
+        # a short number list -> (index generation, its accounts' (aban8, name_key, hay) by number)
+        self._lists: dict[tuple[int, ...], tuple[tuple, list[tuple[int, str, str]]]] = {}
 
     # -- reading ------------------------------------------------------------------------
 
@@ -429,6 +442,11 @@ class SearchIndex:
         t = accounts_table
         if rank == 1 and sort == "number":
             return self._number_ranges(portal, prefilter, terms, key, size)
+        if sort == "number" and prefilter is not None and prefilter.numbers is not None:
+            if rank in (2, 3) and len(prefilter.numbers) <= LIST_MEMORY_MAX:
+                return self._from_list(self._list_rows(portal, prefilter), terms, rank, key, size)
+            if rank == 3 and len(prefilter.numbers) <= LIST_WALK_MAX:
+                return self._list_walk(portal, prefilter, terms, key, size)
         if rank == 3 and sort == "number" and all(len(w) < 3 for w in terms.words):
             if self.dialect == "sqlite":
                 return self._short(portal, prefilter, terms, key, size)
@@ -552,6 +570,61 @@ class SearchIndex:
         stmt = sa.select(t.c.aban8).where(*conditions, *rest).order_by(order).limit(size - len(out))
         return out + [Candidate(int(an8), None) for an8 in portal.scalars(stmt, params)]
 
+    def _list_rows(self, portal: sa.Connection, prefilter: PortalFilter) -> list[tuple[int, str, str]]:
+        """The index rows of a short number list's accounts, by number: from memory while the index is
+        the one they were read from (its built_at and refreshed_at, written with every change)."""
+        generation = tuple(portal.execute(sa.select(state_table.c.built_at, state_table.c.refreshed_at)
+                                          .where(state_table.c.id == 1)).first() or ())
+        with self._lock:
+            cached = self._lists.get(prefilter.numbers)
+        if cached is not None and cached[0] == generation:
+            return cached[1]
+        t = accounts_table
+        rows = [(int(an8), name_key, hay) for an8, name_key, hay in portal.execute(
+            sa.select(t.c.aban8, t.c.name_key, t.c.hay).where(prefilter.clause).order_by(t.c.aban8),
+            prefilter.params)]
+        with self._lock:
+            self._lists.pop(prefilter.numbers, None)
+            self._lists[prefilter.numbers] = (generation, rows)
+            while len(self._lists) > LIST_CACHE:
+                self._lists.pop(next(iter(self._lists)))
+        return rows
+
+    @staticmethod
+    def _from_list(rows: list[tuple[int, str, str]], terms: Terms, rank: int, key, size: int) -> list[Candidate]:
+        """The name-prefix (rank 2, by folded name) or contains (rank 3, by number) group of a list's
+        accounts after key, matched in memory by rank_of: the groups the index's queries give."""
+        if rank == NAME_PREFIX:
+            named = sorted((name_key, an8) for an8, name_key, hay in rows
+                           if name_key.startswith(terms.text) and rank_of(terms, an8, name_key, hay) == rank)
+            if key is not None:
+                named = [n for n in named if n > (key[0], key[1])]
+            return [Candidate(an8, name_key) for name_key, an8 in named[:size]]
+        after = key[1] if key is not None else 0
+        words = terms.words
+        out = []
+        for an8, name_key, hay in rows:
+            if an8 > after and all(w in hay for w in words) and rank_of(terms, an8, name_key, hay) == rank:
+                out.append(Candidate(an8, None))
+                if len(out) == size:
+                    break
+        return out
+
+    def _list_walk(self, portal: sa.Connection, prefilter: PortalFilter, terms: Terms, key, size: int) -> list[Candidate]:
+        """The contains group by number for a rep whose restriction is one short ABAN8 IN list: the
+        list's accounts by primary key, in number order, each text matched with instr/strpos, which no
+        text index answers (so neither planner walks one; see LIST_WALK_MAX)."""
+        t = accounts_table
+        if self.dialect == "postgresql":
+            words = [sa.func.strpos(t.c.hay, w) > 0 for w in terms.words]
+        else:
+            words = [sa.func.instr(t.c.hay, w) > 0 for w in terms.words]
+        conditions = [*words, self._not_higher(terms), prefilter.clause]
+        if key is not None:
+            conditions.append(t.c.aban8 > key[1])
+        stmt = sa.select(t.c.aban8).where(*conditions).order_by(t.c.aban8).limit(size)
+        return [Candidate(int(an8), None) for an8 in portal.scalars(stmt, prefilter.params)]
+
     def _number_ranges(self, portal: sa.Connection, prefilter, terms: Terms, key, size: int) -> list[Candidate]:
         """Numbers starting with the digits, by number: one range after the other, in order (5: 50-59,
         500-599, ...), each an index range walked from its start. An OR of the ranges was tested
@@ -589,8 +662,16 @@ class SearchIndex:
         higher = [*number_parts]
         if rank == 2:
             return sa.and_(name_prefix, *[sa.not_(p) for p in higher])
-        higher.append(name_prefix)
-        return sa.and_(*self._contains(terms), *[sa.not_(p) for p in higher])
+        return sa.and_(*self._contains(terms), self._not_higher(terms))
+
+    def _not_higher(self, terms: Terms) -> sa.ColumnElement[bool]:
+        """In none of the groups before contains: not the number, no number prefix, no name prefix."""
+        t = accounts_table
+        higher: list[sa.ColumnElement[bool]] = []
+        if terms.number is not None:
+            higher = [t.c.aban8 == terms.number, *[t.c.aban8.between(lo, hi) for lo, hi in terms.ranges]]
+        higher.append(sa.and_(t.c.name_key >= terms.text, t.c.name_key < terms.text + _TOP))
+        return sa.and_(*[sa.not_(p) for p in higher])
 
     def _contains(self, terms: Terms) -> list[sa.ColumnElement[bool]]:
         hay = accounts_table.c.hay
@@ -635,8 +716,14 @@ class SearchIndex:
             compiled = compile_filter(restriction.text, dialect=sqlglot_dialect(self.dialect), policy=wwa.policy)
         except RestrictionError:
             return None
-        prefilter = PortalFilter(sa.text(render(_with_values(compiled), compiled.dialect)), {},
-                                 _number_list(compiled))
+        numbers = _number_list(compiled)
+        if numbers is not None and self.dialect == "postgresql":
+            # One array bound instead of the list's values written in: PostgreSQL parsed and planned
+            # 1,000 literals on every query (2-5 ms each at 1,000 values, against under 1 ms; issue 19).
+            prefilter = PortalFilter(sa.text("aban8 = ANY(CAST(:pf_numbers AS integer[]))"),
+                                     {"pf_numbers": list(numbers)}, numbers)
+        else:
+            prefilter = PortalFilter(sa.text(render(_with_values(compiled), compiled.dialect)), {}, numbers)
         with self._lock:
             self._filters[restriction.text] = prefilter
             while len(self._filters) > 256:
@@ -911,8 +998,8 @@ def _decide(jde: sa.Connection, wwa: WorkWithAccounts, restriction: CompiledFilt
     if restriction is not None:
         params.update(restriction.params)
     params.update(zip(_CANDIDATE_BINDS[:size], [*an8s, *[0] * (size - len(an8s))], strict=True))
-    result = jde.execute(wwa.statement(restriction, Shape("index-in", rows=size)), params)
-    keys = [key.upper() for key in result.keys()]  # once, not per row: 55 columns a row
+    result = jde.execute(wwa.statement(restriction, Shape("decide", rows=size)), params)
+    keys = [key.upper() for key in result.keys()]  # once, not per row
     rows = (dict(zip(keys, row, strict=True)) for row in result)
     return {int(row["ABAN8"]): row for row in rows}
 
