@@ -55,8 +55,18 @@ def serve(
     for warning in exposure_warnings(settings, host):
         typer.echo(f"warning: {warning}", err=True)
 
-    uvicorn.run("ecgateway.app:create_app", factory=True, host=host, port=port, workers=workers, proxy_headers=True,
-                timeout_keep_alive=settings.keep_alive_seconds)
+    options = {"factory": True, "proxy_headers": True, "timeout_keep_alive": settings.keep_alive_seconds}
+    if workers > 1:
+        from ecgateway import workers as worker_processes
+
+        if worker_processes.supported():  # a socket per worker (see ecgateway/workers.py)
+            try:
+                code = worker_processes.run("ecgateway.app:create_app", host=host, port=port, workers=workers, **options)
+            except worker_processes.PortInUse as exc:
+                typer.echo(f"error: {exc}", err=True)
+                raise typer.Exit(1) from None
+            raise typer.Exit(code)
+    uvicorn.run("ecgateway.app:create_app", host=host, port=port, workers=workers, **options)
 
 
 def default_workers() -> int:
