@@ -352,3 +352,15 @@ def test_a_number_list_is_one_array_bound_on_postgresql(portal_engine, wwa, inde
         assert prefilter.params == {"pf_numbers": [1001, 1002, 1003]}
     else:
         assert "1001" in str(prefilter.clause) and prefilter.params == {}
+
+
+@given(q=st.one_of(st.text(alphabet="aeiouköln SÃ0123%_'@.", min_size=1, max_size=6),
+                   st.sampled_from(["acme", "1001", "10", "koln", "müller", "qj", "9900", "supply co"])))
+def test_the_recheck_of_jde_rows_is_rank_of(all_rows, q):
+    """row_matches (the recheck of JDE's rows, folding lazily) says what rank_of says, for every row."""
+    terms = terms_of(q)
+    if terms is None:
+        return
+    for row in all_rows:
+        an8 = int(row["ABAN8"])
+        assert search_module.row_matches(terms, an8, row) == (rank_of(terms, an8, *search_text(row)) is not None), (q, an8)

@@ -289,6 +289,17 @@ def rank_of(terms: Terms, an8: int, name_key: str, hay: str) -> int | None:
     return None
 
 
+def row_matches(terms: Terms, an8: int, row: Mapping[str, object]) -> bool:
+    """rank_of(terms, an8, *search_text(row)) is not None, with the whole text folded only when neither
+    the number nor the name matches: most proposals are numbers or names (about 0.5 ms a page of 51)."""
+    if terms.number is not None and (an8 == terms.number or any(lo <= an8 <= hi for lo, hi in terms.ranges)):
+        return True
+    if fold(_text(row.get("ABALPH"))).startswith(terms.text):
+        return True
+    hay = search_text(row)[1]
+    return all(word in hay for word in terms.words)
+
+
 # --- the index ---------------------------------------------------------------------------
 
 class PortalFilter(NamedTuple):
@@ -426,7 +437,7 @@ class SearchIndex:
                 rows = _decide(jde, wwa, scope.restriction, [c.an8 for c in candidates])
                 for candidate in candidates:
                     row = rows.get(candidate.an8)
-                    if row is not None and rank_of(terms, candidate.an8, *search_text(row)) is not None:
+                    if row is not None and row_matches(terms, candidate.an8, row):
                         out.append((row, rank, candidate.key))
                         if len(out) == wanted:
                             break
