@@ -343,17 +343,6 @@ def test_the_three_ways_of_a_rep_with_one_number_list_agree(jde_db, wwa, index, 
             assert _pages(jde, wwa, index, scope, q, "number", limit) == want, (q, limit)
 
 
-def test_a_number_list_is_one_array_bound_on_postgresql(portal_engine, wwa, index):
-    """PostgreSQL gets a rep's number list as one array, not 1,000 values to parse and plan each query."""
-    prefilter = index._portal_filter(wwa.compile("ABAN8 IN ('1003','1001','1002','1001')"), wwa)
-    assert prefilter.numbers == (1001, 1002, 1003)
-    if portal_engine.dialect.name == "postgresql":
-        assert str(prefilter.clause) == "aban8 = ANY(CAST(:pf_numbers AS integer[]))"
-        assert prefilter.params == {"pf_numbers": [1001, 1002, 1003]}
-    else:
-        assert "1001" in str(prefilter.clause) and prefilter.params == {}
-
-
 @given(q=st.one_of(st.text(alphabet="aeiouköln SÃ0123%_'@.", min_size=1, max_size=6),
                    st.sampled_from(["acme", "1001", "10", "koln", "müller", "qj", "9900", "supply co"])))
 def test_the_recheck_of_jde_rows_is_rank_of(all_rows, q):
