@@ -185,6 +185,35 @@ def test_short_words_past_the_first_walk(jde_db, wwa, index, all_rows, monkeypat
         assert got == [{"qj": 990040, "xw": 990050, "vq": 990060}[q]]
 
 
+@pytest.mark.parametrize("walk_on", [3, 40, 10**6])
+@pytest.mark.parametrize("q", ["o", "a", "ln", "qj", "xw", "vq", "zz", "q x", "om", "su"])
+def test_short_words_walked_on_by_number_then_the_index(jde_db, wwa, index, all_rows, monkeypatch, q, walk_on):
+    """PostgreSQL: a pair found often in the first walk is walked on by number for SHORT_WALK_ON more
+    accounts before the trigram index takes the rest; the pages are still base AND restriction AND match."""
+    monkeypatch.setattr(search_module, "SHORT_WALK", 20)
+    monkeypatch.setattr(search_module, "SHORT_DENSE", 1)
+    monkeypatch.setattr(search_module, "SHORT_WALK_ON", walk_on)
+    with jde_db.engine.connect() as jde:
+        for restriction in RESTRICTIONS:
+            scope = _scope(wwa, restriction)
+            for limit in (2, 50):
+                got = _pages(jde, wwa, index, scope, q, "number", limit)
+                assert got == _expected(jde, wwa, scope, all_rows, q, "number"), (q, restriction, limit)
+
+
+def test_the_postgresql_index_is_vacuumed_after_a_rebuild(portal_engine, index):
+    """The rebuild VACUUMs the new table on PostgreSQL: the walks by number then read the primary key
+    alone (its visibility map set), not each row's heap page."""
+    if portal_engine.dialect.name != "postgresql":
+        return  # SQLite has no visibility map
+    with portal_engine.connect() as conn:
+        vacuumed = conn.scalar(sa.text("SELECT last_vacuum FROM pg_stat_user_tables WHERE relname = 'ecgw_search_account'"))
+        visible, pages = conn.execute(sa.text("SELECT relallvisible, relpages FROM pg_class "
+                                              "WHERE relname = 'ecgw_search_account'")).one()
+    assert vacuumed is not None
+    assert pages > 0 and visible == pages
+
+
 def test_phone_email_and_number(jde_db, wwa, index, all_rows):
     row = next(r for r in all_rows if r["PHONE"] and r["EMAIL"])
     phone, email, an8 = str(row["PHONE"]).strip(), str(row["EMAIL"]).strip(), int(row["ABAN8"])

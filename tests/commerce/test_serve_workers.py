@@ -29,7 +29,11 @@ WORKERS = 2
 
 def _serve(env, port, n=WORKERS) -> subprocess.Popen:
     proc = start([ECGATEWAY, "serve", "--port", port, "--workers", n], env)
-    _wait_listening(proc, port, n)
+    try:
+        _wait_listening(proc, port, n)
+    except BaseException:
+        stop(proc)  # not left running (with its workers) when it never got ready
+        raise
     return proc
 
 

@@ -153,6 +153,11 @@ CANDIDATE_SIZES = (10, 25, 51, 100, 200, 500)
 # Words of one or two letters have no trigram of their own: the contains group walks the accounts
 # by number for them, this many at first (a common letter fills the page there); see _short().
 SHORT_WALK = 2000
+# PostgreSQL: when the first walk found at least SHORT_DENSE of the group, the pair is common among the
+# rep's accounts and walking on by number (up to SHORT_WALK_ON more) finds the rest sooner than the
+# trigram index, which reads every account holding the pair and sorts them ("ko" for a category-code rep:
+# 4,575 rows read for 37, 9.4 ms, against about 2 ms walking; issue 19).
+SHORT_DENSE, SHORT_WALK_ON = 5, 20_000
 SHORT_TAIL, SHORT_TAIL_CHUNKS = 500, 4  # texts ending with the word: looked up 500 at a time, 4 times at most
 # A rep whose restriction is one ABAN8 IN list of at most this many numbers: the contains group walks
 # the list (primary key look-ups, each text matched) instead of the text index, whose matches among all
@@ -570,6 +575,15 @@ class SearchIndex:
         if len(out) >= size or end is None:
             return out
         pairs = [w for w in terms.words if _PAIR.match(w)]
+        if pairs and len(out) >= SHORT_DENSE:  # a common pair: walk on by number, then the index beyond
+            far = portal.scalar(sa.select(t.c.aban8).where(t.c.aban8 > end).order_by(t.c.aban8)
+                                .limit(1).offset(SHORT_WALK_ON - 1))
+            window = [t.c.aban8 > end] + ([t.c.aban8 <= far] if far is not None else [])
+            stmt = sa.select(t.c.aban8).where(*conditions, *window).order_by(t.c.aban8).limit(size - len(out))
+            out += [Candidate(int(an8), None) for an8 in portal.scalars(stmt, params)]
+            if len(out) >= size or far is None:
+                return out
+            end = far
         rest = [t.c.aban8 > end]
         if pairs:  # the pair's text is [a-z0-9]{2}: nothing in it is special to a regular expression
             rest += [sa.or_(t.c.hay.op("~")(sa.literal("(^|[\\x01-\\x7f])" + w, sa.Text, literal_execute=True)),
@@ -783,8 +797,18 @@ class SearchIndex:
                              rebuild_seconds=time.perf_counter() - started, refresh_seconds=0.0, refreshed_accounts=0)
         if self.dialect == "sqlite":
             self._analyze()  # PostgreSQL analyzed the new table before the swap
+        elif self.dialect == "postgresql":
+            self._vacuum()
         self._built = True
         return done
+
+    def _vacuum(self) -> None:
+        """PostgreSQL: VACUUM the new table once (outside a transaction, as VACUUM must run). It sets the
+        visibility map, so the walks by number read the primary key alone: without it every row's heap
+        page was read too (20,000 accounts: 6.3 ms against 1.3 ms). Autovacuum would do it later, or
+        never where it is off; about a second at 100,000 accounts."""
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(sa.text("VACUUM (ANALYZE) ecgw_search_account"))  # INDEX_TABLE
 
     def _load_sqlite(self, portal: sa.Connection, pages: Iterable[list[tuple]]) -> int:
         # The DELETE comes first: it begins the transaction (BEGIN IMMEDIATE, db.immediate_transactions),
