@@ -15,6 +15,7 @@ request guard (deny by default). Levels: see ecgateway.auth.roles.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Annotated
 
@@ -45,8 +46,26 @@ async def get_runtime(request: Request) -> Runtime:
     return request.app.state.runtime
 
 
-def get_portal_session(runtime: Annotated[Runtime, Depends(get_runtime)]) -> Iterator[Session]:
+def get_portal_session(request: Request, runtime: Annotated[Runtime, Depends(get_runtime)]) -> Iterator[Session]:
     with runtime.portal_sessions() as session:
+        request.state.portal_session = session  # for the page's own reads while it is drawn (request_session)
+        try:
+            yield session
+        finally:
+            request.state.portal_session = None
+
+
+@contextmanager
+def request_session(request: Request) -> Iterator[Session]:
+    """The request's portal session while its route runs, else a new one: what a page reads while it is
+    drawn (the header's cart count, the account page's parts). A second session there took a second
+    connection from the same pool while the route's first was held: with every connection held so, each
+    request waited for one that none gave back, until the pool's timeout (tests/web/test_one_connection.py)."""
+    session = getattr(request.state, "portal_session", None)
+    if session is not None and session.is_active:
+        yield session
+        return
+    with request.app.state.runtime.portal_sessions() as session:
         yield session
 
 

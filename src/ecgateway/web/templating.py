@@ -74,5 +74,7 @@ def _cart_count(request: Request, auth) -> int | None:
     ctx = getattr(auth, "context", None)
     if ctx is None or ctx.subject_an8 is None:
         return None
-    with request.app.state.runtime.portal_sessions() as db:
+    from ecgateway.web.deps import request_session
+
+    with request_session(request) as db:
         return line_count(db, ctx=ctx)

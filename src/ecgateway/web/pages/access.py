@@ -8,7 +8,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from ecgateway.obo import history, receipts
-from ecgateway.web.deps import Auth, CustomerAuth, PortalSessionDep
+from ecgateway.web.deps import Auth, CustomerAuth, PortalSessionDep, request_session
 from ecgateway.web.params import ROW_ID_MAX
 from ecgateway.web.responses import render
 
@@ -40,6 +40,6 @@ def preview(request: Request, auth: Auth, an8: int) -> dict | None:
     """For the account page: the newest sessions, shown to the account's own customer users only."""
     if auth.user is None or auth.user.user_type != "Customer" or auth.user.account_an8 != an8 or auth.on_behalf:
         return None
-    with request.app.state.runtime.portal_sessions() as db:
+    with request_session(request) as db:
         return {"history": history.access_history(db, an8=an8, limit=PREVIEW),
                 "receipts_on": receipts.receipts_on(db, an8=an8), "an8": an8, "full": False}

@@ -17,6 +17,7 @@ from ecgateway.web.deps import (
     PortalSessionDep,
     RepAuth,
     SettingsDep,
+    request_session,
 )
 from ecgateway.web.params import AccountNumberPath
 from ecgateway.web.responses import render
@@ -53,7 +54,7 @@ def offer(request: Request, auth: Auth) -> bool:
     """For the account page: show "Register a contact" to reps holding the right."""
     if auth.user is None:
         return False
-    with request.app.state.runtime.portal_sessions() as db:
+    with request_session(request) as db:
         return reg.may_register(db, rep=auth.user)
 
 
