@@ -71,10 +71,27 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _end_with_parent() -> None:
+    """Linux: this process gets SIGTERM when the supervisor ends, even by SIGKILL or a crash: no worker
+    is left serving, and holding the port, without anyone to stop it (prctl PR_SET_PDEATHSIG)."""
+    import ctypes
+    import os
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() == 1:  # the supervisor ended before the call: end now
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
 def _worker(app: str, host: str, port: int, options: dict[str, Any], started) -> None:
     """One worker process: its socket, then uvicorn serving the app on it until SIGINT or SIGTERM.
     started (an Event) is set once the app has started: the supervisor then knows a later end is a crash."""
     import uvicorn
+
+    _end_with_parent()
 
     class Server(uvicorn.Server):
         async def startup(self, sockets=None) -> None:

@@ -128,6 +128,25 @@ def test_a_worker_that_dies_is_replaced(gw):
     assert f"worker {victim} ended" in out
 
 
+def test_the_workers_end_with_their_supervisor_even_when_it_is_killed(gw):
+    port = free_port()
+    server = _serve(gateway_env(gw), port)
+    workers_ = list(_listening_pids(port))
+    try:
+        server.kill()  # SIGKILL: no chance to stop its workers itself
+        server.wait(10)
+        deadline = time.monotonic() + 60
+        while _listening_pids(port):
+            assert time.monotonic() < deadline, f"workers still listen after their supervisor died: {_listening_pids(port)}"
+            time.sleep(0.2)
+    finally:
+        for pid in workers_:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
 def test_a_port_in_use_is_refused_with_a_message(gw):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
