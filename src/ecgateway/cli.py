@@ -55,7 +55,8 @@ def serve(
     for warning in exposure_warnings(settings, host):
         typer.echo(f"warning: {warning}", err=True)
 
-    options = {"factory": True, "proxy_headers": True, "timeout_keep_alive": settings.keep_alive_seconds}
+    options = {"factory": True, "proxy_headers": True, "timeout_keep_alive": settings.keep_alive_seconds,
+               "access_log": settings.access_log}
     if workers > 1:
         from ecgateway import workers as worker_processes
 

@@ -97,6 +97,8 @@ class Settings(BaseSettings):
         75, ge=1, le=3600, description="How long an idle HTTP keep-alive connection stays open; longer than a proxy's "
         "or client's own idle time (nginx and most load balancers: 60 s), so the gateway never closes a connection "
         "at the moment the other side sends on it")
+    access_log: bool = Field(True, description="uvicorn's line per request on standard output; behind a proxy that "
+                             "logs requests, false saves 7-10% of a worker's CPU on the picker (bench/RESULTS-search.md)")
     db_pool_size: int = Field(5, ge=1, le=200, description="Connections each engine keeps open per worker process "
                               "(three engines: portal, JDE reader, JDE writer)")
     db_max_overflow: int = Field(10, ge=0, le=200, description="Connections an engine may open beyond db_pool_size "

@@ -61,3 +61,21 @@ def test_an_idle_connection_outlives_the_clients_five_seconds(gw):
             assert _get_healthz(sock).startswith(b"HTTP/1.1 200")  # and it still answers on it
     finally:
         stop(server)
+
+
+def test_the_access_log_is_on_unless_turned_off(gw):
+    """uvicorn's line per request: on by default; ECGW_ACCESS_LOG=false leaves it out (and the rest of the log)."""
+    import httpx
+
+    for setting, logged in ((None, True), ("false", False)):
+        env = gateway_env(gw)
+        if setting is not None:
+            env["ECGW_ACCESS_LOG"] = setting
+        port = free_port()
+        server = serve(env, port)
+        try:
+            assert httpx.get(f"http://127.0.0.1:{port}/healthz?probe=access-log", timeout=10).status_code == 200
+        finally:
+            out = stop(server)
+        assert ('"GET /healthz?probe=access-log HTTP/1.1" 200' in out) is logged, (setting, out[-2000:])
+        assert "Application startup complete" in out
