@@ -170,7 +170,10 @@ def run_backend(backend: str, jde_engine: sa.Engine, schema: str | None, args) -
             cookies = [signed_in(base, rep).cookies for rep in reps]
             mix = [q for text in SEARCHES.values() for q in keystrokes(text)]
             result["rss_idle"] = resident_mb(server.pid)
-            result["rps"], result["mix_p95"] = throughput(base, cookies, mix, args.seconds)
+            before = cpu_seconds(server.pid), cpu_seconds(name="postgres"), _own_cpu()
+            result["rps"], result["mix_p95"], result["requests"] = throughput(base, cookies, mix, args.seconds)
+            after = cpu_seconds(server.pid), cpu_seconds(name="postgres"), _own_cpu()
+            result["cpu_ms"] = [(b - a) * 1000 / max(1, result["requests"]) for a, b in zip(before, after, strict=True)]
             result["rss"] = resident_mb(server.pid)
         finally:
             server.terminate()
@@ -270,9 +273,49 @@ def throughput(base: str, cookies: list, mix: list[str], seconds: float) -> tupl
 
         started = time.perf_counter()
         await asyncio.gather(*(worker(k) for k in range(CONCURRENCY)))
-        return done / (time.perf_counter() - started), p95(times)
+        return done / (time.perf_counter() - started), p95(times), done
 
     return asyncio.run(run())
+
+
+def _processes() -> dict[int, tuple[int, str, float]]:
+    """Every process: pid -> (parent pid, name, CPU seconds: user + system), from /proc/<pid>/stat."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        name, rest = stat[stat.index("(") + 1:stat.rindex(")")], stat[stat.rindex(")") + 2:].split()
+        out[int(entry.name)] = (int(rest[1]), name, (int(rest[11]) + int(rest[12])) / tick)
+    return out
+
+
+def cpu_seconds(pid: int | None = None, *, name: str | None = None) -> float:
+    """CPU seconds of a process and its descendants (the server's workers), or of every process whose
+    name starts with name (PostgreSQL's backends)."""
+    procs = _processes()
+    if name is not None:
+        return sum(cpu for _, comm, cpu in procs.values() if comm.startswith(name))
+    children: dict[int, list[int]] = {}
+    for p, (ppid, _, _) in procs.items():
+        children.setdefault(ppid, []).append(p)
+    total, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
+        total += procs[p][2] if p in procs else 0.0
+        todo += children.get(p, [])
+    return total
+
+
+def _own_cpu() -> float:
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def resident_mb(pid: int) -> dict[int, float]:
@@ -328,7 +371,8 @@ def render(sections: list[dict], args) -> str:
         lines += [f"## {s['backend']}", "",
                   f"- rebuild: {s['indexed']:,} accounts in {s['rebuild_s']:.1f} s; index size {s['index_mb']:.1f} MB",
                   f"- 8 clients on the picker mix (every keystroke below, the three reps): {s['rps']:.0f} req/s, "
-                  f"p95 {s['mix_p95']:.0f} ms",
+                  f"p95 {s['mix_p95']:.0f} ms; CPU a request: the gateway's processes {s['cpu_ms'][0]:.1f} ms, "
+                  f"PostgreSQL's {s['cpu_ms'][1]:.1f} ms, the 8 clients (this process) {s['cpu_ms'][2]:.1f} ms",
                   f"- resident memory of `ecgateway serve` (the supervisor and its workers): before the 8 clients "
                   f"{_rss_line(s['rss_idle'])}, after {_rss_line(s['rss'])}",
                   f"- refresh after 1,000 accounts changed in JDE: {s['refresh']['seconds']:.2f} s "
