@@ -3,9 +3,9 @@
 uvicorn's own supervisor binds one socket and shares it: a worker's event loop accepts every
 connection waiting when it wakes, so a burst of keep-alive connections lands on one process. Measured
 with 8 clients on the picker mix and 2 workers (bench/RESULTS-search.md, issue 19): the connections
-split 7:1 or 8:0 in most runs and one process did the work of both cores (58-120 req/s, changing from
-run to run); with a socket per worker the kernel spreads new connections over the workers (4:4, 5:3)
-and the same load gave 170-175 req/s in every run.
+split 7:1 or 8:0 in most runs and one process did the work of both cores (58-141 req/s, with the
+split); with a socket per worker the kernel spreads new connections over the workers (4:4, 5:3, 6:2)
+and the same load gave 119-152 req/s in every run (169-175 without uvicorn's access log).
 
 Each worker is a uvicorn server on its own SO_REUSEPORT socket. This process only starts them, starts
 a worker again when one dies, and stops them all on SIGINT or SIGTERM. Before the workers bind, the
