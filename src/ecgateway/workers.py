@@ -18,6 +18,7 @@ from __future__ import annotations
 import errno
 import logging
 import multiprocessing
+import os
 import signal
 import socket
 import sys
@@ -71,7 +72,7 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _end_with_parent() -> None:
+def _end_with_parent(supervisor: int) -> None:
     """Linux: this process gets SIGTERM when the supervisor ends, even by SIGKILL or a crash: no worker
     is left serving, and holding the port, without anyone to stop it (prctl PR_SET_PDEATHSIG)."""
     import ctypes
@@ -82,16 +83,16 @@ def _end_with_parent() -> None:
         libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         return
-    if os.getppid() == 1:  # the supervisor ended before the call: end now
+    if os.getppid() != supervisor:  # it ended before the call (compared by pid: it may be PID 1 itself)
         os.kill(os.getpid(), signal.SIGTERM)
 
 
-def _worker(app: str, host: str, port: int, options: dict[str, Any], started) -> None:
+def _worker(app: str, host: str, port: int, options: dict[str, Any], started, supervisor: int) -> None:
     """One worker process: its socket, then uvicorn serving the app on it until SIGINT or SIGTERM.
     started (an Event) is set once the app has started: the supervisor then knows a later end is a crash."""
     import uvicorn
 
-    _end_with_parent()
+    _end_with_parent(supervisor)
 
     class Server(uvicorn.Server):
         async def startup(self, sockets=None) -> None:
@@ -115,10 +116,13 @@ def run(app: str, *, host: str, port: int, workers: int, **options: Any) -> int:
     stop = threading.Event()
 
     started = {}  # process -> its Event, set once its app has started
+    ever_started = False  # in any worker since the gateway started: a later failure is not a bad setup
+    supervisor = os.getpid()
 
     def start() -> multiprocessing.process.BaseProcess:
         event = context.Event()
-        process = context.Process(target=_worker, args=(app, host, port, options, event), name="ecgateway-worker")
+        process = context.Process(target=_worker, args=(app, host, port, options, event, supervisor),
+                                  name="ecgateway-worker")
         process.start()
         started[process] = event
         return process
@@ -127,25 +131,31 @@ def run(app: str, *, host: str, port: int, workers: int, **options: Any) -> int:
         stop.set()
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-    processes = [start() for _ in range(workers)]
-    logger.info("serving on %s:%d with %d workers (pids %s)", host, port, workers,
-                ", ".join(str(p.pid) for p in processes))
+    processes: list[multiprocessing.process.BaseProcess] = []
     code = 0
     try:
+        processes += [start() for _ in range(workers)]
+        logger.info("serving on %s:%d with %d workers (pids %s)", host, port, workers,
+                    ", ".join(str(p.pid) for p in processes))
         while not stop.wait(0.5):
+            ever_started = ever_started or any(e.is_set() for e in started.values())
             for i, process in enumerate(processes):
+                if stop.is_set():  # SIGINT or SIGTERM meanwhile (a whole process group gets Ctrl-C)
+                    break
                 if process.is_alive():
                     continue
-                if not started.pop(process).is_set() and not any(e.is_set() for e in started.values()):
-                    # Not started here nor in any other worker yet: the app does not import, the settings
-                    # are wrong... the others would end the same way; do not start it again and again.
-                    code = process.exitcode or STARTUP_FAILURE
+                ever_started = ever_started or started.pop(process).is_set()
+                if not ever_started:
+                    # Not started in any worker yet: the app does not import, the settings are wrong...
+                    # the others would end the same way; do not start it again and again.
+                    code = process.exitcode if process.exitcode and process.exitcode > 0 else STARTUP_FAILURE
                     logger.error("a worker ended before the gateway started (exit code %s): stopping",
                                  process.exitcode)
                     stop.set()
                     break
                 logger.warning("worker %s ended with exit code %s: starting another", process.pid, process.exitcode)
-                time.sleep(RESTART_PAUSE)
+                if stop.wait(RESTART_PAUSE):
+                    break
                 processes[i] = start()
     finally:
         for process in processes:

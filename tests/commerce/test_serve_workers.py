@@ -147,6 +147,59 @@ def test_the_workers_end_with_their_supervisor_even_when_it_is_killed(gw):
                 pass
 
 
+@pytest.mark.skipif(os.geteuid() != 0 and os.environ.get("CI") != "true", reason="needs root for unshare --pid")
+def test_workers_start_under_a_supervisor_that_is_pid_1(gw):
+    """In a container without an init process the supervisor is PID 1; its workers must still start
+    (they compare their parent with the supervisor's pid, not with 1)."""
+    port = free_port()
+    proc = start(["unshare", "--pid", "--fork", "--mount-proc", "--kill-child=SIGTERM", ECGATEWAY, "serve", "--port", port, "--workers",
+                  WORKERS], gateway_env(gw))
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            assert proc.poll() is None, f"the gateway exited with {proc.returncode}: {proc.stdout.read()}"
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "no worker answered within 90 s"
+            time.sleep(0.2)
+        assert len(_listening_pids(port)) == WORKERS
+    finally:
+        stop(proc)
+    deadline = time.monotonic() + 30
+    while _listening_pids(port):  # SIGTERM to unshare: SIGTERM to the supervisor (--kill-child), then its workers
+        assert time.monotonic() < deadline, "workers still listen after the gateway stopped"
+        time.sleep(0.2)
+
+
+def test_workers_that_fail_to_start_again_after_the_gateway_ran_are_retried(tmp_path):
+    """Once the gateway has started, a failure to start again (its database away, say) is not a bad
+    setup: the supervisor keeps starting workers until one starts, instead of stopping the gateway."""
+    import sys
+
+    marker = tmp_path / "fail"
+    port = free_port()
+    env = dict(os.environ, FLAKY_APP_MARKER=str(marker),
+               PYTHONPATH=os.pathsep.join([os.path.dirname(__file__), os.environ.get("PYTHONPATH", "")]))
+    code = ("from ecgateway import workers; import sys; "
+            f"sys.exit(workers.run('flaky_app:app', host='127.0.0.1', port={port}, workers=2, lifespan='on'))")
+    proc = start([sys.executable, "-c", code], env)
+    try:
+        _wait_listening(proc, port, WORKERS)
+        marker.touch()  # from now on a worker fails to start
+        for pid in list(_listening_pids(port)):
+            os.kill(pid, signal.SIGKILL)
+        time.sleep(2 * workers.RESTART_PAUSE + 3)  # replacements start and fail, more than once
+        assert proc.poll() is None, f"the gateway stopped: {proc.stdout.read()}"
+        marker.unlink()
+        _wait_listening(proc, port, WORKERS)
+    finally:
+        out = stop(proc)
+    assert "starting another" in out
+
+
 def test_a_port_in_use_is_refused_with_a_message(gw):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

@@ -143,8 +143,9 @@ class WorkWithAccounts:
             query.set("expressions", [exp.Count(this=exp.Star())])
             query.set("order", None)
             return query
-        names = (self.columns if shape.purpose in INDEX_PURPOSES
-                 else DECIDE_COLUMNS if shape.purpose == "decide" else LIST_COLUMNS)
+        names = (self.columns if shape.purpose in INDEX_PURPOSES  # ABALKY, ABDC only where the base has them:
+                 else [n for n in DECIDE_COLUMNS if n in self.columns] if shape.purpose == "decide"  # the recheck
+                 else LIST_COLUMNS)  # reads them with .get, as the rows of "index-in" did
         query.set("expressions", [self._output(name) for name in names])
         query.set("order", None)
         if shape.purpose in ("list", "index"):
