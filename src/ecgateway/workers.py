@@ -76,7 +76,6 @@ def _end_with_parent(supervisor: int) -> None:
     """Linux: this process gets SIGTERM when the supervisor ends, even by SIGKILL or a crash: no worker
     is left serving, and holding the port, without anyone to stop it (prctl PR_SET_PDEATHSIG)."""
     import ctypes
-    import os
 
     try:
         libc = ctypes.CDLL(None, use_errno=True)

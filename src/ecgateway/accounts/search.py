@@ -622,16 +622,14 @@ class SearchIndex:
         """The name-prefix (rank 2, by folded name) or contains (rank 3, by number) group of a list's
         accounts after key, matched in memory by rank_of: the groups the index's queries give."""
         if rank == NAME_PREFIX:
-            named = sorted((name_key, an8) for an8, name_key, hay in rows
-                           if name_key.startswith(terms.text) and rank_of(terms, an8, name_key, hay) == rank)
+            named = sorted((name_key, an8) for an8, name_key, hay in rows if rank_of(terms, an8, name_key, hay) == rank)
             if key is not None:
                 named = [n for n in named if n > (key[0], key[1])]
             return [Candidate(an8, name_key) for name_key, an8 in named[:size]]
         after = key[1] if key is not None else 0
-        words = terms.words
         out = []
         for an8, name_key, hay in rows:
-            if an8 > after and all(w in hay for w in words) and rank_of(terms, an8, name_key, hay) == rank:
+            if an8 > after and rank_of(terms, an8, name_key, hay) == rank:
                 out.append(Candidate(an8, None))
                 if len(out) == size:
                     break
