@@ -14,12 +14,13 @@ request guard (deny by default). Levels: see ecgateway.auth.roles.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
 from ecgateway.accounts import WorkWithAccounts, is_customer_account
@@ -46,13 +47,22 @@ async def get_runtime(request: Request) -> Runtime:
     return request.app.state.runtime
 
 
-def get_portal_session(request: Request, runtime: Annotated[Runtime, Depends(get_runtime)]) -> Iterator[Session]:
-    with runtime.portal_sessions() as session:
-        request.state.portal_session = session  # for the page's own reads while it is drawn (request_session)
-        try:
-            yield session
-        finally:
-            request.state.portal_session = None
+async def get_portal_session(request: Request,
+                             runtime: Annotated[Runtime, Depends(get_runtime)]) -> AsyncIterator[Session]:
+    """The request's portal session. `async`, so opening and closing it costs no hop to the thread pool:
+    a new Session takes no connection until its first query (in the route's thread), and closing one
+    that holds none does no I/O. Only a session still inside a transaction is closed in the pool, since
+    giving its connection back rolls it back on the database."""
+    session = runtime.portal_sessions()
+    request.state.portal_session = session  # for the page's own reads while it is drawn (request_session)
+    try:
+        yield session
+    finally:
+        request.state.portal_session = None
+        if session.in_transaction():
+            await run_in_threadpool(session.close)
+        else:
+            session.close()
 
 
 @contextmanager

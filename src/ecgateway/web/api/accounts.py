@@ -11,18 +11,20 @@ from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from ecgateway.accounts import MAX_PAGE_SIZE, SORT_KEYS, CursorError, list_accounts, rep_scope
 from ecgateway.jde.account_detail import AccountDetail, read_account_detail
 from ecgateway.jde.addresses import Address
 from ecgateway.obo import service as obo
+from ecgateway.runtime import Runtime
 from ecgateway.web.deps import (
     AccountsQueryDep,
     JdeDep,
     PortalSessionDep,
     RepAuth,
-    SearchIndexDep,
+    RuntimeDep,
     SignedInAuth,
 )
 from ecgateway.web.params import AccountNumberPath, limit_query
@@ -103,18 +105,27 @@ class AccountDetailOut(BaseModel):
                         "city, state, postal code, phone or e-mail; case and accents ignored), in relevance order "
                         "(exact number, number prefix, name prefix, contains; `match` on each item), sort "
                         f"({', '.join(SORT_KEYS)}) inside each group, keyset paging with next_cursor.")
-def api_accounts(auth: RepAuth, db: PortalSessionDep, jde: JdeDep, wwa: AccountsQueryDep, index: SearchIndexDep,
-                 q: Annotated[str | None, Query(max_length=100)] = None, sort: str = "number",
-                 cursor: Annotated[str | None, Query(max_length=500)] = None,
-                 limit: Annotated[int, limit_query(MAX_PAGE_SIZE)] = 50) -> AccountList:
+async def api_accounts(auth: RepAuth, db: PortalSessionDep, runtime: RuntimeDep,
+                       q: Annotated[str | None, Query(max_length=100)] = None, sort: str = "number",
+                       cursor: Annotated[str | None, Query(max_length=500)] = None,
+                       limit: Annotated[int, limit_query(MAX_PAGE_SIZE)] = 50) -> AccountList:
+    # The picker calls this on every keystroke. Its blocking work runs in one hop to the thread pool,
+    # not one per dependency and one more for the answer's validation (bench/RESULTS-search.md).
     if sort not in SORT_KEYS:
         raise HTTPException(422, f"sort {sort!r} is not one of {', '.join(SORT_KEYS)}.")
+    return await run_in_threadpool(_accounts_page, auth, db, runtime, q, sort, cursor, limit)
+
+
+def _accounts_page(auth, db, runtime: Runtime, q: str | None, sort: str, cursor: str | None, limit: int) -> AccountList:
+    wwa = runtime.accounts
     scope = rep_scope(db, rep=auth.user, wwa=wwa)
-    try:
-        page = list_accounts(jde.conn, wwa=wwa, scope=scope, q=q, sort=sort, cursor=cursor, limit=limit,
-                             index=index)
-    except CursorError as exc:
-        raise HTTPException(422, str(exc)) from None
+    db.commit()  # the portal connection goes back before a JDE one is asked for (web/deps.py, get_auth)
+    with runtime.reading_jde() as jde:
+        try:
+            page = list_accounts(jde.conn, wwa=wwa, scope=scope, q=q, sort=sort, cursor=cursor, limit=limit,
+                                 index=runtime.search)
+        except CursorError as exc:
+            raise HTTPException(422, str(exc)) from None
     matches = page.matches or [None] * len(page.items)
     return AccountList(items=[AccountOut(**a._asdict(), match=m) for a, m in zip(page.items, matches, strict=True)],
                        next_cursor=page.next_cursor,
