@@ -193,7 +193,35 @@ class Auth:
         return bool(self.context and self.context.on_behalf)
 
 
-def get_auth(request: Request, db: PortalSessionDep, runtime: RuntimeDep) -> Auth:
+async def get_auth(request: Request, db: PortalSessionDep, runtime: RuntimeDep) -> Auth:
+    """Who is signed in: loaded once per request (load_auth, in the thread pool), first of all its
+    dependencies (guard_auth), and then handed out again."""
+    loaded = getattr(request.state, "auth", None)
+    if loaded is not None:
+        return loaded
+    return await run_in_threadpool(load_auth, request, db, runtime)
+
+
+async def guard_auth(request: Request, db: PortalSessionDep, runtime: RuntimeDep) -> Auth | None:
+    """What the request guard needs, before any dependency of the route: who is signed in, so that
+    get_auth's portal transaction ends before a route's JDE connection is asked for (see load_auth).
+    None for a GET to a route that loads it in the one hop of its own blocking work (loads_auth)."""
+    route = request.scope.get("route")
+    if request.method in ("GET", "HEAD") and getattr(getattr(route, "endpoint", None), "loads_auth", False):
+        return None
+    return await get_auth(request, db, runtime)
+
+
+def loads_auth(endpoint):
+    """Mark an `async def` GET endpoint that calls load_auth and check_access itself, first thing in
+    its one hop to the thread pool (and opens any JDE connection after them): a request then pays one
+    hop, not one for the guard's get_auth and another for the work. Its access level is declared with
+    `dependencies=[Depends(declare(level))]`."""
+    endpoint.loads_auth = True
+    return endpoint
+
+
+def load_auth(request: Request, db: Session, runtime: Runtime) -> Auth:
     """Load the session from its cookie, enforce timeouts, re-check on-behalf-of. Runs on every request."""
     settings = runtime.settings
     token = request.cookies.get(sessions.cookie_name(settings))
@@ -251,15 +279,32 @@ def require(level: str):
     """A dependency passing only users of an access level (ecgateway.auth.roles.ACCESS_LEVELS)."""
 
     async def check(auth: AuthDep) -> Auth:
-        if level != "public" and auth.user is None:
-            raise HTTPException(401, "You are not signed in. Sign in, then try again.")
-        if not allowed(level, auth.user, on_behalf=auth.on_behalf):
-            raise HTTPException(403, _denied_message(level))
-        return auth
+        return check_access(level, auth)
 
     check.access_level = level  # read by the request guard: routes without a level are refused
     check.__name__ = f"require_{level}"
     return check
+
+
+def check_access(level: str, auth: Auth) -> Auth:
+    """auth when its user may use a route of this access level; else 401 (nobody signed in) or 403."""
+    if level != "public" and auth.user is None:
+        raise HTTPException(401, "You are not signed in. Sign in, then try again.")
+    if not allowed(level, auth.user, on_behalf=auth.on_behalf):
+        raise HTTPException(403, _denied_message(level))
+    return auth
+
+
+def declare(level: str):
+    """The access level of a loads_auth endpoint, which checks it itself (check_access): a dependency
+    that loads nothing, read by the request guard like require's."""
+
+    async def declared() -> None:
+        return None
+
+    declared.access_level = level
+    declared.__name__ = f"declare_{level}"
+    return declared
 
 
 _require = {level: require(level) for level in ("public", "user", "rep", "admin", "customer", "shopper")}

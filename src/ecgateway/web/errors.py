@@ -25,7 +25,7 @@ from starlette.routing import Match
 
 from ecgateway.auth.models import AuthSession
 from ecgateway.errors import DatabaseBusy, GatewayError
-from ecgateway.web.deps import get_auth
+from ecgateway.web.deps import load_auth
 
 # Request fields in the words the pages use for them (a bad one is told as "The search can be at most...").
 FIELD_WORDS = {
@@ -82,7 +82,7 @@ def error_response(request: Request, status: int, message: str, headers: dict | 
 def _load_auth(request: Request) -> None:
     runtime = request.app.state.runtime
     with runtime.portal_sessions() as db:
-        get_auth(request, db, runtime)
+        load_auth(request, db, runtime)
 
 
 async def _http_error(request: Request, exc: StarletteHTTPException):

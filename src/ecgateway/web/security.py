@@ -9,14 +9,15 @@ check). A request whose Origin (or, without one, Referer) is another site is ref
 
 from __future__ import annotations
 
+from typing import Annotated
 from urllib.parse import urlsplit
 
-from fastapi import HTTPException, Request
+from fastapi import Depends, HTTPException, Request
 from starlette.responses import Response
 
 from ecgateway.auth import sessions
 from ecgateway.config import Settings
-from ecgateway.web.deps import AuthDep, access_level_of
+from ecgateway.web.deps import Auth, access_level_of, guard_auth
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Routes other parts declared without an access level that are public on purpose.
@@ -54,7 +55,7 @@ async def _refuse_nul(request: Request) -> None:
         raise HTTPException(400, NUL_MESSAGE.format(where="the form or body"))
 
 
-async def request_guard(request: Request, auth: AuthDep) -> None:
+async def request_guard(request: Request, auth: Annotated[Auth | None, Depends(guard_auth)]) -> None:
     """App-wide dependency: runs before every route's own dependencies."""
     await _refuse_nul(request)
     route = request.scope.get("route")
@@ -67,7 +68,7 @@ async def request_guard(request: Request, auth: AuthDep) -> None:
     _check_origin(request)
     if getattr(getattr(route, "endpoint", None), "csrf_exempt", False):
         return
-    if auth.session is None:
+    if auth is None or auth.session is None:
         raise HTTPException(401, "You are not signed in, or your session ended. Sign in, then try again.")
     presented = request.headers.get(CSRF_HEADER)
     if presented is None and request.headers.get("content-type", "").startswith(FORM_TYPES):

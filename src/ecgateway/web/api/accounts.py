@@ -10,9 +10,10 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
 
 from ecgateway.accounts import MAX_PAGE_SIZE, SORT_KEYS, CursorError, list_accounts, rep_scope
 from ecgateway.jde.account_detail import AccountDetail, read_account_detail
@@ -23,9 +24,12 @@ from ecgateway.web.deps import (
     AccountsQueryDep,
     JdeDep,
     PortalSessionDep,
-    RepAuth,
     RuntimeDep,
     SignedInAuth,
+    check_access,
+    declare,
+    load_auth,
+    loads_auth,
 )
 from ecgateway.web.params import AccountNumberPath, limit_query
 
@@ -104,19 +108,24 @@ class AccountDetailOut(BaseModel):
             description="Search (q: the account number, exact or its first digits, and words of the name, "
                         "city, state, postal code, phone or e-mail; case and accents ignored), in relevance order "
                         "(exact number, number prefix, name prefix, contains; `match` on each item), sort "
-                        f"({', '.join(SORT_KEYS)}) inside each group, keyset paging with next_cursor.")
-async def api_accounts(auth: RepAuth, db: PortalSessionDep, runtime: RuntimeDep,
+                        f"({', '.join(SORT_KEYS)}) inside each group, keyset paging with next_cursor.",
+            dependencies=[Depends(declare("rep"))])
+@loads_auth
+async def api_accounts(request: Request, db: PortalSessionDep, runtime: RuntimeDep,
                        q: Annotated[str | None, Query(max_length=100)] = None, sort: str = "number",
                        cursor: Annotated[str | None, Query(max_length=500)] = None,
                        limit: Annotated[int, limit_query(MAX_PAGE_SIZE)] = 50) -> AccountList:
-    # The picker calls this on every keystroke. Its blocking work runs in one hop to the thread pool,
-    # not one per dependency and one more for the answer's validation (bench/RESULTS-search.md).
+    # The picker calls this on every keystroke. Its blocking work, who is signed in included, runs in one
+    # hop to the thread pool, not one per dependency and one more for the answer's validation: each hop
+    # cost the gateway about 1 ms of CPU a request on the picker mix (bench/RESULTS-search.md).
+    return await run_in_threadpool(_accounts_page, request, db, runtime, q, sort, cursor, limit)
+
+
+def _accounts_page(request: Request, db: Session, runtime: Runtime, q: str | None, sort: str, cursor: str | None,
+                   limit: int) -> AccountList:
+    auth = check_access("rep", load_auth(request, db, runtime))
     if sort not in SORT_KEYS:
         raise HTTPException(422, f"sort {sort!r} is not one of {', '.join(SORT_KEYS)}.")
-    return await run_in_threadpool(_accounts_page, auth, db, runtime, q, sort, cursor, limit)
-
-
-def _accounts_page(auth, db, runtime: Runtime, q: str | None, sort: str, cursor: str | None, limit: int) -> AccountList:
     wwa = runtime.accounts
     scope = rep_scope(db, rep=auth.user, wwa=wwa)
     db.commit()  # the portal connection goes back before a JDE one is asked for (web/deps.py, get_auth)
