@@ -621,12 +621,19 @@ class SearchIndex:
     def _from_list(rows: list[tuple[int, str, str]], terms: Terms, rank: int, key, size: int) -> list[Candidate]:
         """The name-prefix (rank 2, by folded name) or contains (rank 3, by number) group of a list's
         accounts after key, matched in memory by rank_of: the groups the index's queries give."""
+        # A plain str test first (startswith, or the first word's `in`) leaves the few rows rank_of must
+        # place: calling it for each of a 2,000-number list was a tenth of the gateway's CPU on PostgreSQL.
         if rank == NAME_PREFIX:
-            named = sorted((name_key, an8) for an8, name_key, hay in rows if rank_of(terms, an8, name_key, hay) == rank)
+            text = terms.text
+            named = sorted((name_key, an8) for an8, name_key, hay in rows
+                           if name_key.startswith(text) and rank_of(terms, an8, name_key, hay) == rank)
             if key is not None:
                 named = [n for n in named if n > (key[0], key[1])]
             return [Candidate(an8, name_key) for name_key, an8 in named[:size]]
         after = key[1] if key is not None else 0
+        if terms.words:
+            first = terms.words[0]
+            rows = (row for row in rows if first in row[2])  # lazily: a common word stops at size
         out = []
         for an8, name_key, hay in rows:
             if an8 > after and rank_of(terms, an8, name_key, hay) == rank:
