@@ -93,3 +93,23 @@ def test_a_state_change_still_needs_its_token(gw):
     r = client.post("/api/v1/obo", json={"an8": gw.accounts[0], "reason": "phone"})
     assert r.status_code == 403, r.text
     assert "security token" in r.json()["message"]
+
+
+def test_the_user_comes_with_the_session_in_one_statement(gw):
+    """load_session reads the session and its user together. The user was read a second time on every
+    request (db.get), because the Session's identity map holds objects weakly and nothing kept it."""
+    client = gw.client("sales1")
+    assert client.get("/api/v1/accounts", params={"q": "a"}).status_code == 200
+    statements = []
+
+    def seen(_conn, _cursor, statement, *_args):
+        statements.append(" ".join(statement.split()))
+
+    sa.event.listen(gw.runtime.portal_engine, "before_cursor_execute", seen)
+    try:
+        assert client.get("/api/v1/accounts", params={"q": "a"}).status_code == 200
+    finally:
+        sa.event.remove(gw.runtime.portal_engine, "before_cursor_execute", seen)
+    with_users = [s for s in statements if " users" in s.lower()]
+    assert len(with_users) == 1, with_users
+    assert "auth_sessions" in with_users[0].lower()

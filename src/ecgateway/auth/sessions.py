@@ -45,6 +45,9 @@ def hash_token(token: str) -> str:
 class Loaded:
     session: AuthSession | None
     ended: str | None = None  # why a session the browser presented is no longer valid
+    # The session's user, read in the same statement. Held here because the Session's identity map
+    # holds objects weakly: with no reference left, the next db.get(User, ...) read it again.
+    user: User | None = None
 
 
 def start_session(db: Session, *, user: User, now: dt.datetime | None = None) -> tuple[AuthSession, str]:
@@ -64,7 +67,7 @@ def load_session(db: Session, token: str | None, *, settings: Settings, now: dt.
     """The live session for a cookie value, or why there is none (expired rows are removed)."""
     if not token or len(token) > 200:
         return Loaded(None)
-    # The user comes in the same statement (the request needs it next: db.get finds it loaded).
+    # The user comes in the same statement (the request needs it next: Loaded.user).
     found = db.execute(select(AuthSession, User).outerjoin(User, User.id == AuthSession.user_id)
                        .where(AuthSession.token_hash == hash_token(token))).first()
     row = found[0] if found is not None else None
@@ -79,7 +82,7 @@ def load_session(db: Session, token: str | None, *, settings: Settings, now: dt.
         return Loaded(None, f"Your session ended after {settings.session_idle_minutes} minutes without activity. Please sign in again.")
     if now - as_utc(row.last_seen_at) >= TOUCH_EVERY:
         row.last_seen_at = now
-    return Loaded(row)
+    return Loaded(row, user=found[1])
 
 
 def rotate(db: Session, row: AuthSession, *, now: dt.datetime | None = None) -> str:

@@ -239,7 +239,7 @@ def load_auth(request: Request, db: Session, runtime: Runtime) -> Auth:
     # Committed here, it is never lost to a rollback either: a rep who only reads pages stays signed in.
     if db.dirty:
         db.commit()
-    user = db.get(User, row.user_id)
+    user = loaded.user if loaded.user is not None else db.get(User, row.user_id)
     if user is None or not user.active:
         sessions.end_session(db, row, reason="user deactivated")
         db.commit()
