@@ -113,3 +113,107 @@ def test_the_user_comes_with_the_session_in_one_statement(gw):
     with_users = [s for s in statements if " users" in s.lower()]
     assert len(with_users) == 1, with_users
     assert "auth_sessions" in with_users[0].lower()
+
+
+def test_every_route_that_loads_auth_itself_refuses_strangers(gw):
+    """A loads_auth route checks who is signed in in its own code: each one must refuse a request with
+    no session cookie and one with a cookie that names no session, whatever its query string says."""
+    from fastapi.routing import iter_route_contexts
+
+    routes = [(rc.path, rc.methods) for rc in iter_route_contexts(gw.app.routes)
+              if getattr(getattr(rc.original_route, "endpoint", None), "loads_auth", False)]
+    assert routes, "no route is marked loads_auth"
+    for route_path, methods in routes:
+        assert set(methods) <= {"GET", "HEAD"}, (route_path, methods)
+        path = route_path.replace("{an8}", str(gw.accounts[0]))
+        for cookies in ({}, {"ecgw_session": "no-such-session"}):
+            client = gw.client()
+            for name, value in cookies.items():
+                client.cookies.set(name, value)
+            r = client.get(path, params={"q": "x" * 500, "limit": 10**9})
+            assert r.status_code == 401 or (cookies and r.status_code == 422), (route_path, cookies, r.status_code)
+            if not cookies:
+                assert r.status_code == 401, (route_path, r.text)
+
+
+def test_declare_counts_only_for_a_route_that_checks(gw):
+    """declare() loads and checks nothing: on a route not marked loads_auth it declares no level, so the
+    request guard refuses the route (deny by default) instead of serving it to anyone."""
+    from fastapi import Depends
+    from fastapi.routing import APIRoute
+
+    from ecgateway.web.deps import access_level_of, declare
+
+    async def unchecked() -> dict:
+        return {}
+
+    route = APIRoute("/x", unchecked, dependencies=[Depends(declare("admin"))])
+    assert access_level_of(route) is None
+
+
+def test_a_cancelled_request_still_gives_its_portal_connection_back(gw):
+    """The session dependency closes a session left in a transaction in a thread of its own, shielded:
+    in the shared pool it waited behind requests waiting for the connection it held, and a cancelled
+    request skipped the close."""
+    import anyio
+
+    from ecgateway.web.deps import get_portal_session
+
+    class State:
+        pass
+
+    class Req:
+        state = State()
+
+    pool = gw.runtime.portal_engine.pool
+    before = pool.checkedout()
+
+    async def run():
+        gen = get_portal_session(Req(), gw.runtime)
+        session = await gen.__anext__()
+        await anyio.to_thread.run_sync(lambda: session.execute(sa.text("SELECT 1")))
+        assert session.in_transaction() and pool.checkedout() == before + 1
+        with anyio.CancelScope() as scope:
+            scope.cancel()
+            await gen.aclose()  # the close runs although the scope around it is cancelled
+
+    anyio.run(run)
+    assert pool.checkedout() == before
+
+
+def test_the_close_does_not_wait_for_the_shared_thread_pool(gw):
+    """With every thread of the shared pool taken (by requests that, under load, wait for a portal
+    connection), a session that holds one must still be closed: it has a thread of its own."""
+    import threading
+
+    import anyio
+    import anyio.to_thread
+
+    from ecgateway.web.deps import get_portal_session
+
+    class State:
+        pass
+
+    class Req:
+        state = State()
+
+    pool = gw.runtime.portal_engine.pool
+    before = pool.checkedout()
+    closed = threading.Event()
+
+    async def run():
+        anyio.to_thread.current_default_thread_limiter().total_tokens = 1
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(anyio.to_thread.run_sync, lambda: closed.wait(10))  # the pool's only thread, held
+            await anyio.sleep(0.05)
+            gen = get_portal_session(Req(), gw.runtime)
+            session = await gen.__anext__()
+            session.execute(sa.text("SELECT 1"))
+            try:
+                with anyio.fail_after(5):
+                    await gen.aclose()
+                assert pool.checkedout() == before
+            finally:
+                closed.set()
+
+    anyio.run(run)

@@ -19,6 +19,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Annotated
 
+import anyio
+import anyio.to_thread
 from fastapi import Depends, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
@@ -51,8 +53,11 @@ async def get_portal_session(request: Request,
                              runtime: Annotated[Runtime, Depends(get_runtime)]) -> AsyncIterator[Session]:
     """The request's portal session. `async`, so opening and closing it costs no hop to the thread pool:
     a new Session takes no connection until its first query (in the route's thread), and closing one
-    that holds none does no I/O. Only a session still inside a transaction is closed in the pool, since
-    giving its connection back rolls it back on the database."""
+    that holds none does no I/O. Only a session still inside a transaction is closed in a thread, since
+    giving its connection back rolls it back on the database: a thread of its own (a limiter of one, as
+    FastAPI closes a `def` dependency), not one of the shared pool's, where it would wait behind
+    requests that are themselves waiting for the connection it holds; and shielded, so a cancelled
+    request still gives its connection back."""
     session = runtime.portal_sessions()
     request.state.portal_session = session  # for the page's own reads while it is drawn (request_session)
     try:
@@ -60,7 +65,8 @@ async def get_portal_session(request: Request,
     finally:
         request.state.portal_session = None
         if session.in_transaction():
-            await run_in_threadpool(session.close)
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(session.close, limiter=anyio.CapacityLimiter(1))
         else:
             session.close()
 
@@ -299,10 +305,14 @@ def declare(level: str):
     """The access level of a loads_auth endpoint, which checks it itself (check_access): a dependency
     that loads nothing, read by the request guard like require's."""
 
-    async def declared() -> None:
-        return None
+    async def declared(request: Request) -> None:
+        # No session cookie at all: refused at once, before the query string is checked (a stranger
+        # learns nothing of the route's parameters), as require's check would refuse it.
+        if level != "public" and not request.cookies.get(sessions.cookie_name(request.app.state.settings)):
+            raise HTTPException(401, "You are not signed in. Sign in, then try again.")
 
     declared.access_level = level
+    declared.declared_only = True
     declared.__name__ = f"declare_{level}"
     return declared
 
@@ -344,12 +354,15 @@ def access_level_of(route) -> str | None:
     return found
 
 
-def _find_level(dependant) -> str | None:
+def _find_level(dependant, endpoint=None) -> str | None:
+    endpoint = endpoint if endpoint is not None else dependant.call
     for dep in dependant.dependencies:
         level = getattr(dep.call, "access_level", None)
+        if level and getattr(dep.call, "declared_only", False) and not getattr(endpoint, "loads_auth", False):
+            continue  # declare() checks nothing itself: it counts only for an endpoint that checks (loads_auth)
         if level:
             return level
-        level = _find_level(dep)
+        level = _find_level(dep, endpoint)
         if level:
             return level
     return None
