@@ -50,6 +50,7 @@ import threading
 import time
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -375,7 +376,8 @@ class SearchIndex:
     # -- reading ------------------------------------------------------------------------
 
     def ready(self) -> bool:
-        """Has the index been built? (Once seen built it stays so; else asked again every 5 s.)"""
+        """Has the index been built? (Once seen built it stays so; else asked again every 5 s, on a
+        connection of its own: until then a request may hold two portal connections for that moment.)"""
         if self._built:
             return True
         now = time.monotonic()
@@ -389,9 +391,15 @@ class SearchIndex:
             self._built = False
         return self._built
 
+    def _connection(self, portal: sa.Connection | None):
+        """The caller's portal connection, left open, or a new one closed after use."""
+        return nullcontext(portal) if portal is not None else self.engine.connect()
+
     def search(self, jde: sa.Connection, *, wwa: WorkWithAccounts, scope: AccountScope, q: str, sort: str,
-               cursor: str | None, limit: int) -> AccountPage:
-        """One page of the scope's accounts matching q, in relevance order, after cursor."""
+               cursor: str | None, limit: int, portal: sa.Connection | None = None) -> AccountPage:
+        """One page of the scope's accounts matching q, in relevance order, after cursor. The index is read
+        on portal when given (one connection and transaction for every group), else on a connection
+        per group."""
         from ecgateway.accounts.service import AccountPage, CursorError
 
         terms = terms_of(q)
@@ -416,7 +424,8 @@ class SearchIndex:
             if rank == 1 and terms.number is None:
                 continue
             key = (after[1], after[2]) if after and after[0] == rank else None
-            found.extend(self._group(jde, wwa, scope, prefilter, terms, rank, sort, key, need - len(found)))
+            found.extend(self._group(jde, wwa, scope, prefilter, terms, rank, sort, key, need - len(found),
+                                     portal))
         more = len(found) > limit
         found = found[:limit]
         next_cursor = None
@@ -429,11 +438,11 @@ class SearchIndex:
         return AccountPage(items, next_cursor, sort, q, limit, matches=[MATCHES[rank] for _, rank, _ in found])
 
     def _group(self, jde, wwa, scope, prefilter, terms: Terms, rank: int, sort: str,
-               key: tuple[str | None, int] | None, wanted: int):
+               key: tuple[str | None, int] | None, wanted: int, portal: sa.Connection | None = None):
         """Up to wanted accounts of one relevance group after key: candidates, decided by JDE."""
         out = []
         batch = wanted
-        with self.engine.connect() as portal:
+        with self._connection(portal) as portal:
             while len(out) < wanted:
                 size = next((s for s in CANDIDATE_SIZES if s >= batch), CANDIDATE_SIZES[-1])
                 candidates = self._candidates(portal, prefilter, terms, rank, sort, key, size)

@@ -134,17 +134,19 @@ def list_accounts(
     cursor: str | None = None,
     limit: int = DEFAULT_PAGE_SIZE,
     index: SearchIndex | None = None,
+    portal: sa.Connection | None = None,
 ) -> AccountPage:
     """One page of the scope's accounts, searched and sorted, continuing after cursor.
 
     With q and a built search index, the index proposes and this scope's query decides
-    (accounts/search.py), in relevance order; without an index, q is matched in JDE."""
+    (accounts/search.py), in relevance order; without an index, q is matched in JDE. The index is read
+    on portal when given (a connection to the portal database the caller holds)."""
     if sort not in SORT_KEYS:
         raise ValueError(f"sort {sort!r} is not one of {', '.join(SORT_KEYS)}")
     limit = max(1, min(int(limit), MAX_PAGE_SIZE))
     q = (q or "").strip() or None
     if q is not None and index is not None and terms_of(q) is not None and index.ready():
-        return index.search(jde, wwa=wwa, scope=scope, q=q, sort=sort, cursor=cursor, limit=limit)
+        return index.search(jde, wwa=wwa, scope=scope, q=q, sort=sort, cursor=cursor, limit=limit, portal=portal)
     after = _decode_cursor(cursor, sort) if cursor else None
     if scope.kind == "none":
         return AccountPage([], None, sort, q, limit)

@@ -127,14 +127,16 @@ def _accounts_page(request: Request, db: Session, runtime: Runtime, q: str | Non
     if sort not in SORT_KEYS:
         raise HTTPException(422, f"sort {sort!r} is not one of {', '.join(SORT_KEYS)}.")
     wwa = runtime.accounts
-    scope = rep_scope(db, rep=auth.user, wwa=wwa)
-    db.commit()  # the portal connection goes back before a JDE one is asked for (web/deps.py, get_auth)
+    # load_auth has ended its portal transaction: the JDE connection is asked for holding none (see
+    # load_auth). Then one portal transaction reads the restriction and every group of the index.
     with runtime.reading_jde() as jde:
         try:
+            scope = rep_scope(db, rep=auth.user, wwa=wwa)
             page = list_accounts(jde.conn, wwa=wwa, scope=scope, q=q, sort=sort, cursor=cursor, limit=limit,
-                                 index=runtime.search)
+                                 index=runtime.search, portal=db.connection())
         except CursorError as exc:
             raise HTTPException(422, str(exc)) from None
+        db.commit()  # read only: the connection goes back here (after an error, the session's close rolls back)
     matches = page.matches or [None] * len(page.items)
     return AccountList(items=[AccountOut(**a._asdict(), match=m) for a, m in zip(page.items, matches, strict=True)],
                        next_cursor=page.next_cursor,
