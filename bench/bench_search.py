@@ -331,7 +331,9 @@ def throughput_raw(base: str, cookies: list, mix: list[str], seconds: float) -> 
 
 
 def _processes() -> dict[int, tuple[int, str, float]]:
-    """Every process: pid -> (parent pid, name, CPU seconds: user + system), from /proc/<pid>/stat."""
+    """Every process: pid -> (parent pid, name, CPU seconds: user + system, its own and that of its
+    children that ended and were waited for), from /proc/<pid>/stat. Without the children's part, a
+    PostgreSQL backend that ended during the run took its CPU out of the sum (a negative figure)."""
     tick = os.sysconf("SC_CLK_TCK")
     out = {}
     for entry in Path("/proc").iterdir():
@@ -342,7 +344,7 @@ def _processes() -> dict[int, tuple[int, str, float]]:
         except OSError:
             continue
         name, rest = stat[stat.index("(") + 1:stat.rindex(")")], stat[stat.rindex(")") + 2:].split()
-        out[int(entry.name)] = (int(rest[1]), name, (int(rest[11]) + int(rest[12])) / tick)
+        out[int(entry.name)] = (int(rest[1]), name, sum(int(v) for v in rest[11:15]) / tick)
     return out
 
 
