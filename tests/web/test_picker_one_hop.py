@@ -151,25 +151,26 @@ def test_declare_counts_only_for_a_route_that_checks(gw):
     assert access_level_of(route) is None
 
 
+def _session_dependency(gw):
+    """get_portal_session as FastAPI drives it, for a request that has only its state."""
+    from types import SimpleNamespace
+
+    from ecgateway.web.deps import get_portal_session
+
+    return get_portal_session(SimpleNamespace(state=SimpleNamespace()), gw.runtime)
+
+
 def test_a_cancelled_request_still_gives_its_portal_connection_back(gw):
     """The session dependency closes a session left in a transaction in a thread of its own, shielded:
     in the shared pool it waited behind requests waiting for the connection it held, and a cancelled
     request skipped the close."""
     import anyio
 
-    from ecgateway.web.deps import get_portal_session
-
-    class State:
-        pass
-
-    class Req:
-        state = State()
-
     pool = gw.runtime.portal_engine.pool
     before = pool.checkedout()
 
     async def run():
-        gen = get_portal_session(Req(), gw.runtime)
+        gen = _session_dependency(gw)
         session = await gen.__anext__()
         await anyio.to_thread.run_sync(lambda: session.execute(sa.text("SELECT 1")))
         assert session.in_transaction() and pool.checkedout() == before + 1
@@ -189,14 +190,6 @@ def test_the_close_does_not_wait_for_the_shared_thread_pool(gw):
     import anyio
     import anyio.to_thread
 
-    from ecgateway.web.deps import get_portal_session
-
-    class State:
-        pass
-
-    class Req:
-        state = State()
-
     pool = gw.runtime.portal_engine.pool
     before = pool.checkedout()
     closed = threading.Event()
@@ -206,7 +199,7 @@ def test_the_close_does_not_wait_for_the_shared_thread_pool(gw):
         async with anyio.create_task_group() as tg:
             tg.start_soon(anyio.to_thread.run_sync, lambda: closed.wait(10))  # the pool's only thread, held
             await anyio.sleep(0.05)
-            gen = get_portal_session(Req(), gw.runtime)
+            gen = _session_dependency(gw)
             session = await gen.__anext__()
             session.execute(sa.text("SELECT 1"))
             try:
