@@ -245,7 +245,7 @@ def load_auth(request: Request, db: Session, runtime: Runtime) -> Auth:
     # Committed here, it is never lost to a rollback either: a rep who only reads pages stays signed in.
     if db.dirty:
         db.commit()
-    user = loaded.user if loaded.user is not None else db.get(User, row.user_id)
+    user = loaded.user  # read with the session, in the same statement (None: the user row is gone)
     if user is None or not user.active:
         sessions.end_session(db, row, reason="user deactivated")
         db.commit()
@@ -349,13 +349,12 @@ def access_level_of(route) -> str | None:
     cached = getattr(route, "_ecgw_access_level", False)
     if cached is not False:
         return cached
-    found = _find_level(route.dependant)
+    found = _find_level(route.dependant, route.endpoint)
     route._ecgw_access_level = found
     return found
 
 
-def _find_level(dependant, endpoint=None) -> str | None:
-    endpoint = endpoint if endpoint is not None else dependant.call
+def _find_level(dependant, endpoint) -> str | None:
     for dep in dependant.dependencies:
         level = getattr(dep.call, "access_level", None)
         if level and getattr(dep.call, "declared_only", False) and not getattr(endpoint, "loads_auth", False):
